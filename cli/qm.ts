@@ -1,0 +1,21 @@
+#!/usr/bin/env tsx
+import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+
+// Lazy subcommands: each loads only what it needs (no MIME parser on the inject path).
+const SUB: Record<string, () => Promise<CommandDef>> = {
+  // (one line per subcommand, kept in alphabetical order)
+};
+
+const main = defineCommand({
+  meta: { name: "qm", version: "0.1.0", description: "A mail transfer agent in the qmail tradition" },
+  subCommands: SUB as never,
+});
+
+try {
+  await runCommand(main, { rawArgs: process.argv.slice(2) });
+} catch (err) {
+  const usage = err instanceof Error && err.name === "CLIError"; // citty does not export the class
+  if (usage) await showUsage(main);
+  process.stderr.write(`qm: ${usage ? "fatal" : "temporary"}: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(usage ? 100 : 111); // bad usage will not fix itself; a crash might
+}

@@ -1,0 +1,59 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { fromBytes } from "../lib/bytes.ts";
+import { ok, type Result } from "../lib/result.ts";
+import { fromErrno, isMissing } from "./errno.ts";
+
+// control/* readers with qmail's rules (qmail.md §10.2): ENOENT means the
+// default; any other open error is temporary.
+
+async function readRaw(home: string, name: string): Promise<Result<string | null>> {
+  try {
+    return ok(fromBytes(await readFile(join(home, "control", name))));
+  } catch (err) {
+    if (isMissing(err)) return ok(null);
+    return fromErrno(err, `Unable to read control/${name}`);
+  }
+}
+
+/** First line, trailing space/tab/CR stripped; `def` when the file is missing or the line empty. */
+export async function readControlLine(home: string, name: string, def: string | null): Promise<Result<string | null>> {
+  const raw = await readRaw(home, name);
+  if (raw.kind !== "ok" || raw.value === null) return raw.kind === "ok" ? ok(def) : raw;
+  const line = (raw.value.split("\n")[0] ?? "").replace(/[ \t\r]+$/, "");
+  return ok(line === "" ? def : line);
+}
+
+/** An unsigned decimal prefix of the first line; `def` when missing or not a number. */
+export async function readControlNumber(home: string, name: string, def: number): Promise<Result<number>> {
+  const line = await readControlLine(home, name, null);
+  if (line.kind !== "ok") return line;
+  const m = /^\d+/.exec(line.value ?? "");
+  return ok(m ? Number(m[0]) : def);
+}
+
+/** Every line with trailing whitespace stripped, skipping empty and `#` lines; null when the file is missing. */
+export async function readControlList(home: string, name: string): Promise<Result<string[] | null>> {
+  const raw = await readRaw(home, name);
+  if (raw.kind !== "ok" || raw.value === null) return raw;
+  return ok(parseList(raw.value));
+}
+
+export function parseList(text: string): string[] {
+  return text
+    .split("\n")
+    .map((l) => l.replace(/[ \t\r]+$/, ""))
+    .filter((l) => l !== "" && !l.startsWith("#"));
+}
+
+/** `key:value` lines, keys lowercased; the later line wins (constmap). Lines without ":" are ignored. */
+export async function readControlMap(home: string, name: string): Promise<Result<Map<string, string>>> {
+  const list = await readControlList(home, name);
+  if (list.kind !== "ok") return list;
+  const map = new Map<string, string>();
+  for (const line of list.value ?? []) {
+    const colon = line.indexOf(":");
+    if (colon >= 0) map.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1));
+  }
+  return ok(map);
+}

@@ -1,0 +1,24 @@
+import { createConsola, type ConsolaReporter } from "consola/core";
+
+// Every level goes to fd 2: under `qm smtpd` fd 1 is the SMTP socket; under
+// `qm remote` it carries the reports. Mail logs (qm send) use logLine() on
+// their own writer instead: one line per event, never folded.
+const plain: ConsolaReporter = {
+  log(obj) {
+    const text = obj.args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
+    process.stderr.write(`${obj.tag ? `${obj.tag}: ` : ""}${text}\n`);
+  },
+};
+
+/** Messages for people. throttle 0: consola's default folds repeated lines. */
+export const log = createConsola({ reporters: [plain], throttle: 0, level: 3 });
+
+/** qmail-log(5) safety: LF -> "/", bytes < 33, > 126 and "%" -> "_". */
+export function logSafe(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    out += c === 10 ? "/" : c < 33 || c > 126 || c === 37 ? "_" : s[i];
+  }
+  return out;
+}

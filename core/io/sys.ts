@@ -1,0 +1,50 @@
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { closeSync, fsyncSync, openSync, constants } from "node:fs";
+import { open } from "node:fs/promises";
+
+/** The command line that runs this same qm (source on Node/Bun/Deno, or the compiled binary). */
+export function selfCommand(): { cmd: string; args: string[] } {
+  const override = process.env.QM_SELF;
+  if (override) return { cmd: override, args: [] };
+  const deno = (globalThis as { Deno?: { execPath(): string; mainModule: string } }).Deno;
+  if (deno) return { cmd: deno.execPath(), args: ["run", "-A", new URL(deno.mainModule).pathname] };
+  const script = process.argv[1] ?? "";
+  if (script === "" || script.startsWith("/$bunfs") || script.startsWith("B:\\~BUN") || script === process.execPath) {
+    return { cmd: process.execPath, args: [] };
+  }
+  return { cmd: process.execPath, args: [...process.execArgv, script] };
+}
+
+/** spawn(qm sub -- args...): the "--" keeps a dash-leading address from becoming a flag. */
+export function spawnSelf(sub: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+  const self = selfCommand();
+  return spawn(self.cmd, [...self.args, sub, "--", ...args], opts);
+}
+
+/** fsync a directory, so a link or rename in it survives a crash. */
+export async function fsyncDir(dir: string): Promise<void> {
+  const fh = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+}
+export function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The home qm works in: $QMHOME, else /var/qm. */
+export function qmHome(): string {
+  return process.env.QMHOME || "/var/qm";
+}
+
+/** Real uid, or -1 where the runtime has none. */
+export function uid(): number {
+  return typeof process.getuid === "function" ? process.getuid() : -1;
+}

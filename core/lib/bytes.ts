@@ -1,0 +1,20 @@
+/**
+ * qm keeps addresses and header text as byte strings: one char per byte
+ * (latin1), so 8-bit and UTF-8 input survives every round trip unchanged,
+ * exactly as qmail passes bytes through. These two convert at the edges.
+ */
+export function fromBytes(b: Uint8Array): string {
+  let s = "";
+  for (let i = 0; i < b.length; i += 8192) s += String.fromCharCode(...b.subarray(i, i + 8192));
+  return s;
+}
+
+/** A byte string back to bytes; a char above 0xff (never made by fromBytes) becomes its UTF-8 form. */
+export function toBytes(s: string): Uint8Array {
+  let wide = false;
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0xff) { wide = true; break; }
+  if (wide) return toBytes(fromBytes(new TextEncoder().encode(s)));
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+  return out;
+}

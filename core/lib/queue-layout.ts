@@ -1,0 +1,39 @@
+/**
+ * The queue's layout, qmail's to the name (qmail.md §1.1): a message id is the
+ * inode number of its mess file; split directories are id mod 23.
+ */
+export const SPLIT = 23;
+
+export const SPLIT_DIRS = ["mess", "info", "local", "remote"] as const;
+export const FLAT_DIRS = ["pid", "intd", "todo", "bounce", "lock", "maildrop"] as const;
+export type SplitDir = (typeof SPLIT_DIRS)[number];
+export type FlatDir = (typeof FLAT_DIRS)[number];
+
+/** queue-relative path of a message's file in a split directory: "mess/7/12345". */
+export function splitPath(dir: SplitDir, id: number): string {
+  return `${dir}/${id % SPLIT}/${id}`;
+}
+/** queue-relative path in a flat directory: "todo/12345". */
+export function flatPath(dir: Exclude<FlatDir, "lock" | "maildrop">, id: number): string {
+  return `${dir}/${id}`;
+}
+
+/** Modes of qmail's queue (owner column in the spec): [path, mode]. */
+export const QUEUE_MODES: readonly (readonly [string, number])[] = [
+  ["", 0o750],
+  ["pid", 0o700],
+  ["intd", 0o700],
+  ["todo", 0o750],
+  ["mess", 0o750],
+  ["info", 0o700],
+  ["local", 0o700],
+  ["remote", 0o700],
+  ["bounce", 0o700],
+  ["lock", 0o750],
+  ["maildrop", 0o1733],
+];
+
+/** A todo/ or split-dir entry name is a message id only when it is all digits. */
+export function parseId(name: string): number | null {
+  return /^[1-9]\d{0,15}$/.test(name) ? Number(name) : null;
+}

@@ -1,0 +1,63 @@
+// Test helpers shared by the end-to-end tests: run the real `qm` as a process.
+// QM_BIN picks the qm under test (e.g. dist/qm); the default is the source on Node.
+import { spawn, type SpawnOptions } from "node:child_process";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export const ROOT = new URL("..", import.meta.url).pathname;
+
+/** The command line that runs qm under test. */
+export function qmCommand(): { cmd: string; args: string[] } {
+  const bin = process.env.QM_BIN;
+  if (bin) return { cmd: bin, args: [] };
+  return { cmd: process.execPath, args: ["--import", "tsx", join(ROOT, "cli/qm.ts")] };
+}
+
+export interface Run {
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+  readonly stdout: Buffer;
+  readonly stderr: Buffer;
+}
+
+/** Runs `qm ...args`, feeding `input` on stdin; resolves when it exits (killed after timeoutMs). */
+export function runQm(
+  args: readonly string[],
+  opts: { input?: string | Uint8Array; env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: SpawnOptions } = {},
+): Promise<Run> {
+  const { cmd, args: pre } = qmCommand();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, [...pre, ...args], {
+      env: { ...process.env, ...opts.env },
+      stdio: ["pipe", "pipe", "pipe"],
+      cwd: ROOT,
+      ...opts.spawn,
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout?.on("data", (b: Buffer) => out.push(b));
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout: Buffer.concat(out), stderr: Buffer.concat(err) });
+    });
+    child.stdin?.on("error", () => {}); // the child may exit before reading everything
+    child.stdin?.end(opts.input ?? "");
+  });
+}
+
+/** A fresh temporary directory. */
+export function tempDir(prefix = "qm-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A fresh $QMHOME made by `qm init --me <me>`; returns its path. */
+export async function makeHome(me = "example.test", env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const home = join(tempDir(), "qm");
+  const r = await runQm(["init", "--me", me], { env: { ...env, QMHOME: home } });
+  if (r.code !== 0) throw new Error(`qm init failed (${r.code}): ${r.stderr.toString()}`);
+  return home;
+}
