@@ -35,8 +35,8 @@ export async function readControlNumber(home: string, name: string, def: number)
 /** Every line with trailing whitespace stripped, skipping empty and `#` lines; null when the file is missing. */
 export async function readControlList(home: string, name: string): Promise<Result<string[] | null>> {
   const raw = await readRaw(home, name);
-  if (raw.kind !== "ok" || raw.value === null) return raw;
-  return ok(parseList(raw.value));
+  if (raw.kind !== "ok") return raw;
+  return ok(raw.value === null ? null : parseList(raw.value));
 }
 
 export function parseList(text: string): string[] {

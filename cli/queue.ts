@@ -1,0 +1,14 @@
+import { defineCommand } from "citty";
+import { runQueue } from "../core/prog/queue.ts";
+import { qmHome } from "../core/io/sys.ts";
+import { exitRaw } from "./_exit.ts";
+
+export default defineCommand({
+  meta: { name: "queue", description: "Queue one message: message on fd 0, envelope on fd 1 (qmail-queue)" },
+  async run() {
+    process.umask(0o033);
+    process.on("SIGPIPE", () => {});
+    setTimeout(() => exitRaw(52), 86_400_000).unref(); // qmail-queue's DEATH: a stuck queue program gives up after a day
+    exitRaw(await runQueue(qmHome(), process.stdin, 1));
+  },
+});

@@ -1,0 +1,104 @@
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { constants, statSync } from "node:fs";
+import { open, rename, unlink } from "node:fs/promises";
+import { join } from "node:path";
+import { encodeEnvelope, type Envelope } from "../lib/envelope.ts";
+import { qqFail } from "../lib/queue-codes.ts";
+import { ok, temp, type Result } from "../lib/result.ts";
+import { fromErrno } from "./errno.ts";
+import { enqueue, pullTrigger, type Invoker } from "./queue-dir.ts";
+import { fsyncDir } from "./sys.ts";
+
+export type { Invoker } from "./queue-dir.ts";
+type Message = Uint8Array | AsyncIterable<Uint8Array>;
+export interface SubmitOptions {
+  readonly who?: Invoker;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Puts one message into the queue: the only way any part of qm does it
+ * (HACKING.md). $QMAILQUEUE names another queue program; root and the
+ * queue's owner write the queue in-process; anyone else writes maildrop/.
+ * ok means durable: written, fsynced and committed.
+ */
+export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<{ qp: number }>> {
+  const qq = (opts.env ?? process.env).QMAILQUEUE;
+  if (qq) return runQueueProgram(qq, home, message, env);
+  if (writesQueue(home)) {
+    const r = await enqueue(home, message, env, { who: opts.who ?? { kind: "uid", uid: process.getuid?.() ?? 0 } });
+    return r.code === 0 ? ok({ qp: process.pid }) : qqFail(r.code);
+  }
+  return maildrop(home, message, env);
+}
+
+/** True when this process may write the queue itself (root, or the queue's owner). */
+export function writesQueue(home: string): boolean {
+  const uid = process.getuid?.() ?? 0;
+  return uid === 0 || uid === queueOwner(home);
+}
+
+function queueOwner(home: string): number {
+  try {
+    return statSync(join(home, "queue")).uid;
+  } catch {
+    return -2;
+  }
+}
+
+/** qmail.c's client side: message on the child's fd 0, envelope on its fd 1, its exit code decides. */
+function runQueueProgram(program: string, home: string, message: Message, env: Envelope): Promise<Result<{ qp: number }>> {
+  return new Promise((resolve) => {
+    const child = spawn(program, [], { cwd: home, stdio: ["pipe", "pipe", "inherit", "ignore", "ignore", "ignore", "pipe"] });
+    let custom = "";
+    let writeFailed = false;
+    const stdio = child.stdio as unknown as (NodeJS.ReadableStream & NodeJS.WritableStream | null)[];
+    stdio[6]?.on("data", (b: Buffer) => { if (custom.length < 1000) custom += b.toString("latin1"); });
+    child.on("error", () => resolve(qqFail(120)));
+    child.on("close", (code, signal) => {
+      if (signal || code === null) return resolve(temp("Queue program crashed", "4.3.0"));
+      if (code !== 0) return resolve(qqFail(code, custom));
+      resolve(writeFailed ? temp("Queue program read error", "4.3.0") : ok({ qp: child.pid ?? 0 }));
+    });
+    const stdin = child.stdin!;
+    const envOut = stdio[1]!;
+    stdin.on("error", () => { writeFailed = true; });
+    envOut.on("error", () => { writeFailed = true; });
+    void (async () => {
+      try {
+        if (message instanceof Uint8Array) stdin.write(message);
+        else for await (const chunk of message) if (!stdin.write(chunk)) await new Promise((r) => stdin.once("drain", r));
+      } catch {
+        writeFailed = true;
+      }
+      stdin.end();
+      envOut.end(encodeEnvelope(env));
+    })();
+  });
+}
+
+/** A local user who cannot write the queue: envelope + message into maildrop/, fsynced, renamed, trigger. */
+export async function maildrop(home: string, message: Message, env: Envelope): Promise<Result<{ qp: number }>> {
+  const dir = join(home, "queue", "maildrop");
+  const name = `${Date.now()}.${process.pid}.${randomBytes(8).toString("hex")}`;
+  const tmp = join(dir, `.${name}`);
+  try {
+    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
+    try {
+      await fh.write(encodeEnvelope(env));
+      if (message instanceof Uint8Array) await fh.write(message);
+      else for await (const chunk of message) await fh.write(chunk);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await rename(tmp, join(dir, name));
+    await fsyncDir(dir).catch(() => {}); // the directory is not readable by its writers: rename is durable on journaling filesystems
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    return fromErrno(err, "Unable to write to the maildrop directory");
+  }
+  await pullTrigger(home);
+  return ok({ qp: process.pid });
+}
