@@ -4,6 +4,8 @@ import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 // Lazy subcommands: each loads only what it needs (no MIME parser on the inject path).
 const SUB: Record<string, () => Promise<CommandDef>> = {
   // (one line per subcommand, kept in alphabetical order)
+  init: () => import("./init.ts").then((m) => m.default),
+  queue: () => import("./queue.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -20,7 +20,7 @@ export function flatPath(dir: Exclude<FlatDir, "lock" | "maildrop">, id: number)
 
 /** Modes of qmail's queue (owner column in the spec): [path, mode]. */
 export const QUEUE_MODES: readonly (readonly [string, number])[] = [
-  ["", 0o750],
+  ["", 0o751], // others may reach maildrop/ and lock/trigger, never list
   ["pid", 0o700],
   ["intd", 0o700],
   ["todo", 0o750],
@@ -29,7 +29,7 @@ export const QUEUE_MODES: readonly (readonly [string, number])[] = [
   ["local", 0o700],
   ["remote", 0o700],
   ["bounce", 0o700],
-  ["lock", 0o750],
+  ["lock", 0o751],
   ["maildrop", 0o1733],
 ];
 

@@ -1,0 +1,14 @@
+import { defineCommand } from "citty";
+import { init } from "../core/prog/init.ts";
+import { qmHome } from "../core/io/sys.ts";
+import { exitWith } from "./_exit.ts";
+
+export default defineCommand({
+  meta: { name: "init", description: "Create the qm home ($QMHOME, default /var/qm) with qmail's defaults; never overwrites a file" },
+  args: {
+    me: { type: "string", description: "this host's name for control/me (default: the system host name)" },
+  },
+  async run({ args }) {
+    exitWith(await init(qmHome(), { me: args.me, out: (l) => process.stderr.write(`${l}\n`) }), "qm init");
+  },
+});

@@ -1,0 +1,96 @@
+import { spawnSync } from "node:child_process";
+import { chmod, chown, lstat, mkdir, writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { QUEUE_MODES, SPLIT, SPLIT_DIRS } from "../lib/queue-layout.ts";
+import { ok, perm, type Result } from "../lib/result.ts";
+import { fromErrno } from "../io/errno.ts";
+import { passwdPath, readPasswd } from "../io/passwd.ts";
+
+export interface InitOptions {
+  readonly me?: string;
+  readonly out?: (line: string) => void;
+}
+
+/** The system users a root install runs its parts as (install.sh makes them); absent ones fall back. */
+export const SYSTEM_USERS = { queue: "qmailq", send: "qmails", smtpd: "qmaild", remote: "qmailr", alias: "alias" } as const;
+const NOBODY = { uid: 65534, gid: 65534 };
+
+async function getpwnam(name: string): Promise<{ uid: number; gid: number } | null> {
+  const table = await readPasswd(passwdPath());
+  return table.kind === "ok" ? (table.value.get(name) ?? null) : null;
+}
+
+/**
+ * `qm init`: creates a home with qmail's defaults (DESIGN.md "Files"). Idempotent:
+ * a control file or alias file that exists is never overwritten.
+ */
+export async function init(home: string, opts: InitOptions = {}): Promise<Result<string>> {
+  const me = opts.me ?? hostname();
+  if (!/^[A-Za-z0-9.-]+$/.test(me) || me.length > 255) return perm(`Invalid host name for control/me: ${me}`, "5.3.5");
+  try {
+    await mkdir(home, { recursive: true, mode: 0o755 });
+    for (const d of ["control", "users", "alias"]) await mkdir(join(home, d), { recursive: true, mode: 0o755 });
+    const controls: [string, string][] = [
+      ["me", me],
+      ["locals", `${me}\nlocalhost`],
+      ["rcpthosts", `${me}\nlocalhost`],
+      ["defaultdelivery", "./Maildir/"],
+    ];
+    for (const [name, value] of controls) await writeNew(join(home, "control", name), `${value}\n`, 0o644);
+    await makeQueue(join(home, "queue"));
+    await makeAlias(join(home, "alias"));
+  } catch (err) {
+    return fromErrno(err, `Unable to create ${home}`);
+  }
+  opts.out?.(`qm home ready: ${home} (me = ${me})`);
+  return ok(home);
+}
+
+async function writeNew(path: string, text: string, mode: number): Promise<void> {
+  try {
+    await writeFile(path, text, { flag: "wx", mode });
+  } catch (err) {
+    if ((err as { code?: string }).code !== "EEXIST") throw err;
+  }
+}
+
+async function makeQueue(queue: string): Promise<void> {
+  const root = (process.getuid?.() ?? -1) === 0;
+  const qmailq = root ? await getpwnam(SYSTEM_USERS.queue) : null;
+  const qmails = root ? await getpwnam(SYSTEM_USERS.send) : null;
+  for (const [rel, mode] of QUEUE_MODES) {
+    const dir = join(queue, rel);
+    await mkdir(dir, { recursive: true, mode });
+    await chmod(dir, mode);
+    const owner = ["info", "local", "remote", "bounce"].includes(rel) ? qmails : qmailq;
+    if (owner) await chown(dir, owner.uid, owner.gid);
+    if ((SPLIT_DIRS as readonly string[]).includes(rel)) {
+      for (let i = 0; i < SPLIT; i++) {
+        await mkdir(join(dir, String(i)), { recursive: true, mode });
+        if (owner) await chown(join(dir, String(i)), owner.uid, owner.gid);
+      }
+    }
+  }
+  const trigger = join(queue, "lock", "trigger");
+  const st = await lstat(trigger).catch(() => null);
+  if (!st) {
+    const r = spawnSync("mkfifo", ["-m", "0622", trigger]);
+    if (r.status !== 0) throw Object.assign(new Error(`mkfifo failed: ${r.stderr?.toString() ?? r.error}`), { code: "EIO" });
+  }
+  await chmod(trigger, 0o622);
+  if (qmails) await chown(trigger, qmails.uid, qmails.gid);
+}
+
+/** The alias user's home: postmaster, mailer-daemon and root land in its Maildir until the admin points them elsewhere. */
+async function makeAlias(alias: string): Promise<void> {
+  for (const d of ["Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur"]) await mkdir(join(alias, d), { recursive: true, mode: 0o700 });
+  for (const name of [".qmail-postmaster", ".qmail-mailer-daemon", ".qmail-root"]) await writeNew(join(alias, name), "./Maildir/\n", 0o644);
+  if ((process.getuid?.() ?? -1) !== 0) return;
+  // Nothing is delivered as root: as root, alias/ belongs to the alias user, or to nobody.
+  const owner = (await getpwnam(SYSTEM_USERS.alias)) ?? NOBODY;
+  for (const p of ["", "Maildir", "Maildir/tmp", "Maildir/new", "Maildir/cur", ".qmail-postmaster", ".qmail-mailer-daemon", ".qmail-root"]) {
+    await chown(join(alias, p), owner.uid, owner.gid);
+  }
+  await chmod(alias, 0o2755);
+}
