@@ -61,3 +61,24 @@ export async function makeHome(me = "example.test", env: NodeJS.ProcessEnv = {})
   if (r.code !== 0) throw new Error(`qm init failed (${r.code}): ${r.stderr.toString()}`);
   return home;
 }
+
+let built: Promise<string> | null = null;
+/**
+ * A fast-starting qm for tests that start hundreds of processes: $QM_BIN when
+ * set, else the standalone binary built once per test process with bun
+ * (written to a temporary name, then renamed, so parallel test files never
+ * see half a binary).
+ */
+export function fastQm(): Promise<string> {
+  if (process.env.QM_BIN) return Promise.resolve(process.env.QM_BIN);
+  built ??= new Promise((resolve, reject) => {
+    const out = join(tempDir("qm-bin-"), "qm");
+    const bun = join(ROOT, "node_modules/.bin/bun");
+    const child = spawn(bun, ["build", "--compile", join(ROOT, "cli/qm.ts"), "--outfile", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const err: Buffer[] = [];
+    child.stderr?.on("data", (b: Buffer) => err.push(b));
+    child.on("error", reject);
+    child.on("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`bun build failed: ${Buffer.concat(err).toString()}`))));
+  });
+  return built;
+}
