@@ -1,5 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { fromBytes } from "../lib/bytes.ts";
+import { ok, type Result } from "../lib/result.ts";
+import { fromErrno } from "./errno.ts";
 
 /** One /etc/passwd entry. */
 export interface PasswdEntry {
@@ -27,5 +29,22 @@ export async function getpwnam(name: string, file = process.env.QM_PASSWD || "/e
     return parsePasswd(fromBytes(await readFile(file))).find((e) => e.name === name) ?? null;
   } catch {
     return null;
+  }
+}
+
+/** The password file's path: $QM_PASSWD (tests name accounts of their own), else /etc/passwd. */
+export function passwdPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env.QM_PASSWD || "/etc/passwd";
+}
+
+/** Accounts by name (the first line for a name wins); a missing file is an empty table, other errors temp. */
+export async function readPasswd(path: string): Promise<Result<Map<string, PasswdEntry>>> {
+  try {
+    const map = new Map<string, PasswdEntry>();
+    for (const e of parsePasswd(fromBytes(await readFile(path)))) if (!map.has(e.name)) map.set(e.name, e);
+    return ok(map);
+  } catch (err) {
+    if ((err as { code?: string }).code === "ENOENT") return ok(new Map());
+    return fromErrno(err, `Unable to read ${path}`);
   }
 }

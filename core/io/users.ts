@@ -1,0 +1,77 @@
+import { stat, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { getpwCandidates, lookupAssign, type Assignment } from "../lib/assign.ts";
+import { ok, temp, type Result } from "../lib/result.ts";
+import { errText, isMissing } from "./errno.ts";
+import { passwdPath, readPasswd, type PasswdEntry } from "./passwd.ts";
+
+// Who receives a local part (qmail.md §3.1–3.3): users/cdb, then the password
+// file (qmail-getpw's rules), then the alias user. The result is never uid 0.
+
+export type ResolveError = "cdb" | "nfs" | "noalias" | "sys";
+export type Resolved = { readonly kind: "ok"; readonly value: Assignment } | { readonly kind: "error"; readonly code: ResolveError; readonly reason: string };
+
+export interface ResolveOptions {
+  readonly passwd?: string;
+}
+
+export async function resolveLocal(qmhome: string, local: string, opts: ResolveOptions = {}): Promise<Resolved> {
+  const cdb = await readUsersCdb(qmhome);
+  if (cdb.kind !== "ok") return { kind: "error", code: "cdb", reason: cdb.reason };
+  if (cdb.value) {
+    const hit = lookupAssign(cdb.value, local);
+    if (hit) return { kind: "ok", value: hit };
+  }
+  const pw = await readPasswd(opts.passwd ?? passwdPath());
+  if (pw.kind !== "ok") return { kind: "error", code: "sys", reason: pw.reason };
+  for (const c of getpwCandidates(local)) {
+    const acct = pw.value.get(c.name);
+    if (!acct || acct.uid === 0) continue;
+    const owned = await ownedBy(acct.home, acct.uid);
+    if (owned.kind !== "ok") return { kind: "error", code: "nfs", reason: owned.reason };
+    if (owned.value) return { kind: "ok", value: { user: acct.name, uid: acct.uid, gid: acct.gid, home: acct.home, dash: c.dash, ext: c.ext } };
+  }
+  const alias = await aliasUser(qmhome, pw.value.get("alias"));
+  if (alias.kind !== "ok") return { kind: "error", code: "noalias", reason: alias.reason };
+  return { kind: "ok", value: { ...alias.value, dash: "-", ext: local } };
+}
+
+/** users/cdb bytes, null when there is none (ENOENT); other errors are temporary. */
+export async function readUsersCdb(qmhome: string): Promise<Result<Uint8Array | null>> {
+  try {
+    return ok(new Uint8Array(await readFile(join(qmhome, "users", "cdb"))));
+  } catch (err) {
+    if (isMissing(err)) return ok(null);
+    return temp(`Unable to read users/cdb: ${errText(err)}`, "4.3.0");
+  }
+}
+
+async function ownedBy(home: string, uid: number): Promise<Result<boolean>> {
+  try {
+    return ok((await stat(home)).uid === uid);
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code === "ENOENT" || code === "ENOTDIR" || code === "EACCES") return ok(false);
+    return temp(`Unable to stat ${home}: ${errText(err)}`, "4.3.0");
+  }
+}
+
+/**
+ * The alias user: the system account "alias" when it exists and owns its home;
+ * else the owner of $QMHOME/alias with that directory as home. Root never:
+ * a root-owned alias home is "cannot find the alias user" until it is chowned.
+ */
+async function aliasUser(qmhome: string, acct: PasswdEntry | undefined): Promise<Result<Omit<Assignment, "dash" | "ext">>> {
+  if (acct && acct.uid !== 0) {
+    const owned = await ownedBy(acct.home, acct.uid);
+    if (owned.kind === "ok" && owned.value) return ok({ user: "alias", uid: acct.uid, gid: acct.gid, home: acct.home });
+  }
+  const home = join(qmhome, "alias");
+  try {
+    const st = await stat(home);
+    if (st.uid === 0) return temp(`${home} is owned by root: chown it to the alias user`, "4.3.0");
+    return ok({ user: "alias", uid: st.uid, gid: st.gid, home });
+  } catch (err) {
+    return temp(`Unable to find the alias user: ${errText(err)}`, "4.3.0");
+  }
+}
