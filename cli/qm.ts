@@ -5,7 +5,10 @@ import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 const SUB: Record<string, () => Promise<CommandDef>> = {
   // (one line per subcommand, kept in alphabetical order)
   init: () => import("./init.ts").then((m) => m.default),
+  inject: () => import("./inject.ts").then((m) => m.default),
   queue: () => import("./queue.ts").then((m) => m.default),
+  local: () => import("./local.ts").then((m) => m.default),
+  "local-worker": () => import("./local-worker.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -2,7 +2,6 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { toBytes } from "../lib/bytes.ts";
 import { maildirName } from "../lib/maildir-name.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText, fromErrno } from "./errno.ts";
@@ -27,7 +26,7 @@ export function uniqueName(now = Date.now(), usec = Math.floor((performance.now(
 }
 
 /** Writes `head` then the message into maildir `dir`; the unique name on success. */
-export async function deliverMaildir(dir: string, head: string, msg: MessageSource): Promise<Result<string>> {
+export async function deliverMaildir(dir: string, head: Uint8Array, msg: MessageSource): Promise<Result<string>> {
   let fd = -1;
   let name = "";
   for (let i = 0; i < TRIES && fd < 0; i++) {
@@ -41,7 +40,7 @@ export async function deliverMaildir(dir: string, head: string, msg: MessageSour
   if (fd < 0) return temp("Unable to find a unique name in maildir tmp/", "4.2.1");
   const tmp = join(dir, "tmp", name);
   try {
-    writeAll(fd, toBytes(head));
+    writeAll(fd, head);
     for await (const chunk of msg.chunks()) writeAll(fd, chunk);
     fsyncSync(fd);
     closeSync(fd);

@@ -1,5 +1,4 @@
 import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, unlinkSync, constants } from "node:fs";
-import { toBytes } from "../lib/bytes.ts";
 import { createFromQuoter } from "../lib/mbox-quote.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText } from "./errno.ts";
@@ -10,6 +9,7 @@ import type { MessageSource } from "./message-source.ts";
 // 30 s, append From_ + Return-Path + Delivered-To + the quoted message + one
 // blank line, fsync; any failure truncates the file back to where it was.
 
+const NL = Uint8Array.of(0x0a);
 const LOCK_WAIT_MS = 30_000;
 const LOCK_STALE_MS = 10 * 60_000;
 
@@ -17,7 +17,7 @@ export interface MboxOptions {
   readonly lockWaitMs?: number;
 }
 
-export async function deliverMbox(path: string, head: string, msg: MessageSource, opts: MboxOptions = {}): Promise<Result<void>> {
+export async function deliverMbox(path: string, head: Uint8Array, msg: MessageSource, opts: MboxOptions = {}): Promise<Result<void>> {
   const lock = await dotLock(`${path}.lock`, opts.lockWaitMs ?? LOCK_WAIT_MS);
   if (lock.kind !== "ok") return lock;
   try {
@@ -27,7 +27,7 @@ export async function deliverMbox(path: string, head: string, msg: MessageSource
   }
 }
 
-async function append(path: string, head: string, msg: MessageSource): Promise<Result<void>> {
+async function append(path: string, head: Uint8Array, msg: MessageSource): Promise<Result<void>> {
   let fd: number;
   try {
     fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
@@ -37,11 +37,11 @@ async function append(path: string, head: string, msg: MessageSource): Promise<R
   let start = -1;
   try {
     start = fstatSync(fd).size;
-    writeAll(fd, toBytes(head));
+    writeAll(fd, head);
     const q = createFromQuoter();
     for await (const chunk of msg.chunks()) writeAll(fd, q.push(chunk));
     writeAll(fd, q.end());
-    writeAll(fd, toBytes("\n"));
+    writeAll(fd, NL);
     fsyncSync(fd);
     closeSync(fd);
     return ok(undefined);
