@@ -1,0 +1,57 @@
+/**
+ * One long-lived spawner child of `qm send` (`qm lspawn` or `qm rspawn`,
+ * HACKING.md "spawn protocol"): commands on its stdin, reports on its stdout.
+ */
+import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
+import { fromBytes, toBytes } from "../lib/bytes.ts";
+import { encodeCommand, reportReader, type Report } from "../lib/send-spawn.ts";
+import { spawnSelf } from "./sys.ts";
+
+export interface SpawnerOptions {
+  /** A replacement command line (test hook: $QM_LSPAWN / $QM_RSPAWN), split at spaces. */
+  readonly command?: string;
+  readonly uid?: number;
+  readonly gid?: number;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export class Spawner {
+  #child: ChildProcess;
+  #exited: Promise<number | null>;
+  #closing = false;
+
+  constructor(sub: "lspawn" | "rspawn", onReport: (r: Report) => void, onLost: (why: string) => void, opts: SpawnerOptions = {}) {
+    const so: SpawnOptions = { stdio: ["pipe", "pipe", "inherit"], env: opts.env ?? process.env };
+    if (opts.uid !== undefined) Object.assign(so, { uid: opts.uid, gid: opts.gid });
+    const words = opts.command?.trim().split(/\s+/) ?? [];
+    this.#child = words.length > 0 ? spawn(words[0]!, words.slice(1), so) : spawnSelf(sub, [], so);
+    const read = reportReader();
+    this.#child.stdout!.on("data", (b: Buffer) => {
+      for (const r of read(fromBytes(b))) onReport(r);
+    });
+    this.#child.stdin!.on("error", () => {});
+    this.#exited = new Promise((resolve) => {
+      this.#child.on("error", (err) => {
+        if (!this.#closing) onLost(`${sub}: ${err.message}`);
+        resolve(null);
+      });
+      this.#child.on("close", (code, signal) => {
+        if (!this.#closing) onLost(`${sub} exited (${signal ?? code})`);
+        resolve(code);
+      });
+    });
+  }
+
+  send(slot: number, path: string, sender: string, recipient: string): void {
+    this.#child.stdin!.write(toBytes(encodeCommand(slot, path, sender, recipient)));
+  }
+
+  /** EOF on its stdin: it finishes what is in flight and exits. Killed after `graceMs`. */
+  async close(graceMs: number): Promise<void> {
+    this.#closing = true;
+    this.#child.stdin!.end();
+    const timer = setTimeout(() => this.#child.kill("SIGKILL"), graceMs);
+    await this.#exited;
+    clearTimeout(timer);
+  }
+}
