@@ -40,7 +40,7 @@ describe("decodeEnvelope()", () => {
     it(`refuses ${JSON.stringify(input)} as ${kind} (${why})`, () => {
       const r = decodeEnvelope(raw(input));
       assert.equal(r.kind, kind);
-      if (r.kind !== "ok") assert.match(r.reason.toLowerCase(), new RegExp(why));
+      assert.match("reason" in r ? r.reason.toLowerCase() : "", new RegExp(why));
     });
   }
   it("accepts an address of MAX_ADDR - 1 bytes and refuses one of MAX_ADDR permanently", () => {

@@ -1,22 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { constants, openSync, readdirSync, readFileSync, closeSync, readSync, chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeHome, qmCommand, tempDir } from "../_qm.ts";
-
-/** Runs `qm queue` (or `cmd`) with the message on fd 0 and the envelope written to its fd 1 afterwards. */
-export function runQueue(message: Uint8Array | string, envelope: Uint8Array | string, env: NodeJS.ProcessEnv, cmd = qmCommand(), uid?: number): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd.cmd, [...cmd.args, "queue"], { env: { ...process.env, ...env }, stdio: ["pipe", "pipe", "pipe"], ...(uid === undefined ? {} : { uid, gid: uid }) });
-    let stderr = "";
-    child.stderr!.on("data", (b: Buffer) => (stderr += b.toString()));
-    child.stdin!.on("error", () => {});
-    child.stdout!.on("error", () => {});
-    child.stdin!.end(message, () => (child.stdout as unknown as NodeJS.WritableStream).end(envelope));
-    child.on("close", (code) => resolve({ code, stderr }));
-  });
-}
+import { makeHome, qmCommand, runQueue, tempDir } from "../_qm.ts";
 
 function queueFiles(home: string, dir: string): string[] {
   return readdirSync(join(home, "queue", dir), { recursive: true, withFileTypes: true })
