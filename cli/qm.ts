@@ -6,9 +6,13 @@ const SUB: Record<string, () => Promise<CommandDef>> = {
   // (one line per subcommand, kept in alphabetical order)
   init: () => import("./init.ts").then((m) => m.default),
   inject: () => import("./inject.ts").then((m) => m.default),
+  qread: () => import("./qread.ts").then((m) => m.default),
+  qstat: () => import("./qstat.ts").then((m) => m.default),
   queue: () => import("./queue.ts").then((m) => m.default),
   local: () => import("./local.ts").then((m) => m.default),
   "local-worker": () => import("./local-worker.ts").then((m) => m.default),
+  lspawn: () => import("./lspawn.ts").then((m) => m.default),
+  newu: () => import("./newu.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

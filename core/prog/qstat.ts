@@ -1,0 +1,11 @@
+/** qm qstat (qmail-qstat, qmail.md §9): how many messages are in the queue, how many not yet preprocessed. */
+import { countQueue } from "../io/queue-read.ts";
+import { formatQstat } from "../lib/qread.ts";
+import { ok, type Result } from "../lib/result.ts";
+
+export async function qstat(home: string, out: (text: string) => void): Promise<Result<true>> {
+  const counts = await countQueue(home);
+  if (counts.kind !== "ok") return counts;
+  out(formatQstat(counts.value));
+  return ok(true);
+}
