@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { lspawn } from "../core/prog/lspawn.ts";
+import { qmHome } from "../core/io/sys.ts";
+
+export default defineCommand({
+  meta: { name: "lspawn", description: "Local delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },
+  async run({ args }) {
+    const dd = args._[0] === undefined ? undefined : String(args._[0]);
+    await lspawn(process.stdin, (b) => process.stdout.write(b), { qmhome: qmHome(), defaultDelivery: dd });
+    process.exit(0);
+  },
+});

@@ -1,0 +1,207 @@
+import type { ChildProcess } from "node:child_process";
+import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
+import { join } from "node:path";
+import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
+import { type Assignment } from "../lib/assign.ts";
+import { readControlLine } from "../io/control.ts";
+import { resolveLocal, type ResolveError } from "../io/users.ts";
+import { spawnSelf } from "../io/sys.ts";
+
+// qm lspawn (qmail-lspawn, qmail.md §3.1): commands from qm send on stdin,
+// K/Z/D reports on stdout. Deliveries run as the recipient's uid through a
+// reused per-uid `qm local-worker`, or one `qm local` for a large message.
+// Never as uid 0.
+
+const WORKER_MAX = 4 * 1024 * 1024;
+const WORKER_RETIRE_MS = 20_000; // before the worker's own 30 s idle exit, so no request races it
+const REPORT_MAX = 3000;
+const NOTE = "\n[report too long; truncated]";
+
+export interface LspawnOptions {
+  readonly qmhome: string;
+  readonly defaultDelivery?: string;
+}
+type Report = { letter: "K" | "Z" | "D"; text: string };
+
+/** Serves send's commands until stdin ends and every delivery has reported. */
+export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: LspawnOptions): Promise<void> {
+  const dd = opts.defaultDelivery ?? (await defaultDelivery(opts.qmhome));
+  const pool = new WorkerPool();
+  const reader = createFrameReader(4, { maxField: 4096 });
+  const pending = new Set<Promise<void>>();
+  const start = (fields: readonly string[]): void => {
+    const slot = fields[0]!;
+    const p = deliver(fields, opts.qmhome, dd, pool)
+      .catch(() => ({ letter: "Z", text: "Unable to deliver: qm lspawn internal error. (#4.3.0)\n" }) as Report)
+      .then((r) => write(encodeFields([slot, r.letter + truncate(r.text)])))
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  };
+  for await (const chunk of input as AsyncIterable<Buffer>) {
+    for (const ev of reader.push(chunk)) {
+      if (ev.kind === "frame") start(ev.frame.fields);
+    }
+  }
+  await Promise.all(pending);
+  pool.closeAll();
+}
+
+async function defaultDelivery(qmhome: string): Promise<string> {
+  const r = await readControlLine(qmhome, "defaultdelivery", "./Maildir/");
+  return r.kind === "ok" && r.value ? r.value : "./Maildir/";
+}
+
+function truncate(text: string): string {
+  const upToNul = text.split("\0")[0]!;
+  return upToNul.length <= REPORT_MAX ? upToNul : upToNul.slice(0, REPORT_MAX - NOTE.length - 3) + NOTE;
+}
+
+const RESOLVE_TEXT = new Map<ResolveError, string>([
+  ["cdb", "Trouble reading users/cdb in qm lspawn. (#4.3.0)\n"],
+  ["nfs", "Temporary failure in qm lspawn: unable to stat the home directory (NFS?). (#4.3.0)\n"],
+  ["noalias", "Unable to find alias user! (#4.3.0)\n"],
+  ["sys", "Temporary failure in qm lspawn. (#4.3.0)\n"],
+]);
+
+async function deliver(fields: readonly string[], qmhome: string, dd: string, pool: WorkerPool): Promise<Report> {
+  const [slot, path, sender, rcpt] = fields as [string, string, string, string];
+  if (!/^\d{1,9}$/.test(slot)) return { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
+  if (!rcpt.includes("@")) return { letter: "D", text: "Sorry, address must include host name. (#5.1.3)\n" };
+  const at = rcpt.lastIndexOf("@");
+  const local = rcpt.slice(0, at);
+  const domain = rcpt.slice(at + 1);
+  const msg = openMessage(path, qmhome);
+  if (typeof msg === "string") return { letter: "Z", text: msg };
+  try {
+    if (local === "") return { letter: "K", text: "" };
+    const who = await resolveLocal(qmhome, text(local));
+    if (who.kind !== "ok") {
+      return { letter: "Z", text: `${RESOLVE_TEXT.get(who.code)!.slice(0, -1)} ${who.reason.replace(/\n/g, " ")}\n` };
+    }
+    const a = who.value;
+    if (a.uid === 0) return { letter: "Z", text: "Not allowed to perform deliveries as root. (#4.3.0)\n" };
+    const args = [a.user, a.home, text(local), a.dash, a.ext, text(domain), text(sender), dd];
+    if (msg.size <= WORKER_MAX) return mapExit(await pool.deliver(a, args, readAll(msg.fd, msg.size)));
+    return mapExit(await oneShot(a, args, msg.fd));
+  } finally {
+    closeSync(msg.fd);
+  }
+}
+
+/** Fields are byte strings; argv and the worker take text (UTF-8). */
+function text(s: string): string {
+  return Buffer.from(s, "latin1").toString("utf8");
+}
+
+function openMessage(path: string, qmhome: string): { fd: number; size: number } | string {
+  const messDir = join(qmhome, "queue", "mess") + "/";
+  if (!path.startsWith(messDir) || path.includes("/../") || path.length > 4000) return "Message path is not in the queue. (#4.3.0)\n";
+  try {
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const st = fstatSync(fd);
+    if (!st.isFile()) { closeSync(fd); return "Message is not a regular file. (#4.3.0)\n"; }
+    return { fd, size: st.size };
+  } catch {
+    return "Unable to open message file. (#4.3.0)\n";
+  }
+}
+
+function readAll(fd: number, size: number): Uint8Array {
+  const buf = new Uint8Array(size);
+  for (let got = 0, n = 0; got < size && n < 100_000; n++) {
+    const k = readSync(fd, buf, got, size - got, got);
+    if (k === 0) return buf.subarray(0, got);
+    got += k;
+  }
+  return buf;
+}
+
+type Exit = { code: number | null; text: string };
+// qmail-lspawn's report(): 0 K; 111, 71, 74, 75 Z; everything else D; a crash Z.
+const TEMP_CODES = new Set([111, 71, 74, 75]);
+function mapExit(e: Exit): Report {
+  if (e.code === null) return { letter: "Z", text: `${e.text}qm local crashed. (#4.3.0)\n` };
+  if (e.code === 0) return { letter: "K", text: e.text };
+  return { letter: TEMP_CODES.has(e.code) ? "Z" : "D", text: e.text };
+}
+
+function oneShot(a: Assignment, args: string[], fd: number): Promise<Exit> {
+  return new Promise((resolve) => {
+    const child = spawnSelf("local", args, { uid: a.uid, gid: a.gid, stdio: [fd, "pipe", "pipe"] });
+    let out = "";
+    const add = (b: Buffer): void => { if (out.length < 65536) out += b.toString("latin1"); };
+    child.stdout?.on("data", add);
+    child.stderr?.on("data", add);
+    child.on("error", () => resolve({ code: null, text: "Unable to run qm local. " }));
+    child.on("close", (code) => resolve({ code, text: out }));
+  });
+}
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly waiting: Map<string, (e: Exit) => void>;
+  timer: ReturnType<typeof setTimeout> | undefined;
+}
+
+/** One `qm local-worker` per uid:gid, retired when idle. */
+class WorkerPool {
+  #workers = new Map<string, Worker>();
+  #next = 0;
+
+  deliver(a: Assignment, args: string[], body: Uint8Array): Promise<Exit> {
+    const w = this.#get(a);
+    const id = String(++this.#next);
+    clearTimeout(w.timer);
+    return new Promise((resolve) => {
+      w.waiting.set(id, resolve);
+      w.child.stdin?.write(encodeFields([id, ...args, String(body.length)]));
+      w.child.stdin?.write(body);
+    });
+  }
+
+  closeAll(): void {
+    for (const w of this.#workers.values()) w.child.stdin?.end();
+    this.#workers.clear();
+  }
+
+  #get(a: Assignment): Worker {
+    const key = `${a.uid}:${a.gid}`;
+    const have = this.#workers.get(key);
+    if (have) return have;
+    const child = spawnSelf("local-worker", [], { uid: a.uid, gid: a.gid, stdio: ["pipe", "pipe", "pipe"] });
+    const w: Worker = { child, waiting: new Map(), timer: undefined };
+    this.#workers.set(key, w);
+    const reader = createFrameReader(3, { maxField: 1 << 20 });
+    let errText = "";
+    child.stderr?.on("data", (b: Buffer) => { if (errText.length < 2000) errText += b.toString("latin1"); });
+    child.stdout?.on("data", (b: Buffer) => {
+      for (const ev of reader.push(b)) {
+        if (ev.kind !== "frame") continue;
+        const [id, code, out] = ev.frame.fields as [string, string, string];
+        const done = w.waiting.get(id);
+        w.waiting.delete(id);
+        done?.({ code: /^\d+$/.test(code) ? Number(code) : null, text: out });
+      }
+      if (w.waiting.size === 0) this.#idle(key, w);
+    });
+    child.stdin?.on("error", () => {});
+    const gone = (): void => {
+      if (this.#workers.get(key) === w) this.#workers.delete(key);
+      for (const done of w.waiting.values()) done({ code: null, text: errText });
+      w.waiting.clear();
+    };
+    child.on("error", gone);
+    child.on("close", gone);
+    return w;
+  }
+
+  #idle(key: string, w: Worker): void {
+    clearTimeout(w.timer);
+    w.timer = setTimeout(() => {
+      if (w.waiting.size > 0) return;
+      if (this.#workers.get(key) === w) this.#workers.delete(key);
+      w.child.stdin?.end();
+    }, WORKER_RETIRE_MS);
+    w.timer.unref?.();
+  }
+}
