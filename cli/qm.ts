@@ -9,10 +9,13 @@ const SUB: Record<string, () => Promise<CommandDef>> = {
   qread: () => import("./qread.ts").then((m) => m.default),
   qstat: () => import("./qstat.ts").then((m) => m.default),
   queue: () => import("./queue.ts").then((m) => m.default),
+  send: () => import("./send.ts").then((m) => m.default),
   local: () => import("./local.ts").then((m) => m.default),
   "local-worker": () => import("./local-worker.ts").then((m) => m.default),
   lspawn: () => import("./lspawn.ts").then((m) => m.default),
   newu: () => import("./newu.ts").then((m) => m.default),
+  forward: () => import("./forward.ts").then((m) => m.default),
+  maildirmake: () => import("./maildirmake.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

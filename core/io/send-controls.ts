@@ -9,6 +9,7 @@ import { capConcurrency, DEFAULT_CONCURRENCY, QUEUE_LIFETIME } from "../lib/sche
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "./control.ts";
 
 export interface SendControls {
+  readonly me: string;
   readonly rules: RewriteRules;
   readonly bounce: BounceControls;
   readonly concurrency: Readonly<Record<Channel, number>>;
@@ -46,6 +47,7 @@ export async function readSendControls(home: string): Promise<Result<SendControl
   const [bouncefrom, bouncehost, doublebounceto, doublebouncehost] = parts.map((r) => v(r) ?? "");
   const [local, remote, lifetime] = nums.map((r) => v(r));
   return ok({
+    me: host,
     rules: rules.value,
     bounce: { bouncefrom: bouncefrom!, bouncehost: bouncehost!, doublebounceto: doublebounceto!, doublebouncehost: doublebouncehost! },
     concurrency: { local: capConcurrency(local!), remote: capConcurrency(remote!) },

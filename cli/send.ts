@@ -1,0 +1,34 @@
+import { defineCommand } from "citty";
+import { startSend } from "../core/prog/send.ts";
+import { qmHome } from "../core/io/sys.ts";
+import { exitWith } from "./_exit.ts";
+
+export default defineCommand({
+  meta: { name: "send", description: "The queue manager: deliver, retry and bounce queued mail (qmail-send)" },
+  args: {
+    once: { type: "boolean", description: "a queue run: deliver what is due, wait for it, exit" },
+    force: { type: "boolean", description: "with --once: attempt every delivery, due or not" },
+  },
+  async run({ args }) {
+    // Test hook (qm-send(8)): $QM_CLOCK_OFFSET seconds are added to the clock.
+    const offset = Number(process.env.QM_CLOCK_OFFSET ?? 0) * 1000 || 0;
+    const h = startSend({
+      home: qmHome(),
+      once: Boolean(args.once || args.force),
+      force: Boolean(args.force),
+      out: (l) => void process.stdout.write(l),
+      clock: () => Date.now() + offset,
+    });
+    process.on("SIGTERM", () => h.term());
+    process.on("SIGHUP", () => h.hup());
+    process.on("SIGALRM", () => h.alrm());
+    process.on("SIGPIPE", () => {});
+    const r = await h.done;
+    if (r.kind === "ok" && args.once) {
+      const s = r.value;
+      process.stderr.write(`qm send: ${s.deliveries} deliveries (${s.success} success, ${s.failure} failure, ${s.deferral} deferral), ${s.done} messages done, ${s.left} left in the queue\n`);
+    }
+    await new Promise<void>((res) => process.stdout.write("", () => res()));
+    exitWith(r, "qm send");
+  },
+});
