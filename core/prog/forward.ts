@@ -1,0 +1,28 @@
+import { describe, ok, perm, temp, type Result } from "../lib/result.ts";
+import { submit } from "../io/qq.ts";
+
+/** Text (argv, env) to a byte string (bytes.ts), the form envelopes carry. */
+function byteString(s: string): string {
+  return Buffer.from(s, "utf8").toString("latin1");
+}
+
+/**
+ * qm forward ADDR... (qmail's forward): DTLINE + the message on stdin,
+ * queued with envelope sender $NEWSENDER to the given addresses.
+ */
+export async function forward(qmhome: string, addrs: readonly string[], message: AsyncIterable<Uint8Array>, env: NodeJS.ProcessEnv): Promise<Result<number>> {
+  if (addrs.length === 0) return perm("Usage: qm forward address ...", "5.3.5");
+  if (env.NEWSENDER === undefined) return perm("NEWSENDER not set", "5.3.5");
+  if (env.DTLINE === undefined) return perm("DTLINE not set", "5.3.5");
+  const dt = Buffer.from(env.DTLINE, "utf8");
+  async function* body(): AsyncIterable<Uint8Array> {
+    yield dt;
+    yield* message;
+  }
+  const r = await submit(qmhome, body(), { sender: byteString(env.NEWSENDER), recipients: addrs.map(byteString) }, { who: { kind: "uid", uid: process.getuid?.() ?? 0 }, env });
+  if (r.kind !== "ok") {
+    const reason = `Unable to forward message: ${describe(r)}`;
+    return r.kind === "perm" ? perm(reason, r.status) : temp(reason, r.status);
+  }
+  return ok(r.value.qp);
+}
