@@ -13,7 +13,8 @@ export interface InitOptions {
 }
 
 /** The system users a root install runs its parts as (install.sh makes them); absent ones fall back. */
-export const SYSTEM_USERS = { queue: "qmailq", send: "qmails", smtpd: "qmaild", remote: "qmailr", alias: "alias" } as const;
+// `qm send` is the queue user (DESIGN.md): it owns every queue directory, as qmail-queue and qmail-clean do together.
+export const SYSTEM_USERS = { queue: "qmailq", send: "qmailq", smtpd: "qmaild", remote: "qmailr", alias: "alias" } as const;
 const NOBODY = { uid: 65534, gid: 65534 };
 
 async function getpwnam(name: string): Promise<{ uid: number; gid: number } | null> {
@@ -27,7 +28,7 @@ async function getpwnam(name: string): Promise<{ uid: number; gid: number } | nu
  */
 export async function init(home: string, opts: InitOptions = {}): Promise<Result<string>> {
   const me = opts.me ?? hostname();
-  if (!/^[A-Za-z0-9.-]+$/.test(me) || me.length > 255) return perm(`Invalid host name for control/me: ${me}`, "5.3.5");
+  if (!/^[A-Za-z0-9.-]+$/.test(me) || me.length > 255) return perm(`Invalid host name for control/me: ${JSON.stringify(me)}`, "5.3.5");
   try {
     await mkdir(home, { recursive: true, mode: 0o755 });
     for (const d of ["control", "users", "alias"]) await mkdir(join(home, d), { recursive: true, mode: 0o755 });
@@ -57,13 +58,11 @@ async function writeNew(path: string, text: string, mode: number): Promise<void>
 
 async function makeQueue(queue: string): Promise<void> {
   const root = (process.getuid?.() ?? -1) === 0;
-  const qmailq = root ? await getpwnam(SYSTEM_USERS.queue) : null;
-  const qmails = root ? await getpwnam(SYSTEM_USERS.send) : null;
+  const owner = root ? await getpwnam(SYSTEM_USERS.queue) : null;
   for (const [rel, mode] of QUEUE_MODES) {
     const dir = join(queue, rel);
     await mkdir(dir, { recursive: true, mode });
     await chmod(dir, mode);
-    const owner = ["info", "local", "remote", "bounce"].includes(rel) ? qmails : qmailq;
     if (owner) await chown(dir, owner.uid, owner.gid);
     if ((SPLIT_DIRS as readonly string[]).includes(rel)) {
       for (let i = 0; i < SPLIT; i++) {
@@ -79,7 +78,7 @@ async function makeQueue(queue: string): Promise<void> {
     if (r.status !== 0) throw Object.assign(new Error(`mkfifo failed: ${r.stderr?.toString() ?? r.error}`), { code: "EIO" });
   }
   await chmod(trigger, 0o622);
-  if (qmails) await chown(trigger, qmails.uid, qmails.gid);
+  if (owner) await chown(trigger, owner.uid, owner.gid);
 }
 
 /** The alias user's home: postmaster, mailer-daemon and root land in its Maildir until the admin points them elsewhere. */

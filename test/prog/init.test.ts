@@ -1,0 +1,47 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runQm, tempDir } from "../_qm.ts";
+
+describe("qm init", () => {
+  it("creates control/ with qmail's defaults, the queue layout with its modes, users/ and alias/", async () => {
+    const home = join(tempDir(), "qm");
+    const r = await runQm(["init", "--me", "mx.example.test"], { env: { QMHOME: home } });
+    assert.equal(r.code, 0, r.stderr.toString());
+    const control = (name: string) => readFileSync(join(home, "control", name), "utf8");
+    assert.equal(control("me"), "mx.example.test\n");
+    assert.equal(control("locals"), "mx.example.test\nlocalhost\n");
+    assert.equal(control("rcpthosts"), "mx.example.test\nlocalhost\n");
+    assert.equal(control("defaultdelivery"), "./Maildir/\n");
+    const mode = (rel: string) => lstatSync(join(home, "queue", rel)).mode & 0o7777;
+    assert.equal(mode("pid"), 0o700);
+    assert.equal(mode("todo"), 0o750);
+    assert.equal(mode("mess/22"), 0o750);
+    assert.equal(mode("info/0"), 0o700);
+    assert.equal(mode("maildrop"), 0o1733);
+    assert.ok(lstatSync(join(home, "queue/lock/trigger")).isFIFO());
+    assert.equal(mode("lock/trigger"), 0o622);
+    for (const f of [".qmail-postmaster", ".qmail-mailer-daemon", ".qmail-root"]) assert.ok(lstatSync(join(home, "alias", f)).isFile());
+    assert.ok(lstatSync(join(home, "users")).isDirectory());
+    if (process.getuid?.() === 0) assert.notEqual(lstatSync(join(home, "alias")).uid, 0, "the alias home must not belong to root");
+  });
+
+  it("is idempotent and never overwrites a control file", async () => {
+    const home = join(tempDir(), "qm");
+    assert.equal((await runQm(["init", "--me", "a.test"], { env: { QMHOME: home } })).code, 0);
+    writeFileSync(join(home, "control", "locals"), "edited.test\n");
+    const again = await runQm(["init", "--me", "b.test"], { env: { QMHOME: home } });
+    assert.equal(again.code, 0, again.stderr.toString());
+    assert.equal(readFileSync(join(home, "control", "me"), "utf8"), "a.test\n");
+    assert.equal(readFileSync(join(home, "control", "locals"), "utf8"), "edited.test\n");
+  });
+
+  it("refuses a host name that is not one, with exit 100 and a reason", async () => {
+    const home = join(tempDir(), "qm");
+    const r = await runQm(["init", "--me", "bad/name\nx"], { env: { QMHOME: home } });
+    assert.equal(r.code, 100);
+    assert.match(r.stderr.toString(), /Invalid host name/);
+    assert.equal(r.stderr.toString().trim().split("\n").length, 1);
+  });
+});
