@@ -31,12 +31,12 @@ export function compileAssign(text: string): Result<CdbRecord[]> {
     const line = text.slice(pos, nl);
     pos = nl + 1;
     const fields = line.slice(1).split(":");
-    if (fields.length < 8 || fields[0] === "") return temp(`users/assign: bad format: ${line.slice(0, 80)}`, "4.3.0");
+    if (fields.length < 8 || (fields[0] === "" && line[0] !== "+")) return temp(`users/assign: bad format: ${line.slice(0, 80)}`, "4.3.0");
     const key = fields[0]!.toLowerCase();
     const data = fields.slice(1, 7).join("\0");
     if (line[0] === "+") {
-      const last = key[key.length - 1]!;
-      if (!wild.includes(last)) wild.push(last);
+      const last = key[key.length - 1];
+      if (last !== undefined && !wild.includes(last)) wild.push(last);
       records.push({ key: toBytes(`!${key}`), data: toBytes(data) });
     } else {
       records.push({ key: toBytes(`!${key}\0`), data: toBytes(data) });
