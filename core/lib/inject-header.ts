@@ -79,7 +79,7 @@ export function prepareHeader(fields: readonly Field[], opts: InjectOptions, cfg
   const recipients = pickRecipients(opts, args, s.recipients);
   const sender = envelopeSender(opts, s, cfg);
   if (sender.kind !== "ok") return sender;
-  const long = [sender.value, ...recipients].find((a) => a.length >= MAX_ADDR);
+  const long = [sender.value, ...recipients].find((a) => a.length + 1 >= MAX_ADDR); // qmail-queue: exit 11
   if (long !== undefined) return perm(`Address too long: ${long.slice(0, 60)}...`, "5.1.3");
   const header = [...addedFields(s, cfg, resent), ...s.fields].join("");
   return ok({ header, sender: sender.value, recipients });
