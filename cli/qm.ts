@@ -2,7 +2,8 @@
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
 
 // Lazy subcommands: each loads only what it needs (no MIME parser on the inject path).
-const SUB: Record<string, () => Promise<CommandDef>> = {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own args type
+const SUB: Record<string, () => Promise<CommandDef<any>>> = {
   // (one line per subcommand, kept in alphabetical order)
   init: () => import("./init.ts").then((m) => m.default),
   inject: () => import("./inject.ts").then((m) => m.default),
