@@ -17,6 +17,8 @@ const SUB: Record<string, () => Promise<CommandDef<any>>> = {
   newu: () => import("./newu.ts").then((m) => m.default),
   forward: () => import("./forward.ts").then((m) => m.default),
   maildirmake: () => import("./maildirmake.ts").then((m) => m.default),
+  smtpd: () => import("./smtpd.ts").then((m) => m.default),
+  newmrh: () => import("./newmrh.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -1,0 +1,286 @@
+import { networkInterfaces } from "node:os";
+import { Duplex } from "node:stream";
+import { createSecureContext, type SecureContext } from "node:tls";
+import { parseRules, type Rule } from "../lib/access-rules.ts";
+import { toBytes } from "../lib/bytes.ts";
+import { formatIP, parseIP } from "../lib/ip-addr.ts";
+import { describe, ok, perm, temp, type Result } from "../lib/result.ts";
+import { MAX_AUTH_LINE } from "../lib/smtp-auth.ts";
+import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtp-data.ts";
+import { acceptsDomain, inBadMailFrom } from "../lib/smtp-policy.ts";
+import { protocolName, receivedLine } from "../lib/smtp-received.ts";
+import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session } from "../lib/smtp-session.ts";
+import { checkPassword } from "../io/checkpassword.ts";
+import { readControlList } from "../io/control.ts";
+import { log } from "../io/log.ts";
+import { getpwnam } from "../io/passwd.ts";
+import { switchTo } from "../io/privilege.ts";
+import { submit } from "../io/qq.ts";
+import { checkRecipient } from "../io/rcpt-check.ts";
+import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtp-controls.ts";
+import { listen, normalIP, parseListenAddress, type Listener } from "../io/smtp-server.ts";
+import { SmtpConn } from "../io/smtpd-conn.ts";
+import { uid } from "../io/sys.ts";
+
+/**
+ * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on
+ * stdin/stdout under tcpserver or inetd, or many in one process behind
+ * `--listen`. Messages go into the queue in-process through submit();
+ * 250 after the final dot means the queue has the message on disk.
+ */
+export interface Peer {
+  readonly remoteIP: string;
+  readonly remoteHost: string;
+  readonly remoteInfo: string | null;
+  readonly localIP: string;
+  readonly localHost: string;
+  readonly relay: string | null; // RELAYCLIENT
+  readonly databytes: number | null; // DATABYTES
+  readonly rcptCheck: boolean | null; // RCPTCHECK
+}
+
+interface Deps {
+  readonly home: string;
+  readonly controls: () => Promise<Result<SmtpControls>>;
+  readonly tls: SecureContext | null;
+  readonly myIPs: ReadonlySet<string>;
+}
+
+/** RFC 5321 asks for 512; a little room for long parameter lists. */
+export const MAX_COMMAND = 4096;
+
+/** Peer from tcpserver's environment (qmail.md §6.1). */
+export function peerFromEnv(env: NodeJS.ProcessEnv): Peer {
+  const num = env.DATABYTES !== undefined && /^\d+$/.test(env.DATABYTES) ? Number(env.DATABYTES) : null;
+  return {
+    remoteIP: env.TCPREMOTEIP || "unknown",
+    remoteHost: env.TCPREMOTEHOST || "unknown",
+    remoteInfo: env.TCPREMOTEINFO ?? null,
+    localIP: env.TCPLOCALIP || "unknown",
+    localHost: env.TCPLOCALHOST || env.TCPLOCALIP || "unknown",
+    relay: env.RELAYCLIENT ?? null,
+    databytes: num,
+    rcptCheck: env.RCPTCHECK === undefined ? null : env.RCPTCHECK !== "0",
+  };
+}
+
+function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
+  const mine = new Set(deps.myIPs);
+  const local = parseIP(peer.localIP);
+  if (local) mine.add(formatIP(local));
+  return {
+    greeting: c.greeting,
+    localiphost: c.localiphost,
+    databytes: peer.databytes ?? c.databytes,
+    maxRcpt: c.maxRcpt,
+    tls: deps.tls !== null,
+    auth: c.checkpassword !== null,
+    rcptCheck: peer.rcptCheck ?? c.rcptCheck,
+    acceptsDomain: (d) => acceptsDomain(d, c.rcpthosts, c.mrh),
+    isMyIP: (ip) => mine.has(formatIP(ip)),
+    badMailFrom: (a) => inBadMailFrom(a, c.badmailfrom),
+  };
+}
+
+/** One whole session on `conn`. Never throws for anything the client sends. */
+export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promise<void> {
+  const controls = await deps.controls();
+  if (controls.kind !== "ok") {
+    log.error(`smtpd: ${describe(controls)}`);
+    conn.reply(["421 4.3.0 unable to read controls"]);
+    return conn.close();
+  }
+  const c = controls.value;
+  const p = policyFor(c, peer, deps);
+  conn.timeoutMs = c.timeout * 1000;
+  conn.reply([`220 ${c.greeting} ESMTP`]);
+  let s = startSession(peer.relay);
+  for (;;) {
+    const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND);
+    if (got.kind === "eof") return conn.close();
+    if (got.kind === "timeout") {
+      conn.reply(["421 4.4.2 timeout, closing connection"]);
+      return conn.close();
+    }
+    if (got.kind === "toolong") {
+      conn.reply([`500 5.5.2 line too long (limit ${s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND} bytes)`]);
+      continue;
+    }
+    const r = step(s, got.line, p);
+    s = r.session;
+    conn.reply(r.replies);
+    const e = r.effect;
+    if (!e) continue;
+    if (e.kind === "quit") return conn.close();
+    if (e.kind === "rcpt") {
+      const verdict = await checkRecipient(deps.home, e.addr, c.rules);
+      const next = rcptChecked(s, e.addr, verdict);
+      s = next.session;
+      conn.reply(next.replies);
+    } else if (e.kind === "auth") {
+      const next = authChecked(s, e.user, await checkPassword(c.checkpassword ?? "", e.user, e.pass));
+      s = next.session;
+      conn.reply(next.replies);
+    } else if (e.kind === "starttls") {
+      if (!deps.tls || !(await conn.startTls(deps.tls))) return;
+      s = tlsStarted(s);
+    } else {
+      const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
+      const out = await receiveData(conn, s, peer, deps.home, limits);
+      if (out === null) return conn.close();
+      const next = dataDone(s, out.reply);
+      s = next.session;
+      conn.reply(next.replies);
+      if (out.close) return conn.close();
+    }
+  }
+}
+
+const BATCH = 64 * 1024;
+
+/** DATA: decode, stream into the queue, and say what happened; null when the client vanished. */
+async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits): Promise<{ reply: string; close: boolean } | null> {
+  const d = startData(limits);
+  let lost: "eof" | "timeout" | null = null;
+  const pull = async (): Promise<Uint8Array | null> => {
+    const chunk = await conn.nextChunk();
+    if (chunk === null || chunk === "timeout") {
+      lost = chunk === null ? "eof" : "timeout";
+      d.done = true;
+      return null;
+    }
+    const fed = feedData(d, chunk);
+    conn.unread(chunk.subarray(fed.used));
+    return fed.out;
+  };
+  const received = receivedLine({ ...peer, helo: s.helo, protocol: protocolName(s.esmtp, conn.tls, s.user !== null, s.utf8) }, Date.now());
+  async function* body(): AsyncGenerator<Uint8Array> {
+    let batch: Uint8Array[] = [toBytes(received)];
+    let size = batch[0]!.length;
+    while (!d.done) {
+      const out = await pull();
+      if (d.problem || d.fatal || lost) throw new Error("message refused");
+      if (out && out.length > 0) {
+        batch.push(out);
+        size += out.length;
+      }
+      if (size >= BATCH || d.done) {
+        yield batch.length === 1 ? batch[0]! : Buffer.concat(batch);
+        batch = [];
+        size = 0;
+      }
+    }
+  }
+  const queued = await submit(home, body(), { sender: s.sender ?? "", recipients: s.recipients }, { who: { kind: "network" } });
+  while (!d.done) await pull(); // the queue gave up early: read on to the final dot
+  if (lost === "timeout") return { reply: "421 4.4.2 timeout, closing connection", close: true };
+  if (lost) return null;
+  if (d.fatal) return { reply: fatalReply(d.fatal), close: true };
+  if (d.problem) return { reply: problemReply(d.problem, limits), close: false };
+  if (queued.kind !== "ok") {
+    log.error(`smtpd: queue failure for ${peer.remoteIP}: ${describe(queued)}`);
+    return { reply: `${queued.kind === "perm" ? "554" : "451"} ${queued.status} ${queued.reason}`, close: false };
+  }
+  return { reply: `250 2.0.0 ok ${Math.floor(Date.now() / 1000)} qp ${queued.value.qp}`, close: false };
+}
+
+function myAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalIP(a.address));
+  return out;
+}
+
+function tlsContext(pem: Uint8Array | null): Result<SecureContext | null> {
+  if (pem === null) return ok(null);
+  try {
+    return ok(createSecureContext({ key: Buffer.from(pem), cert: Buffer.from(pem), minVersion: "TLSv1.2" }));
+  } catch (err) {
+    return temp(`control/servercert.pem is not a usable key and certificate: ${String(err)}`, "4.3.0");
+  }
+}
+
+/** inetd/tcpserver mode: one session on fds 0 and 1. */
+export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv): Promise<Result<void>> {
+  const cert = await readServerCert(home);
+  const tls = tlsContext(cert.kind === "ok" ? cert.value : null);
+  if (tls.kind !== "ok") log.warn(`smtpd: ${describe(tls)}; STARTTLS is off`);
+  const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
+  const conn = new SmtpConn(sock, 1_200_000);
+  await runSession(conn, peerFromEnv(env), { home, controls: () => readSmtpControls(home), tls: tls.kind === "ok" ? tls.value : null, myIPs: myAddresses() });
+  return ok(undefined);
+}
+
+export interface ListenConfig {
+  readonly listen: readonly string[];
+  readonly maxSessions: number;
+  readonly maxPerIP: number;
+  readonly user: string; // account to run as when started as root
+  readonly rulesFile: string; // control/<name>
+  readonly ready?: (l: Listener) => void;
+}
+
+/** Listener mode: bind, drop to the smtpd user, serve until SIGTERM/SIGINT. */
+export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Result<void>> {
+  const addrs = [];
+  for (const text of cfg.listen) {
+    const a = parseListenAddress(text);
+    if (a.kind !== "ok") return a;
+    addrs.push(a.value);
+  }
+  if (addrs.length === 0) return perm("Nothing to listen on: give --listen IP:PORT", "5.3.5");
+  const rules = await loadRules(home, cfg.rulesFile);
+  if (rules.kind !== "ok") return rules;
+  const cert = await readServerCert(home);
+  if (cert.kind !== "ok") return cert;
+  const tls = tlsContext(cert.value);
+  if (tls.kind !== "ok") return tls;
+  let current = rules.value;
+  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses() };
+  const listener = await listen(addrs, {
+    maxSessions: cfg.maxSessions,
+    maxPerIP: cfg.maxPerIP,
+    rules: () => current,
+    onError: (what) => log.error(`smtpd: ${what}`),
+    session: (sock, info) => {
+      const env = info.env;
+      const peer: Peer = { remoteIP: info.remoteIP, remoteHost: env.get("TCPREMOTEHOST") ?? "unknown", remoteInfo: null, localIP: info.localIP, localHost: env.get("TCPLOCALHOST") ?? info.localIP, relay: env.get("RELAYCLIENT") ?? null, databytes: numberOrNull(env.get("DATABYTES")), rcptCheck: env.has("RCPTCHECK") ? env.get("RCPTCHECK") !== "0" : null };
+      return runSession(new SmtpConn(sock, 1_200_000), peer, deps);
+    },
+  });
+  if (listener.kind !== "ok") return listener;
+  const dropped = await dropPrivileges(cfg.user);
+  if (dropped.kind !== "ok") {
+    await listener.value.close();
+    return dropped;
+  }
+  const reload = setInterval(() => void loadRules(home, cfg.rulesFile).then((r) => { if (r.kind === "ok") current = r.value; }), 5000);
+  log.info(`smtpd: listening on ${listener.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
+  cfg.ready?.(listener.value);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  clearInterval(reload);
+  await listener.value.close();
+  return ok(undefined);
+}
+
+function numberOrNull(v: string | undefined): number | null {
+  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
+}
+
+async function loadRules(home: string, name: string): Promise<Result<Rule[]>> {
+  const lines = await readControlList(home, name);
+  if (lines.kind !== "ok") return lines;
+  return parseRules((lines.value ?? []).join("\n"));
+}
+
+/** As root: become `user` (never uid 0). Not root: stay. */
+async function dropPrivileges(user: string): Promise<Result<void>> {
+  if (uid() !== 0) return ok(undefined);
+  const pw = await getpwnam(user);
+  if (!pw) return perm(`No such account ${user}: create it or name another with --user`, "5.3.5");
+  const r = switchTo(pw.uid, pw.gid);
+  return r.kind === "ok" ? ok(undefined) : r;
+}
+
