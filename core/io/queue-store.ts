@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { fromBytes, toBytes } from "../lib/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../lib/queue-layout.ts";
 import type { Channel, Routed } from "../lib/rewrite.ts";
+import type { ChannelRecord } from "../lib/send-state.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText, isMissing } from "./errno.ts";
 import { fsyncDirSync } from "./sys.ts";
@@ -24,11 +25,7 @@ export interface NewMessage {
   readonly channels: readonly Channel[];
 }
 
-export interface ChannelRecord {
-  readonly offset: number;
-  readonly addr: string;
-  readonly done: boolean;
-}
+export type { ChannelRecord } from "../lib/send-state.ts";
 
 /** Message ids in todo/ (names that are not all digits are ignored). */
 export function scanTodo(queue: string): Result<number[]> {

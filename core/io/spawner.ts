@@ -6,6 +6,33 @@ import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process"
 import { fromBytes, toBytes } from "../lib/bytes.ts";
 import { encodeCommand, reportReader, type Report } from "../lib/send-spawn.ts";
 import { spawnSelf } from "./sys.ts";
+import { passwdPath, readPasswd } from "./passwd.ts";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+
+const REMOTE_USER = "qmailr";
+
+/** As root: the uid/gid rspawn runs as (the remote user), when that user exists. */
+export async function remoteUser(env: NodeJS.ProcessEnv): Promise<{ uid?: number; gid?: number }> {
+  if ((process.getuid?.() ?? -1) !== 0) return {};
+  const pw = await readPasswd(passwdPath(env));
+  const acct = pw.kind === "ok" ? pw.value.get(REMOTE_USER) : undefined;
+  return acct ? { uid: acct.uid, gid: acct.gid } : {};
+}
+
+/**
+ * As root, after lspawn has started: send becomes the owner of queue/ when
+ * that owner (not root) also owns info/, the files send writes.
+ */
+export function dropToQueueOwner(queue: string): boolean {
+  if ((process.getuid?.() ?? -1) !== 0 || !process.setuid || !process.setgid) return false;
+  const q = statSync(queue, { throwIfNoEntry: false });
+  const info = statSync(join(queue, "info"), { throwIfNoEntry: false });
+  if (!q || !info || q.uid === 0 || info.uid !== q.uid) return false;
+  process.setgid(q.gid);
+  process.setuid(q.uid);
+  return true;
+}
 
 export interface SpawnerOptions {
   /** A replacement command line (test hook: $QM_LSPAWN / $QM_RSPAWN), split at spaces. */

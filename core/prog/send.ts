@@ -4,7 +4,6 @@
  * time to the two spawners within the concurrency limits, checkpoints every
  * result, retries on qmail's schedule, bounces, and cleans up.
  */
-import { statSync } from "node:fs";
 import { join } from "node:path";
 import { bounceParagraph } from "../lib/bounce.ts";
 import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "../lib/prioq.ts";
@@ -13,13 +12,15 @@ import { bounceRecipient, rewrite, verpSender, type Channel } from "../lib/rewri
 import { isDying, nextRetry } from "../lib/schedule.ts";
 import { line } from "../lib/send-log.ts";
 import type { Report } from "../lib/send-spawn.ts";
-import { readPasswd, passwdPath } from "../io/passwd.ts";
+import type { ChannelRecord, Msg, Pass, Slot, Summary } from "../lib/send-state.ts";
 import { injectBounce } from "../io/bounce-inject.ts";
 import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue-clean.ts";
 import * as store from "../io/queue-store.ts";
 import { readRules, readSendControls, type SendControls } from "../io/send-controls.ts";
-import { Spawner } from "../io/spawner.ts";
+import { dropToQueueOwner, remoteUser, Spawner } from "../io/spawner.ts";
 import { openTrigger, takeSendMutex, type Trigger } from "../io/trigger.ts";
+
+export type { Summary } from "../lib/send-state.ts";
 
 export interface SendOptions {
   readonly home: string;
@@ -34,15 +35,6 @@ export interface SendOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
-export interface Summary {
-  deliveries: number;
-  success: number;
-  failure: number;
-  deferral: number;
-  done: number;
-  left: number;
-}
-
 export interface SendHandle {
   readonly done: Promise<Result<Summary>>;
   term(): void;
@@ -50,29 +42,6 @@ export interface SendHandle {
   alrm(): void;
 }
 
-interface Msg {
-  readonly id: number;
-  readonly birth: number;
-  readonly sender: string;
-  readonly pending: Set<Channel>;
-  completing: boolean;
-}
-interface Pass {
-  readonly msg: Msg;
-  readonly chan: Channel;
-  readonly records: store.ChannelRecord[];
-  next: number;
-  inflight: number;
-  deferred: boolean;
-  finished: boolean;
-  readonly dying: boolean;
-  readonly retryAt: number;
-}
-interface Slot {
-  readonly pass: Pass;
-  readonly rec: store.ChannelRecord;
-  readonly d: number;
-}
 interface Chan {
   readonly name: Channel;
   readonly limit: number;
@@ -89,7 +58,7 @@ const RESCAN = 1500; // s: todo/ is rescanned even without a trigger
 const CLEANUP = 76431; // s: orphaned mess files
 const TERM_GRACE = 60_000; // ms: deliveries under way get this long after SIGTERM
 const TODO_BATCH = 100;
-const DYING_NOTE = "\nGiving up: the message has been in the queue longer than queuelifetime.";
+const DYING_NOTE = "Giving up: the message has been in the queue longer than queuelifetime.\n";
 
 /** Starts the queue manager; `done` settles when it stops (SIGTERM, a queue run's end, or a fatal error). */
 export function startSend(opts: SendOptions): SendHandle {
@@ -156,9 +125,8 @@ class SendState {
     const mk = (name: Channel): Chan => ({ name, limit: this.c.concurrency[name], queue: newPrioq(), open: [], slots: [], free: [], inflight: 0, spawner: null });
     this.chans = { local: mk("local"), remote: mk("remote") };
     for (const ch of Object.values(this.chans)) for (let i = ch.limit - 1; i >= 0; i--) ch.free.push(i);
-    const started = await this.startSpawners();
-    if (started.kind !== "ok") return fail(started.reason);
-    this.dropPrivileges();
+    await this.startSpawners();
+    dropToQueueOwner(this.queue);
     this.loadQueue();
     this.status();
     if (!this.o.once) {
@@ -172,32 +140,14 @@ class SendState {
     await this.runTodo();
   }
 
-  async startSpawners(): Promise<Result<void>> {
-    const root = (process.getuid?.() ?? -1) === 0;
-    let remoteIds: { uid?: number; gid?: number } = {};
-    if (root) {
-      const pw = await readPasswd(passwdPath(this.env));
-      const acct = pw.kind === "ok" ? pw.value.get("qmailr") : undefined;
-      if (acct) remoteIds = { uid: acct.uid, gid: acct.gid };
-    }
+  async startSpawners(): Promise<void> {
+    const ids = await remoteUser(this.env);
     for (const ch of Object.values(this.chans)) {
-      if (ch.limit === 0 && ch.name === "remote" && !this.env.QM_RSPAWN) continue;
-      const sub = ch.name === "local" ? "lspawn" : "rspawn";
       const command = ch.name === "local" ? this.env.QM_LSPAWN : this.env.QM_RSPAWN;
-      const ids = ch.name === "remote" ? remoteIds : {};
-      ch.spawner = new Spawner(sub, (r) => this.report(ch, r), (why) => this.lost(why), { command, env: this.env, ...ids });
+      if (ch.limit === 0 && !command) continue;
+      const sub = ch.name === "local" ? "lspawn" : "rspawn";
+      ch.spawner = new Spawner(sub, (r) => this.report(ch, r), (why) => void this.stop(why), { command, env: this.env, ...(ch.name === "remote" ? ids : {}) });
     }
-    return ok(undefined);
-  }
-
-  /** As root: lspawn stays root; send itself becomes the queue's owner when that owner can write info/. */
-  dropPrivileges(): void {
-    if ((process.getuid?.() ?? -1) !== 0 || !process.setuid || !process.setgid) return;
-    const q = statSync(this.queue, { throwIfNoEntry: false });
-    const info = statSync(join(this.queue, "info"), { throwIfNoEntry: false });
-    if (!q || !info || q.uid === 0 || info.uid !== q.uid) return;
-    process.setgid(q.gid);
-    process.setuid(q.uid);
   }
 
   /** Start-up: pid/ leftovers, then every message with an info file and no todo file. */
@@ -310,7 +260,7 @@ class SendState {
     ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name) });
   }
 
-  deliver(ch: Chan, pass: Pass, rec: store.ChannelRecord): void {
+  deliver(ch: Chan, pass: Pass, rec: ChannelRecord): void {
     const slot = ch.free.pop()!;
     const d = ++this.delivery;
     ch.slots[slot] = { pass, rec, d };
@@ -336,7 +286,7 @@ class SendState {
     let text = r.text;
     if (letter === "Z" && pass.dying) {
       letter = "D";
-      text = `${text}${DYING_NOTE}`;
+      text = `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}${DYING_NOTE}`;
     }
     if (letter === "K") {
       this.sum.success++;
@@ -364,7 +314,7 @@ class SendState {
     this.checkIdle();
   }
 
-  mark(pass: Pass, rec: store.ChannelRecord): void {
+  mark(pass: Pass, rec: ChannelRecord): void {
     const m = store.markDone(this.queue, pass.chan, pass.msg.id, rec.offset);
     if (m.kind !== "ok") this.log(line.warning(`${m.reason}; recipient ${rec.addr} may get a duplicate`));
   }
@@ -408,21 +358,20 @@ class SendState {
     this.msgs.delete(msg.id);
     this.sum.done++;
     this.status();
+    if (b === "sent") void this.runTodo(); // a queue run delivers the bounces it made; the daemon hears the trigger too
     this.checkIdle();
   }
 
-  async injectBounce(msg: Msg): Promise<boolean> {
+  async injectBounce(msg: Msg): Promise<"none" | "sent" | null> {
     const r = await injectBounce({ home: this.o.home, id: msg.id, sender: msg.sender, controls: this.c.bounce, nowMs: this.clock(), env: this.env });
     if (r.kind !== "ok") {
       this.log(line.warning(`trouble injecting bounce message, will try later: ${r.reason}`));
-      return false;
+      return null;
     }
     if (r.value.kind === "triple") this.log(line.tripleBounce(msg.id));
-    if (r.value.kind === "sent") {
-      this.log(line.bounceMsg(msg.id, r.value.qp));
-      void this.runTodo(); // a queue run delivers the bounces it made; the daemon hears the trigger too
-    }
-    return true;
+    if (r.value.kind !== "sent") return "none";
+    this.log(line.bounceMsg(msg.id, r.value.qp));
+    return "sent";
   }
 
   /** One timer, for the earliest retry that falls due (never a poll for new mail). */
@@ -458,30 +407,18 @@ class SendState {
     if (!due) void this.stop();
   }
 
-  async stop(): Promise<void> {
+  async stop(lostWhy?: string): Promise<void> {
     if (this.finished) return;
-    this.finished = true;
-    this.stopping = true;
+    this.finished = this.stopping = true;
+    if (lostWhy) this.log(line.alert(`oh no! lost spawn connection! dying... (${lostWhy})`));
     if (this.timer) clearTimeout(this.timer);
     for (const t of this.periodic) clearInterval(t);
     this.trigger?.close();
-    await Promise.all(Object.values(this.chans).map((ch) => ch.spawner?.close(5000)));
-    this.log(line.exiting());
+    await Promise.all(Object.values(this.chans).map((ch) => ch.spawner?.close(lostWhy ? 1000 : 5000)));
+    if (!lostWhy) this.log(line.exiting());
     this.mutex?.release();
     this.sum.left = this.msgs.size;
-    this.settle(ok(this.sum));
-  }
-
-  lost(why: string): void {
-    if (this.finished) return;
-    this.log(line.alert(`oh no! lost spawn connection! dying... (${why})`));
-    this.finished = true;
-    for (const t of this.periodic) clearInterval(t);
-    if (this.timer) clearTimeout(this.timer);
-    this.trigger?.close();
-    for (const ch of Object.values(this.chans)) void ch.spawner?.close(1000);
-    this.mutex?.release();
-    this.settle(temp(`lost spawn connection: ${why}`));
+    this.settle(lostWhy ? temp(`lost spawn connection: ${lostWhy}`) : ok(this.sum));
   }
 
   term(): void {
