@@ -36,15 +36,16 @@ export function parseRouteValue(value: string): Route | null {
 /**
  * smtproutes lookup, first hit wins: the whole host, each ".suffix", then ""
  * (the default route). `routes` has lowercased keys (readControlMap).
+ * "invalid" when the matching line has a bad port.
  */
-export function findRoute(routes: ReadonlyMap<string, string>, host: string): Route | null {
+export function findRoute(routes: ReadonlyMap<string, string>, host: string): Route | "invalid" | null {
   const h = host.toLowerCase();
   const keys = [h];
   for (let i = h.indexOf("."); i >= 0; i = h.indexOf(".", i + 1)) keys.push(h.slice(i));
   keys.push("");
   for (const k of keys) {
     const v = routes.get(k);
-    if (v !== undefined) return parseRouteValue(v);
+    if (v !== undefined) return parseRouteValue(v) ?? "invalid";
   }
   return null;
 }

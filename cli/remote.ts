@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { remote } from "../core/prog/remote.ts";
+import { qmHome } from "../core/io/sys.ts";
+
+export default defineCommand({
+  meta: { name: "remote", description: "Deliver one message by SMTP (qmail-remote): qm remote -- host sender recipient..." },
+  async run({ args }) {
+    const chunks: string[] = [];
+    await remote(qmHome(), args._.map(String), (r) => chunks.push(r));
+    process.stdout.write(Buffer.from(chunks.join(""), "latin1"), () => process.exit(0));
+  },
+});

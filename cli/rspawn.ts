@@ -1,0 +1,11 @@
+import { defineCommand } from "citty";
+import { rspawn } from "../core/prog/rspawn.ts";
+import { qmHome } from "../core/io/sys.ts";
+
+export default defineCommand({
+  meta: { name: "rspawn", description: "Remote delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },
+  async run() {
+    await rspawn(qmHome(), process.stdin, (b) => process.stdout.write(b));
+    process.stdout.write("", () => process.exit(0));
+  },
+});
