@@ -19,6 +19,8 @@ const SUB: Record<string, () => Promise<CommandDef<any>>> = {
   maildirmake: () => import("./maildirmake.ts").then((m) => m.default),
   smtpd: () => import("./smtpd.ts").then((m) => m.default),
   newmrh: () => import("./newmrh.ts").then((m) => m.default),
+  remote: () => import("./remote.ts").then((m) => m.default),
+  rspawn: () => import("./rspawn.ts").then((m) => m.default),
 };
 
 const main = defineCommand({
