@@ -7,6 +7,7 @@ const SUB: Record<string, () => Promise<CommandDef<any>>> = {
   // (one line per subcommand, kept in alphabetical order)
   init: () => import("./init.ts").then((m) => m.default),
   inject: () => import("./inject.ts").then((m) => m.default),
+  qmqpd: () => import("./qmqpd.ts").then((m) => m.default),
   qread: () => import("./qread.ts").then((m) => m.default),
   qstat: () => import("./qstat.ts").then((m) => m.default),
   queue: () => import("./queue.ts").then((m) => m.default),
