@@ -89,6 +89,8 @@ function lineByte(d: DataDecoder, c: number): void {
 function endLine(d: DataDecoder): void {
   if (d.lineLen > d.limits.maxLine) d.problem ??= "line";
   if (d.inHeader) {
+    d.headerBytes += d.lineLen + 1;
+    if (d.headerBytes > d.limits.maxHeader) d.problem ??= "header";
     if (d.lineLen === 0) d.inHeader = false;
     else if (d.lineHead.startsWith("received") || d.lineHead === "delivered") d.hops++;
     if (d.hops >= d.limits.maxHops) d.problem ??= "hops";
@@ -100,10 +102,7 @@ function endLine(d: DataDecoder): void {
 
 function account(d: DataDecoder, out: Uint8Array, used: number): Fed {
   if (d.lineLen > d.limits.maxLine) d.problem ??= "line";
-  if (d.inHeader) {
-    d.headerBytes += out.length;
-    if (d.headerBytes > d.limits.maxHeader) d.problem ??= "header";
-  }
+  if (d.inHeader && d.headerBytes + d.lineLen > d.limits.maxHeader) d.problem ??= "header";
   d.bytes += out.length;
   if (d.limits.databytes > 0 && d.bytes > d.limits.databytes) d.problem ??= "size";
   return { out: d.problem || d.fatal ? new Uint8Array(0) : out, used };
