@@ -36,10 +36,10 @@ export class SmtpConn {
   }
 
   #attach(sock: Socket | TLSSocket): void {
-    sock.setEncoding("latin1");
-    sock.on("data", (chunk: string) => {
+    // no setEncoding: a STARTTLS upgrade needs the raw socket to keep yielding Buffers
+    sock.on("data", (chunk: Buffer) => {
       if (this.#sock !== sock) return;
-      const t = takeLines(this.#pending + chunk);
+      const t = takeLines(this.#pending + chunk.toString("latin1"));
       this.#lines.push(...t.lines);
       this.#pending = t.rest;
       if (t.tooLong || this.#lines.length > REPLY_LINES_MAX * 2) this.#kill();
