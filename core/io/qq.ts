@@ -8,6 +8,7 @@ import { qqFail } from "../lib/queue-codes.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { fromErrno } from "./errno.ts";
 import { enqueue, pullTrigger, type Invoker } from "./queue-dir.ts";
+import { isQmqpClient, qmqpSubmit } from "./qmqp-client.ts";
 import { fsyncDir } from "./sys.ts";
 
 export type { Invoker } from "./queue-dir.ts";
@@ -26,6 +27,7 @@ export interface SubmitOptions {
 export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<{ qp: number }>> {
   const qq = (opts.env ?? process.env).QMAILQUEUE;
   if (qq) return runQueueProgram(qq, home, message, env);
+  if (await isQmqpClient(home)) { const code = await qmqpSubmit(home, message, env); return code === 0 ? ok({ qp: process.pid }) : qqFail(code); } // QMQP null client (issue 9)
   if (writesQueue(home)) {
     const r = await enqueue(home, message, env, { who: opts.who ?? { kind: "uid", uid: process.getuid?.() ?? 0 } });
     return r.code === 0 ? ok({ qp: process.pid }) : qqFail(r.code);

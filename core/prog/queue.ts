@@ -5,6 +5,7 @@ import { decodeEnvelope, type Envelope } from "../lib/envelope.ts";
 import { QQ } from "../lib/queue-codes.ts";
 import { enqueue } from "../io/queue-dir.ts";
 import { maildrop, writesQueue } from "../io/qq.ts";
+import { isQmqpClient, runQmqpClient } from "../io/qmqp-client.ts";
 
 const MAX_ENVELOPE = 100 * 1024 * 1024; // bytes read from fd 1 before giving up with 91
 
@@ -13,6 +14,7 @@ const MAX_ENVELOPE = 100 * 1024 * 1024; // bytes read from fd 1 before giving up
  * fd 1; returns qmail-queue's exit code (0 queued, 11–40 permanent, else temporary).
  */
 export async function runQueue(home: string, message: AsyncIterable<Uint8Array>, envelopeFd: number): Promise<number> {
+  if (await isQmqpClient(home)) return runQmqpClient(home, message, () => readEnvelope(envelopeFd)); // mini-qmail (issue 9)
   if (writesQueue(home)) {
     const r = await enqueue(home, message, () => readEnvelope(envelopeFd));
     return r.code;
