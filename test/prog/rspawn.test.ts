@@ -1,0 +1,70 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runQm, tempDir } from "../_qm.ts";
+import { startPeer } from "../_smtp-peer.ts";
+import { TABLE_SIZE } from "../../core/lib/tcpto.ts";
+
+// qm rspawn speaks send's spawn protocol: `slot\0path\0sender\0rcpt\0` in,
+// `slot\0<K|Z|D>text\0` out, deliveries concurrent, exit 0 at EOF.
+
+function home(port: number): { h: string; mess: string } {
+  const h = join(tempDir(), "qm");
+  mkdirSync(join(h, "control"), { recursive: true });
+  mkdirSync(join(h, "queue", "lock"), { recursive: true });
+  mkdirSync(join(h, "queue", "mess", "3"), { recursive: true });
+  writeFileSync(join(h, "control", "me"), "client.test\n");
+  writeFileSync(join(h, "control", "smtproutes"), `:127.0.0.1:${port}\n`);
+  const mess = join(h, "queue", "mess", "3", "26");
+  writeFileSync(mess, "Subject: via rspawn\n\nbody\n");
+  return { h, mess };
+}
+function reports(out: Buffer): Map<string, string> {
+  const f = out.toString("latin1").split("\0");
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
+  return m;
+}
+
+describe("qm rspawn", () => {
+  it("reports K, Z and D per slot, as qmail-rspawn builds them", async () => {
+    const peer = await startPeer({
+      answer: (l) => (l.includes("<bad@") ? "550 no such user" : l.includes("<grey@") ? "450 greylisted" : undefined),
+    });
+    try {
+      const { h, mess } = home(peer.port);
+      const cmds = [
+        ["0", mess, "s@client.test", "ok@x.test"],
+        ["1", mess, "s@client.test", "bad@x.test"],
+        ["2", mess, "s@client.test", "grey@x.test"],
+        ["3", mess, "s@client.test", "nohost"],
+        ["4", "/etc/passwd", "s@client.test", "ok@x.test"],
+        ["x", mess, "s@client.test", "ok@x.test"],
+        ...Array.from({ length: 10 }, (_, i) => [String(10 + i), mess, "", `n${i}@x.test`]),
+      ];
+      const r = await runQm(["rspawn"], { input: cmds.map((c) => c.map((f) => `${f}\0`).join("")).join(""), env: { QMHOME: h } });
+      assert.equal(r.code, 0, r.stderr.toString());
+      const got = reports(r.stdout);
+      assert.equal(got.get("0"), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n");
+      assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\nGiving up on 127.0.0.1.\nRemote host said: 550 no such user\n");
+      assert.equal(got.get("2"), "Z127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\nGiving up on 127.0.0.1.\nRemote host said: 450 greylisted\n");
+      assert.equal(got.get("3"), "DSorry, address must include host name. (#5.1.3)\n");
+      assert.equal(got.get("4"), "ZMessage path is not in the queue. (#4.3.0)\n");
+      assert.equal(got.get("x"), "ZBad slot number. (#4.3.0)\n");
+      for (let i = 10; i < 20; i++) assert.match(got.get(String(i)) ?? "", /^K/);
+      assert.equal(got.size, 16);
+      assert.equal(peer.sessions.filter((s) => s.bodies.length === 1).length, 11);
+      assert.equal(peer.sessions.find((s) => s.commands.includes("RCPT TO:<n0@x.test>"))?.commands[1], "MAIL FROM:<> BODY=8BITMIME SIZE=26");
+      assert.equal(statSync(join(h, "queue", "lock", "tcpto")).size, TABLE_SIZE);
+    } finally {
+      await peer.close();
+    }
+  });
+  it("reports Z for every delivery when it cannot connect, and exits 0 on EOF", async () => {
+    const { h, mess } = home(1);
+    const r = await runQm(["rspawn"], { input: `7\0${mess}\0s@client.test\0a@x.test\0`, env: { QMHOME: h } });
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout.toString(), "7\0ZSorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n\0");
+  });
+});
