@@ -2,14 +2,16 @@
  * qm inject (qmail-inject, qmail.md §7): read a message, complete and rewrite
  * its header, pick the recipients, and queue it through submit(). Only the
  * header is held in memory (MAX_HEADER); the body streams from the input to
- * the queue. `inject()` is also the in-process entry for the sendmail wrapper.
+ * the queue. `inject()` is also the in-process entry for the sendmail wrapper:
+ * its options and environment are ordinary strings, as process.argv and
+ * process.env give them; they are UTF-8 encoded into byte strings here.
  */
 import type { Writable } from "node:stream";
 import { readControlLine } from "../io/control.ts";
 import { readListFile } from "../io/list-file.ts";
 import { submit } from "../io/qq.ts";
 import { readHead } from "../io/read-head.ts";
-import { toBytes } from "../lib/bytes.ts";
+import { fromBytes, toBytes } from "../lib/bytes.ts";
 import { parseFields } from "../lib/header.ts";
 import type { InjectOptions } from "../lib/inject-args.ts";
 import { INJECT_CONTROLS, readInjectEnv, type Env, type InjectControl, type InjectEnv } from "../lib/inject-env.ts";
@@ -38,8 +40,9 @@ export type Injected = { readonly queued: true; readonly qp: number; readonly se
  * with -n); perm for bad addresses, no recipients or a header over the cap;
  * temp for trouble reading controls or writing the queue.
  */
-export async function inject(opts: InjectOptions, ctx: InjectContext): Promise<Result<Injected>> {
-  const env = readInjectEnv(ctx.env);
+export async function inject(argOpts: InjectOptions, ctx: InjectContext): Promise<Result<Injected>> {
+  const opts = { ...argOpts, sender: argOpts.sender === null ? null : utf8(argOpts.sender), recipients: argOpts.recipients.map(utf8) };
+  const env = readInjectEnv(Object.fromEntries(Object.entries(ctx.env).map(([k, v]) => [k, v === undefined ? v : utf8(v)])));
   const cfg = await configure(ctx, env);
   if (cfg.kind !== "ok") return cfg;
   const head = await readHead(ctx.input);
@@ -89,6 +92,11 @@ async function configure(ctx: InjectContext, env: InjectEnv): Promise<Result<Inj
     now: (ctx.now ?? Date.now)(),
     pid: ctx.pid ?? process.pid,
   });
+}
+
+/** argv and environment strings (decoded from UTF-8 by the runtime) back to byte strings (bytes.ts). */
+function utf8(s: string): string {
+  return fromBytes(Buffer.from(s, "utf8"));
 }
 
 async function* assemble(p: Prepared, body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {

@@ -45,6 +45,15 @@ describe("qm inject", () => {
     assert.doesNotMatch(m!.mess, /Bcc|carol/);
   });
 
+  it("keeps UTF-8 in arguments and environment as UTF-8 bytes", async () => {
+    const home = await makeHome("example.test");
+    const r = await runQm(["inject", "-f", "j\u00f6rg@x.test", "\u00e5sa@x.test"], { input: "\n", env: env(home, { NAME: "J\u00f6rg \u{1F600}" }) });
+    assert.equal(r.code, 0, r.stderr.toString());
+    const [m] = queued(home);
+    assert.equal(Buffer.from(m!.todo, "latin1").toString("utf8").replace(/^u0\0p\d+\0/, ""), "Fj\u00f6rg@x.test\0T\u00e5sa@x.test\0");
+    assert.match(Buffer.from(m!.mess, "latin1").toString("utf8"), /^From: "J\u00f6rg \u{1F600}" <joe@example\.test>$/mu);
+  });
+
   it("prints with -n instead of queueing, Return-Path first", async () => {
     const home = await makeHome("example.test");
     const r = await runQm(["inject", "-n", "-f", "sender", "--", "a@x.test"], { input: "Subject: s\n\nb\n", env: env(home, { QMAILDEFAULTHOST: "dh.test" }) });
