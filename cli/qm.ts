@@ -22,6 +22,8 @@ const SUB: Record<string, () => Promise<CommandDef<any>>> = {
   newmrh: () => import("./newmrh.ts").then((m) => m.default),
   remote: () => import("./remote.ts").then((m) => m.default),
   rspawn: () => import("./rspawn.ts").then((m) => m.default),
+  newaliases: () => import("./newaliases.ts").then((m) => m.default),
+  fastforward: () => import("./fastforward.ts").then((m) => m.default),
 };
 
 const main = defineCommand({

@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { fastforwardCli } from "../core/prog/fastforward.ts";
+import { qmHome } from "../core/io/sys.ts";
+
+export default defineCommand({
+  meta: { name: "fastforward", description: "Deliver through the aliases cdb, from the alias user's .qmail-default: [-p] [-d] [FILE.cdb]" },
+  args: { p: { type: "boolean", description: "pass through: unknown → 0, handled → 99" }, d: { type: "boolean", description: "recipient is $DEFAULT@$HOST" } },
+  async run({ args }) {
+    const cdb = args._[0] === undefined ? undefined : String(args._[0]);
+    process.exitCode = await fastforwardCli(qmHome(), cdb, { pass: !!args.p, useDefault: !!args.d }, (t) => process.stderr.write(t));
+  },
+});

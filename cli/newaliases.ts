@@ -1,0 +1,12 @@
+import { defineCommand } from "citty";
+import { newaliases } from "../core/prog/newaliases.ts";
+import { qmHome } from "../core/io/sys.ts";
+import { exitWith } from "./_exit.ts";
+
+export default defineCommand({
+  meta: { name: "newaliases", description: "Compile the aliases file (FILE, control/aliases, or /etc/aliases) into FILE.cdb" },
+  async run({ args }) {
+    process.umask(0o033);
+    exitWith(await newaliases(qmHome(), args._[0] === undefined ? undefined : String(args._[0])), "newaliases");
+  },
+});
