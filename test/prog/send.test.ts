@@ -3,8 +3,7 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SPLIT } from "../../core/lib/queue-layout.ts";
-import { fakeEnv, fakeHome, put, queueFiles, sendOnce, startDaemon, type Daemon } from "../fixtures/send-env.ts";
-import { runQm } from "../_qm.ts";
+import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon, type Daemon } from "../fixtures/send-env.ts";
 
 const daemons: Daemon[] = [];
 after(() => {
@@ -104,7 +103,7 @@ describe("qm send --once", () => {
 
   it("exits 111 when another queue manager holds the queue, and takes over a dead one's lock", async () => {
     const home = await fakeHome();
-    const d = startDaemon(fakeEnv(home));
+    const d = await startDaemon(fakeEnv(home));
     daemons.push(d);
     await d.waitFor(/^status: local 0\/10/);
     const second = await sendOnce(home);
@@ -121,7 +120,7 @@ describe("qm send --once", () => {
 describe("qm send (daemon)", () => {
   it("wakes on the trigger at once, retries on SIGALRM and exits 0 on SIGTERM", async () => {
     const home = await fakeHome();
-    const d = startDaemon(fakeEnv(home));
+    const d = await startDaemon(fakeEnv(home));
     daemons.push(d);
     await d.waitFor(/^status: local 0\/10/);
     const t0 = Date.now();
@@ -140,7 +139,7 @@ describe("qm send (daemon)", () => {
 
   it("re-reads locals on SIGHUP", async () => {
     const home = await fakeHome();
-    const d = startDaemon(fakeEnv(home));
+    const d = await startDaemon(fakeEnv(home));
     daemons.push(d);
     await d.waitFor(/^status: local 0\/10/);
     await put(home, "joe@x.test", ["ok1@new.test"]);
@@ -195,7 +194,7 @@ describe("qm send start-up", () => {
 
   it("cannot start without control/me", async () => {
     const home = await fakeHome();
-    await runQm(["send"], { env: { QMHOME: "/nonexistent/qm" } }).then((r) => assert.equal(r.code, 111));
+    await runBin(["send"], { QMHOME: "/nonexistent/qm" }).then((r) => assert.equal(r.code, 111));
     writeFileSync(join(home, "control/me"), "");
     const r = await sendOnce(home);
     assert.equal(r.code, 111);
