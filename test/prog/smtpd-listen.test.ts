@@ -113,3 +113,26 @@ describe("qm smtpd --listen", () => {
     assert.equal(queued(home).length, n);
   });
 });
+
+describe("qm smtpd --listen limits and rules", () => {
+  it("limits sessions per client IP and obeys deny rules", async () => {
+    const home = await smtpdHome();
+    control(home, "smtprules", "127.0.0.1:allow\n::1:deny\n");
+    const qm = await startListener(home, ["--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--max-per-ip", "2"]);
+    try {
+      const [p4 = 0, p6 = 0] = qm.ports;
+      const a = await Client.open(p4);
+      const b = await Client.open(p4);
+      assert.deepEqual([await a.replies(1), await b.replies(1)].map((r) => r[0]?.slice(0, 3)), ["220", "220"]);
+      const c = await Client.open(p4);
+      assert.match((await c.replies(1))[0] ?? "", /^421 4\.7\.0 too many sessions from your address/);
+      const d = await Client.open(p6, "::1");
+      assert.match((await d.replies(1))[0] ?? "", /^554 5\.7\.1/);
+      a.send("QUIT\r\n");
+      assert.deepEqual(await a.replies(1), ["221 2.0.0 example.test"]);
+      for (const x of [a, b, c, d]) x.sock.destroy();
+    } finally {
+      await qm.stop();
+    }
+  });
+});

