@@ -1,0 +1,72 @@
+// qm inject -> qm send -> qm lspawn -> Maildir, with the real local parts.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { localHome, newMail, put, queueFiles, runBin } from "../fixtures/send-env.ts";
+
+const root = (process.getuid?.() ?? -1) === 0;
+const skip = root ? false : "needs root: deliveries switch to uid 65534";
+
+/** The QSBMF recipients and explanations of a bounce message. */
+function parseQsbmf(msg: string): { intro: string; recipients: Map<string, string>; rest: string } {
+  const body = msg.slice(msg.indexOf("\n\n") + 2);
+  assert.ok(body.startsWith("Hi. This is the"), body.slice(0, 200));
+  const paras = body.split("\n\n");
+  const recipients = new Map<string, string>();
+  let i = 1;
+  for (; i < paras.length && !paras[i]!.startsWith("-"); i++) {
+    const [first, ...rest] = paras[i]!.split("\n");
+    assert.match(first!, /^<?[^\s]+>?:$/);
+    recipients.set(first!.slice(0, -1).replace(/^<|>$/g, ""), rest.join("\n"));
+  }
+  return { intro: paras[0]!, recipients, rest: paras.slice(i + 1).join("\n\n") };
+}
+
+describe("qm send with qm lspawn", { skip }, () => {
+  it("delivers an injected message into the recipient's Maildir", async () => {
+    const { home, env, maildir } = await localHome();
+    const inj = await runBin(["inject", "-f", "alice@example.test", "--", "bob@example.test"], env, "Subject: hello bob\n\nbody line\n");
+    assert.equal(inj.code, 0, inj.stderr.toString());
+    const r = await runBin(["send", "--once"], env);
+    assert.equal(r.code, 0, r.stderr.toString() + r.stdout.toString());
+    assert.match(r.stdout.toString(), /^delivery 1: success: /m);
+    const mail = newMail(maildir("bob"));
+    assert.equal(mail.length, 1);
+    assert.match(mail[0]!, /\nSubject: hello bob\n/);
+    assert.match(mail[0]!, /\n\nbody line\n$/);
+    assert.deepEqual(queueFiles(home), []);
+  });
+
+  it("bounces an unknown local user into the sender's Maildir, parsable as QSBMF", async () => {
+    const { home, env, maildir } = await localHome();
+    await put(home, "alice@example.test", ["nosuchuser@example.test", "bob@example.test"], "Subject: lost\n\nwhere did it go\n");
+    const r = await runBin(["send", "--once"], env);
+    assert.equal(r.code, 0, r.stderr.toString());
+    assert.match(r.stdout.toString(), /^delivery \d+: failure: /m);
+    assert.match(r.stdout.toString(), /^bounce msg \d+ qp \d+$/m);
+    assert.equal(newMail(maildir("bob")).length, 1);
+    const got = newMail(maildir("alice"));
+    assert.equal(got.length, 1, r.stdout.toString());
+    const b = parseQsbmf(got[0]!);
+    assert.deepEqual([...b.recipients.keys()], ["nosuchuser@example.test"]);
+    assert.match(b.recipients.get("nosuchuser@example.test")!, /#5\.1\.1/);
+    assert.match(got[0]!, /^Return-Path: <>$/m);
+    assert.match(b.rest, /^Return-Path: <alice@example.test>\n/);
+    assert.match(b.rest, /where did it go/);
+    assert.deepEqual(queueFiles(home), []);
+  });
+
+  it("sends the bounce of a bounce to postmaster (the alias user's Maildir)", async () => {
+    const { home, env, maildir } = await localHome();
+    await put(home, "", ["nosuchuser@example.test"], "Subject: a bounce\n\nundeliverable bounce\n");
+    const r = await runBin(["send", "--once"], env);
+    assert.equal(r.code, 0, r.stderr.toString());
+    const got = newMail(maildir("alias"));
+    assert.equal(got.length, 1, r.stdout.toString());
+    const b = parseQsbmf(got[0]!);
+    assert.ok(b.recipients.has("nosuchuser@example.test"));
+    assert.match(got[0]!, /^To: postmaster@example.test$/m);
+    assert.match(got[0]!, /--- Below this line is the original bounce\./);
+    assert.match(b.rest, /undeliverable bounce/);
+    assert.deepEqual(queueFiles(home), []);
+  });
+});
