@@ -1,7 +1,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import { matchRules, type Rule } from "../lib/access-rules.ts";
 import { parseIP, formatIP } from "../lib/ip-addr.ts";
-import { ok, perm, type Result } from "../lib/result.ts";
+import { ok, perm, temp, type Result } from "../lib/result.ts";
 import { errText } from "./errno.ts";
 
 /**
@@ -81,7 +81,7 @@ export async function listen(addrs: readonly { host: string; port: number }[], o
     });
     if (err) {
       for (const s of servers) s.close();
-      return perm(`Unable to listen on ${a.host}:${a.port}: ${errText(err)}`, "5.3.5");
+      return temp(`Unable to listen on ${a.host}:${a.port}: ${errText(err)}`, "4.3.0");
     }
     server.on("error", (e) => opts.onError?.(`listener error: ${errText(e)}`));
     const addr = server.address();
