@@ -1,8 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, statSync, writeFileSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
+import { makeHome, runQm, tempDir } from "../_qm.ts";
 import { startPeer } from "../_smtp-peer.ts";
 import { TABLE_SIZE } from "../../core/lib/tcpto.ts";
 
@@ -66,5 +68,30 @@ describe("qm rspawn", () => {
     const r = await runQm(["rspawn"], { input: `7\0${mess}\0s@client.test\0a@x.test\0`, env: { QMHOME: h } });
     assert.equal(r.code, 0);
     assert.equal(r.stdout.toString(), "7\0ZSorry, I wasn't able to establish an SMTP connection. (#4.4.1)\n\0");
+  });
+});
+
+describe("qm send with qm rspawn", () => {
+  it("delivers injected remote mail through rspawn to smtp-sink", async (t) => {
+    if (!existsSync("/usr/sbin/smtp-sink")) return t.skip("smtp-sink (Debian postfix) not installed");
+    const port = await new Promise<number>((res) => {
+      const s = createServer().listen(0, "127.0.0.1", () => { const p = (s.address() as { port: number }).port; s.close(() => res(p)); });
+    });
+    const dump = tempDir("qm-sink-");
+    chmodSync(dump, 0o777);
+    const root = process.getuid?.() === 0;
+    const sink = spawn("/usr/sbin/smtp-sink", [...(root ? ["-u", "nobody"] : []), "-d", `${dump}/%M.`, `127.0.0.1:${port}`, "20"], { stdio: "ignore" });
+    try {
+      const h = await makeHome("client.test");
+      writeFileSync(join(h, "control", "smtproutes"), `:127.0.0.1:${port}\n`);
+      const inj = await runQm(["inject", "--", "a@far.test", "b@far.test"], { input: "Subject: through send\n\nhi\n", env: { QMHOME: h } });
+      assert.equal(inj.code, 0, inj.stderr.toString());
+      const send = await runQm(["send", "--once"], { env: { QMHOME: h }, timeoutMs: 40_000 });
+      assert.equal(send.code, 0, send.stderr.toString());
+      assert.match(send.stdout.toString() + send.stderr.toString(), /delivery \d+: success: 127\.0\.0\.1_accepted_message/);
+      assert.equal(readdirSync(dump).length, 2);
+    } finally {
+      sink.kill();
+    }
   });
 });
