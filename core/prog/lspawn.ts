@@ -1,6 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
-import { join } from "node:path";
+import { resolve } from "node:path";
 import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
 import { type Assignment } from "../lib/assign.ts";
 import { readControlLine } from "../io/control.ts";
@@ -94,10 +94,10 @@ function text(s: string): string {
 }
 
 function openMessage(path: string, qmhome: string): { fd: number; size: number } | string {
-  const messDir = join(qmhome, "queue", "mess") + "/";
-  if (!path.startsWith(messDir) || path.includes("/../") || path.length > 4000) return "Message path is not in the queue. (#4.3.0)\n";
+  const messDir = resolve(qmhome, "queue", "mess") + "/";
+  if (path.includes("/../") || path.length > 4000 || !resolve(path).startsWith(messDir)) return "Message path is not in the queue. (#4.3.0)\n";
   try {
-    const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const fd = openSync(resolve(path), constants.O_RDONLY | constants.O_NOFOLLOW);
     const st = fstatSync(fd);
     if (!st.isFile()) { closeSync(fd); return "Message is not a regular file. (#4.3.0)\n"; }
     return { fd, size: st.size };
