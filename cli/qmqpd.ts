@@ -1,26 +1,29 @@
 import { defineCommand } from "citty";
 import { qmqpdInetd, qmqpdListen, SESSION_MS } from "../core/prog/qmqpd.ts";
+import { perm } from "../core/lib/result.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitRaw, exitWith } from "./_exit.ts";
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 export default defineCommand({
-  meta: { name: "qmqpd", description: "Receive mail over QMQP from trusted null clients (qmail-qmqpd)" },
+  meta: { name: "qmqpd", description: "QMQP server for trusted null clients: one session on stdin/stdout, or --listen IP:PORT (qmail-qmqpd)" },
   args: {
-    listen: { type: "string", description: "listen on ADDR:PORT[,ADDR:PORT...] instead of serving stdin/stdout" },
-    rules: { type: "string", description: "access rules file for --listen (default control/qmqpd-rules)" },
-    max: { type: "string", description: "--listen: at most this many sessions at once (default 40)" },
+    listen: { type: "string", description: "IP:PORT or [IPv6]:PORT to listen on (repeatable)" },
+    rules: { type: "string", description: "access rules file in control/ (default qmqprules; missing: loopback only)", default: "qmqprules" },
+    max: { type: "string", description: "most concurrent sessions (default 40)", default: "40" },
   },
-  async run({ args }) {
+  async run({ args, rawArgs }) {
     process.on("SIGPIPE", () => {});
     const home = qmHome();
-    if (!args.listen) {
+    const listen = rawArgs.flatMap((a, i) => (a === "--listen" ? [rawArgs[i + 1] ?? ""] : a.startsWith("--listen=") ? [a.slice(9)] : []));
+    if (listen.length === 0) {
       setTimeout(() => exitRaw(111, "qm qmqpd: timeout"), SESSION_MS).unref();
       exitRaw(await qmqpdInetd(home, process.env, log));
     }
-    const max = Number(args.max ?? 40);
-    const r = await qmqpdListen(home, { addresses: args.listen.split(","), rulesFile: args.rules ?? null, maxSessions: max > 0 ? max : 40, maxPerIP: max > 0 ? max : 40 }, log);
+    const max = Number(args.max);
+    if (!Number.isInteger(max) || max < 1) exitWith(perm("--max takes a positive number", "5.3.5"), "qm qmqpd");
+    const r = await qmqpdListen(home, { addresses: listen, rulesFile: args.rules, maxSessions: max, maxPerIP: max }, log);
     if (r.kind !== "ok") exitWith(r, "qm qmqpd");
     log(`qmqpd: listening on ${r.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
     const stop = () => void r.value.close().then(() => process.exit(0));

@@ -5,7 +5,6 @@ import { parseRules, type Rule } from "../lib/access-rules.ts";
 import { toBytes } from "../lib/bytes.ts";
 import { receivedLine } from "../lib/smtp-received.ts";
 import { perm, type Result } from "../lib/result.ts";
-import { readControlLine } from "../io/control.ts";
 import { errText } from "../io/errno.ts";
 import { logSafe } from "../io/log.ts";
 import { submit } from "../io/qq.ts";
@@ -63,7 +62,7 @@ export async function qmqpdInetd(home: string, env: NodeJS.ProcessEnv, log: (lin
 
 export interface ListenSetup {
   readonly addresses: readonly string[];
-  readonly rulesFile: string | null; // null: control/qmqpd-rules
+  readonly rulesFile: string; // a file in control/, e.g. "qmqprules"
   readonly maxSessions: number;
   readonly maxPerIP: number;
 }
@@ -103,9 +102,8 @@ export async function qmqpdListen(home: string, setup: ListenSetup, log: (line: 
     addrs.push(p.value);
   }
   if (addrs.length === 0) return perm("Nothing to listen on", "5.3.5");
-  const me = await readControlLine(home, "me", null);
-  if (me.kind !== "ok") return me;
-  const rules = rulesSource(setup.rulesFile ?? join(home, "control", "qmqpd-rules"), log);
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(setup.rulesFile)) return perm("--rules names a file in control/", "5.3.5");
+  const rules = rulesSource(join(home, "control", setup.rulesFile), log);
   return listen(addrs, {
     maxSessions: setup.maxSessions,
     maxPerIP: setup.maxPerIP,
@@ -113,7 +111,7 @@ export async function qmqpdListen(home: string, setup: ListenSetup, log: (line: 
     onError: (what) => log(`qmqpd: warning: ${what}`),
     session: async (sock: Socket, info) => {
       const timer = setTimeout(() => sock.destroy(), SESSION_MS);
-      const peer: Peer = { remoteIP: info.remoteIP, remoteHost: "unknown", localHost: me.value ?? info.localIP };
+      const peer: Peer = { remoteIP: info.remoteIP, remoteHost: "unknown", localHost: info.localIP }; // as qm smtpd's listener says it
       const write = (b: Uint8Array) => new Promise<void>((resolve) => sock.end(b, () => resolve()));
       try {
         const end = await serveQmqp(sock, write, deliverer(home, peer));

@@ -138,7 +138,7 @@ describe("qm qmqpd --listen and the QMQP client in qm queue", () => {
 
   it("refuses a client the rules file denies, and serves it once the file allows it", async () => {
     const home = await makeHome("hub2.test");
-    const rules = join(home, "control/qmqpd-rules");
+    const rules = join(home, "control/qmqprules");
     writeFileSync(rules, "127.0.0.1:deny\n:allow\n");
     const h = await startHub(home);
     try {
