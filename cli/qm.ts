@@ -1,5 +1,6 @@
 #!/usr/bin/env tsx
 import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+import { invokedAs, request, showHelp } from "./_entry.ts";
 
 // Lazy subcommands: each loads only what it needs (no MIME parser on the inject path).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own args type
@@ -12,6 +13,8 @@ const SUB: Record<string, () => Promise<CommandDef<any>>> = {
   qstat: () => import("./qstat.ts").then((m) => m.default),
   queue: () => import("./queue.ts").then((m) => m.default),
   send: () => import("./send.ts").then((m) => m.default),
+  sendmail: () => import("./sendmail.ts").then((m) => m.default),
+  start: () => import("./start.ts").then((m) => m.default),
   local: () => import("./local.ts").then((m) => m.default),
   "local-worker": () => import("./local-worker.ts").then((m) => m.default),
   lspawn: () => import("./lspawn.ts").then((m) => m.default),
@@ -30,6 +33,13 @@ const main = defineCommand({
   meta: { name: "qm", version: "0.1.0", description: "A mail transfer agent in the qmail tradition" },
   subCommands: SUB as never,
 });
+
+// Called as sendmail, mailq or newaliases (a link to qm): sendmail's argv, not citty's.
+const as = invokedAs();
+if (as) await import("./sendmail.ts").then((m) => m.runSendmail(process.argv.slice(2), as));
+const req = request(process.argv.slice(2), new Set(Object.keys(SUB)));
+if (req.kind === "version") process.exit((process.stdout.write("qm 0.1.0\n"), 0));
+if (req.kind === "help") process.exit((await showHelp(main, SUB, req.sub), 0));
 
 try {
   await runCommand(main, { rawArgs: process.argv.slice(2) });

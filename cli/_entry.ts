@@ -1,0 +1,51 @@
+// The entry's own jobs, kept out of cli/qm.ts: the name the binary was called
+// by (sendmail, mailq, newaliases), and --help / --version.
+import { renderUsage, showUsage, type CommandDef } from "citty";
+import { personality, type Personality } from "../core/lib/sendmail-args.ts";
+import { EXAMPLES } from "./_help.ts";
+
+/** The personality of the name this process was started as; null for plain qm. */
+export function invokedAs(argv: readonly string[] = process.argv, argv0: string = process.argv0): Personality | null {
+  const script = argv[1] ?? "";
+  // A bun-compiled binary reports its embedded script; argv0 keeps the name it was called by.
+  const compiled = script.startsWith("/$bunfs/") || script.startsWith("B:\\~BUN") || script === "";
+  return personality(compiled ? argv0 : script);
+}
+
+export type Request = { kind: "help"; sub: string | null } | { kind: "version" } | { kind: "run" };
+
+/** `qm --help`, `qm -h`, `qm help [CMD]`, `qm CMD --help` (before any "--"), `qm --version`. */
+export function request(raw: readonly string[], subs: ReadonlySet<string>): Request {
+  const first = raw[0];
+  if (first === undefined) return { kind: "run" };
+  if (first === "--version" || first === "-v") return { kind: "version" };
+  if (first === "--help" || first === "-h") return { kind: "help", sub: null };
+  if (first === "help") return { kind: "help", sub: raw[1] !== undefined && subs.has(raw[1]) ? raw[1] : null };
+  if (!subs.has(first)) return { kind: "run" };
+  const end = raw.indexOf("--");
+  const flags = end < 0 ? raw.slice(1) : raw.slice(1, end);
+  // sendmail's argv is sendmail's: no citty flags there ("qm sendmail -h" is not help).
+  return first !== "sendmail" && flags.includes("--help") ? { kind: "help", sub: first } : { kind: "run" };
+}
+
+/** citty's usage, then the examples; all on stdout. */
+export async function showHelp(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<void> {
+  const load = sub === null ? undefined : subs[sub];
+  if (load) await showUsage(await load(), main);
+  else process.stdout.write(await overview(main, subs));
+  const examples = EXAMPLES.get(sub ?? "");
+  if (examples) process.stdout.write(`EXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n\n`);
+  if (sub === null) process.stdout.write("Each command has a manual page: man qm, man qm-COMMAND.\n");
+}
+
+/** citty's page for qm without its command list, then one line per command (a command that fails to load is named, not fatal). */
+async function overview(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>): Promise<string> {
+  const head = await renderUsage({ ...main, subCommands: undefined });
+  const rows: string[] = [];
+  for (const [name, load] of Object.entries(subs)) {
+    const meta = await load().then((c) => (typeof c.meta === "function" ? null : c.meta), () => null);
+    if (meta && "hidden" in meta && meta.hidden) continue;
+    rows.push(`  ${name.padEnd(14)} ${(meta && "description" in meta ? meta.description : "") ?? ""}`);
+  }
+  return `${head.trimEnd()} COMMAND [ARGS]\n\nCOMMANDS\n\n${rows.join("\n")}\n\nUse qm COMMAND --help for more information about a command.\n\n`;
+}

@@ -1,0 +1,26 @@
+import { defineCommand } from "citty";
+import { inject } from "../core/prog/inject.ts";
+import { sendmail } from "../core/prog/sendmail.ts";
+import { parseSendmailArgs, type Personality } from "../core/lib/sendmail-args.ts";
+import { qmHome } from "../core/io/sys.ts";
+import { exitRaw, exitWith } from "./_exit.ts";
+
+/** The wrapper's whole run: also reached from cli/qm.ts when called as sendmail, mailq or newaliases. */
+export async function runSendmail(argv: readonly string[], as: Personality): Promise<never> {
+  const name = as === "sendmail" ? "sendmail" : as;
+  const plan = parseSendmailArgs(argv, as);
+  if (plan.kind !== "ok") exitWith(plan, name);
+  const r = await sendmail(plan.value, { home: qmHome(), env: process.env, input: process.stdin, inject });
+  if (r.kind !== "ok") exitWith(r, name);
+  exitRaw(r.value);
+}
+
+export default defineCommand({
+  meta: {
+    name: "sendmail",
+    description: "sendmail's command line: -t, -f, -F, -i, -oi, -bs, -bp, -bi, -q (also run as sendmail, mailq, newaliases)",
+  },
+  async run({ rawArgs }) {
+    await runSendmail(rawArgs, "sendmail");
+  },
+});

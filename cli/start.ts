@@ -1,0 +1,29 @@
+import { defineCommand } from "citty";
+import { listenAddresses, standardParts, start } from "../core/prog/start.ts";
+import { SYSTEM_USERS } from "../core/prog/init.ts";
+import { qmHome } from "../core/io/sys.ts";
+import { exitWith } from "./_exit.ts";
+
+export default defineCommand({
+  meta: { name: "start", description: "Run the queue manager and the SMTP listener together, restarting a part that dies" },
+  args: {
+    listen: { type: "string", description: "IP:PORT for smtpd (repeatable; default: control/listen, else 0.0.0.0:25)" },
+    smtpd: { type: "boolean", default: true, description: "run the SMTP listener (--no-smtpd: queue manager only)" },
+    "smtpd-user": { type: "string", default: SYSTEM_USERS.smtpd, description: "account smtpd runs as after binding, when started as root" },
+  },
+  async run({ args, rawArgs }) {
+    const flags = rawArgs.flatMap((a, i) => (a === "--listen" ? [rawArgs[i + 1] ?? ""] : a.startsWith("--listen=") ? [a.slice(9)] : []));
+    const listen = await listenAddresses(qmHome(), flags);
+    if (listen.kind !== "ok") exitWith(listen, "qm start");
+    const parts = standardParts(args.smtpd ? listen.value : [], args["smtpd-user"]);
+    const h = start({ parts, out: (line) => void process.stdout.write(line, "latin1") });
+    process.on("SIGTERM", () => h.term());
+    process.on("SIGINT", () => h.term());
+    process.on("SIGHUP", () => h.hup());
+    process.on("SIGALRM", () => h.alrm());
+    process.on("SIGPIPE", () => {});
+    const r = await h.done;
+    await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+    exitWith(r, "qm start");
+  },
+});

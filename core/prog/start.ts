@@ -1,0 +1,197 @@
+/**
+ * `qm start`: runs the parts of a running mail system together (the queue
+ * manager `qm send` and the SMTP listener `qm smtpd --listen`), as qmail-start
+ * plus svscan do: a part that dies is started again after a pause that grows
+ * while it keeps dying; SIGHUP and SIGALRM go to the queue manager, SIGTERM to
+ * every part, and start exits once they have all stopped. Every line the parts
+ * write comes out on start's stdout: the queue manager's log lines unchanged
+ * (qm-log(5) shapes, for qmail's log tools), other lines prefixed with the
+ * part's name. As root each part drops to its own user: send to the queue's
+ * owner (its spawners as qmail's do), smtpd to --user after binding.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { ok, type Result } from "../lib/result.ts";
+import { readControlList } from "../io/control.ts";
+import { selfCommand } from "../io/sys.ts";
+
+export interface Part {
+  readonly name: string;
+  /** qm's argv after the executable: subcommand and flags (fixed words, no addresses) */
+  readonly argv: readonly string[];
+  /** its stdout is a log to pass on unchanged (qm send) */
+  readonly rawStdout?: boolean;
+}
+
+export interface Backoff {
+  readonly firstMs: number;
+  readonly maxMs: number;
+  /** a part that ran this long before dying starts again after firstMs */
+  readonly resetAfterMs: number;
+}
+export const BACKOFF: Backoff = { firstMs: 1000, maxMs: 60_000, resetAfterMs: 30_000 };
+/** How long the parts get to stop after SIGTERM before they are killed (send lets deliveries finish for 60 s). */
+export const STOP_GRACE_MS = 75_000;
+const MAX_LINE = 16 * 1024;
+
+export interface StartOptions {
+  readonly parts: readonly Part[];
+  /** one call per line, newline included */
+  readonly out: (line: string) => void;
+  readonly backoff?: Backoff;
+  readonly spawnPart?: (p: Part) => ChildProcess;
+  readonly now?: () => number;
+}
+
+export interface StartHandle {
+  /** settles once every part has stopped after term() */
+  readonly done: Promise<Result<void>>;
+  term(): void;
+  /** SIGHUP: the queue manager re-reads its control files (smtpd reads them per connection anyway) */
+  hup(): void;
+  /** SIGALRM: the queue manager retries everything now */
+  alrm(): void;
+  /** pid of each running part, by name (for tests and status) */
+  pids(): ReadonlyMap<string, number>;
+}
+
+/** The pause before a part is started again. */
+export function nextDelay(prevMs: number, ranMs: number, b: Backoff): number {
+  if (prevMs === 0 || ranMs >= b.resetAfterMs) return b.firstMs;
+  return Math.min(prevMs * 2, b.maxMs);
+}
+
+/** Where smtpd listens: the --listen flags, else control/listen (one IP:PORT a line), else 0.0.0.0:25. */
+export async function listenAddresses(home: string, flags: readonly string[]): Promise<Result<readonly string[]>> {
+  if (flags.length > 0) return ok(flags);
+  const file = await readControlList(home, "listen");
+  if (file.kind !== "ok") return file;
+  return ok(file.value && file.value.length > 0 ? file.value : ["0.0.0.0:25"]);
+}
+
+/** The usual parts: send, and smtpd unless `listen` is empty. */
+export function standardParts(listen: readonly string[], smtpdUser: string): Part[] {
+  const parts: Part[] = [{ name: "send", argv: ["send"], rawStdout: true }];
+  if (listen.length > 0) parts.push({ name: "smtpd", argv: ["smtpd", ...listen.flatMap((a) => ["--listen", a]), "--user", smtpdUser] });
+  return parts;
+}
+
+interface Running {
+  readonly part: Part;
+  child: ChildProcess | null;
+  startedAt: number;
+  delay: number;
+  timer: NodeJS.Timeout | null;
+}
+
+export function start(opts: StartOptions): StartHandle {
+  const b = opts.backoff ?? BACKOFF;
+  const now = opts.now ?? Date.now;
+  const launch = opts.spawnPart ?? spawnPart;
+  const log = (s: string) => opts.out(`start: ${s}\n`);
+  let stopping = false;
+  let settle!: (r: Result<void>) => void;
+  const done = new Promise<Result<void>>((r) => (settle = r));
+  const all: Running[] = opts.parts.map((part) => ({ part, child: null, startedAt: 0, delay: 0, timer: null }));
+  let killTimer: NodeJS.Timeout | null = null;
+
+  const finishIfIdle = () => {
+    if (!stopping || all.some((r) => r.child !== null)) return;
+    if (killTimer) clearTimeout(killTimer);
+    log("all parts stopped");
+    settle(ok(undefined));
+  };
+
+  const run = (r: Running) => {
+    r.timer = null;
+    if (stopping) return finishIfIdle();
+    const child = launch(r.part);
+    r.child = child;
+    r.startedAt = now();
+    log(`${r.part.name} started, pid ${child.pid ?? "?"}`);
+    relay(child, r.part, opts.out);
+    child.on("error", (err) => log(`${r.part.name}: ${err.message}`));
+    child.on("exit", (code, signal) => {
+      if (r.child !== child) return;
+      r.child = null;
+      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
+      if (stopping) {
+        log(`${r.part.name} ${how}`);
+        return finishIfIdle();
+      }
+      r.delay = nextDelay(r.delay, now() - r.startedAt, b);
+      log(`${r.part.name} ${how}; starting it again in ${r.delay / 1000} s`);
+      r.timer = setTimeout(() => run(r), r.delay);
+    });
+  };
+
+  for (const r of all) run(r);
+
+  const signalPart = (name: string, sig: NodeJS.Signals) => {
+    for (const r of all) if (r.part.name === name && r.child) r.child.kill(sig);
+  };
+  return {
+    done,
+    term() {
+      if (stopping) return;
+      stopping = true;
+      log("stopping");
+      for (const r of all) {
+        if (r.timer) clearTimeout(r.timer);
+        r.timer = null;
+        r.child?.kill("SIGTERM");
+      }
+      killTimer = setTimeout(() => {
+        for (const r of all) r.child?.kill("SIGKILL");
+      }, STOP_GRACE_MS);
+      finishIfIdle();
+    },
+    hup() {
+      log("SIGHUP: send re-reads control/");
+      signalPart("send", "SIGHUP");
+    },
+    alrm() {
+      signalPart("send", "SIGALRM");
+    },
+    pids() {
+      const m = new Map<string, number>();
+      for (const r of all) if (r.child?.pid !== undefined) m.set(r.part.name, r.child.pid);
+      return m;
+    },
+  };
+}
+
+function spawnPart(p: Part): ChildProcess {
+  const self = selfCommand();
+  return spawn(self.cmd, [...self.args, ...p.argv], { stdio: ["ignore", "pipe", "pipe"], argv0: "qm" });
+}
+
+/** Each line of the child's stdout and stderr to `out`, bounded in length. */
+function relay(child: ChildProcess, p: Part, out: (line: string) => void): void {
+  const tag = `${p.name}: `;
+  const lines = (raw: boolean) => {
+    let buf = "";
+    const emit = (l: string) => out(raw || l.startsWith(tag) || l.startsWith(`qm ${tag}`) ? `${l}\n` : `${tag}${l}\n`);
+    return {
+      data(b: Buffer) {
+        buf += b.toString("latin1");
+        let nl;
+        while ((nl = buf.indexOf("\n")) >= 0) {
+          emit(buf.slice(0, nl));
+          buf = buf.slice(nl + 1);
+        }
+        while (buf.length > MAX_LINE) {
+          emit(buf.slice(0, MAX_LINE));
+          buf = buf.slice(MAX_LINE);
+        }
+      },
+      end() {
+        if (buf !== "") emit(buf);
+        buf = "";
+      },
+    };
+  };
+  const o = lines(p.rawStdout === true);
+  const e = lines(false);
+  child.stdout?.on("data", o.data).on("end", o.end);
+  child.stderr?.on("data", e.data).on("end", e.end);
+}
