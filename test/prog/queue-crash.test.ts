@@ -31,11 +31,15 @@ describe("qm queue under SIGKILL", () => {
   it(`never leaves todo/ naming an incomplete message, over ${RUNS} kills at random moments`, { timeout: 120_000 }, async () => {
     const bin = await fastQm();
     const home = await makeHome();
+    // Calibrate on this machine, now: kills are spread over 1.3 times a whole run, so they land in every phase.
     const exitedOk: number[] = [];
+    const started = Date.now();
+    for (let i = 0; i < 3; i++) if ((await queueAndKill(bin, home, i, 60_000)) === 0) exitedOk.push(i);
+    const whole = (Date.now() - started) / 3;
     let seed = 12345;
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32);
-    for (let i = 0; i < RUNS; i++) {
-      const code = await queueAndKill(bin, home, i, Math.floor(random() * 40));
+    for (let i = 3; i < RUNS; i++) {
+      const code = await queueAndKill(bin, home, i, Math.floor(random() * whole * 1.3));
       if (code === 0) exitedOk.push(i);
     }
     const q = join(home, "queue");
@@ -59,7 +63,7 @@ describe("qm queue under SIGKILL", () => {
     const leftovers = readdirSync(join(q, "pid")).length;
     const orphans = readdirSync(join(q, "mess"), { recursive: true }).filter((n) => /\/\d+$/.test(String(n))).length - found.size;
     console.log(`# ${RUNS} runs: ${exitedOk.length} exited 0, ${found.size} committed, ${RUNS - exitedOk.length} killed; leftovers: pid/ ${leftovers}, mess/ without todo ${orphans}`);
-    assert.ok(exitedOk.length > 0 && exitedOk.length < RUNS, "the kills should land both before and after the commit point");
+    assert.ok(exitedOk.length > 3 && exitedOk.length < RUNS, "the kills should land both before and after the commit point");
     assert.ok(existsSync(join(q, "lock", "trigger")));
   });
 });
