@@ -20,7 +20,7 @@ chmod 755 "$(dirname "$H")"
 USERARG=""
 if [ "$(id -u)" = 0 ]; then chown -R nobody "$H/queue"; USERARG="--user nobody"; fi
 echo 0 > "$H/control/rcptcheck" 2>/dev/null || true
-QMHOME=$H "$QM" qmqpd --listen 127.0.0.1:$QP --max 100 2>/dev/null &
+QMHOME=$H "$QM" qmqpd --listen 127.0.0.1:$QP --max 100 $USERARG 2>/dev/null &
 QPID=$!
 QMHOME=$H "$QM" smtpd --listen 127.0.0.1:$SP --max 100 --max-per-ip 100 $USERARG 2>/dev/null &
 SPID=$!

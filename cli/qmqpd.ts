@@ -11,6 +11,7 @@ export default defineCommand({
   args: {
     listen: { type: "string", description: "IP:PORT or [IPv6]:PORT to listen on (repeatable)" },
     rules: { type: "string", description: "access rules file in control/ (default qmqprules; missing: loopback only)", default: "qmqprules" },
+    user: { type: "string", description: "account to run as after binding, when started as root (default qmaild)", default: "qmaild" },
     max: { type: "string", description: "most concurrent sessions (default 40)", default: "40" },
   },
   async run({ args, rawArgs }) {
@@ -23,7 +24,7 @@ export default defineCommand({
     }
     const max = Number(args.max);
     if (!Number.isInteger(max) || max < 1) exitWith(perm("--max takes a positive number", "5.3.5"), "qm qmqpd");
-    const r = await qmqpdListen(home, { addresses: listen, rulesFile: args.rules, maxSessions: max, maxPerIP: max }, log);
+    const r = await qmqpdListen(home, { addresses: listen, rulesFile: args.rules, maxSessions: max, maxPerIP: max, user: args.user }, log);
     if (r.kind !== "ok") exitWith(r, "qm qmqpd");
     log(`qmqpd: listening on ${r.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
     const stop = () => void r.value.close().then(() => process.exit(0));

@@ -7,6 +7,9 @@ import { receivedLine } from "../lib/smtp-received.ts";
 import { perm, type Result } from "../lib/result.ts";
 import { errText } from "../io/errno.ts";
 import { logSafe } from "../io/log.ts";
+import { getpwnam } from "../io/passwd.ts";
+import { switchTo } from "../io/privilege.ts";
+import { uid } from "../io/sys.ts";
 import { submit } from "../io/qq.ts";
 import { serveQmqp, type Deliver, type SessionEnd } from "../io/qmqp-session.ts";
 import { listen, parseListenAddress, type Listener } from "../io/smtp-server.ts";
@@ -65,6 +68,7 @@ export interface ListenSetup {
   readonly rulesFile: string; // a file in control/, e.g. "qmqprules"
   readonly maxSessions: number;
   readonly maxPerIP: number;
+  readonly user: string; // as root, the account to serve as once listening (never root)
 }
 
 /** A rules reader that re-reads the file when it changes; a broken file serves nobody (and says so). */
@@ -104,7 +108,7 @@ export async function qmqpdListen(home: string, setup: ListenSetup, log: (line: 
   if (addrs.length === 0) return perm("Nothing to listen on", "5.3.5");
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(setup.rulesFile)) return perm("--rules names a file in control/", "5.3.5");
   const rules = rulesSource(join(home, "control", setup.rulesFile), log);
-  return listen(addrs, {
+  const listener = await listen(addrs, {
     maxSessions: setup.maxSessions,
     maxPerIP: setup.maxPerIP,
     rules,
@@ -123,4 +127,10 @@ export async function qmqpdListen(home: string, setup: ListenSetup, log: (line: 
       }
     },
   });
+  if (listener.kind !== "ok" || uid() !== 0) return listener;
+  const pw = await getpwnam(setup.user);
+  const dropped = pw ? switchTo(pw.uid, pw.gid) : perm(`No such account ${setup.user}: create it or name another with --user`, "5.3.5");
+  if (dropped.kind === "ok") return listener;
+  await listener.value.close();
+  return dropped;
 }

@@ -99,7 +99,7 @@ describe("mail between hosts in network namespaces", { skip: skip ?? false, time
 
   const servers = (host: string) => [
     start(`${host}-smtpd`, host, ["smtpd", "--listen", `${ipOf(host)}:25`, "--user", "nobody"], /listening on/),
-    start(`${host}-qmqpd`, host, ["qmqpd", "--listen", `${ipOf(host)}:628`], /listening on/),
+    start(`${host}-qmqpd`, host, ["qmqpd", "--listen", `${ipOf(host)}:628`, "--user", "nobody"], /listening on/),
   ];
 
   async function hub(host: string, me: string, locals: string, rcpthosts: string): Promise<string> {

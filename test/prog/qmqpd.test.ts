@@ -1,9 +1,9 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { encodeRequest } from "../../core/lib/qmqp.ts";
 import { fastQm, makeHome, qmCommand, runQm, runQueue } from "../_qm.ts";
 
@@ -12,6 +12,7 @@ import { fastQm, makeHome, qmCommand, runQm, runQueue } from "../_qm.ts";
 const bin = await fastQm().catch(() => null);
 if (bin && !process.env.QM_BIN) process.env.QM_BIN = bin;
 
+const ROOT_RUN = process.getuid?.() === 0;
 const te = new TextEncoder();
 const request = (msg: string, sender: string, rcpts: string[]) => encodeRequest(te.encode(msg), { sender, recipients: rcpts });
 
@@ -25,6 +26,12 @@ function mess(home: string, id: string): string {
 /** `qm qmqpd --listen 127.0.0.1:0`; resolves with the child and its port once it says where it listens. */
 function startHub(home: string, extra: string[] = []): Promise<{ child: ChildProcess; port: number; log: () => string }> {
   const { cmd, args } = qmCommand();
+  if (ROOT_RUN) {
+    // as root it serves as --user nobody: let nobody own the queue and reach the home
+    chmodSync(dirname(home), 0o755);
+    spawnSync("chown", ["-R", "65534:65534", join(home, "queue")]);
+    extra = [...extra, "--user", "nobody"];
+  }
   const child = spawn(cmd, [...args, "qmqpd", "--listen", "127.0.0.1:0", ...extra], { env: { ...process.env, QMHOME: home }, stdio: ["ignore", "ignore", "pipe"] });
   let err = "";
   return new Promise((resolve, reject) => {
