@@ -91,6 +91,14 @@ describe("qm queue", () => {
     writeFileSync(script, "#!/bin/sh\ncat >/dev/null\nexit 31\n", { mode: 0o755 });
     const refused = await submit(home, new TextEncoder().encode("x\n"), { sender: "", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } });
     assert.equal(refused.kind, "perm");
+    writeFileSync(script, `#!/bin/sh\ncat > ${out}.cut\ncat <&1 > ${out}.cutenv\n[ -s ${out}.cutenv ] || exit 54\nexit 0\n`, { mode: 0o755 });
+    async function* cutShort() {
+      yield new TextEncoder().encode("Subject: half\n\nfirst part\n");
+      throw new Error("client went away");
+    }
+    const cut = await submit(home, cutShort(), { sender: "", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } });
+    assert.equal(cut.kind, "temp", "a message cut short is never queued");
+    assert.equal(readFileSync(`${out}.cutenv`, "latin1"), "", "the queue program saw no envelope");
     writeFileSync(script, "#!/bin/sh\ncat >/dev/null\nexit 53\n", { mode: 0o755 });
     assert.equal((await submit(home, new TextEncoder().encode("x\n"), { sender: "", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } })).kind, "temp");
   });
