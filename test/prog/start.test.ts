@@ -1,0 +1,186 @@
+// `qm start` as a process: it delivers, passes SIGHUP on, starts a killed
+// part again, and stops everything cleanly on SIGTERM.
+import { describe, it, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
+import { join } from "node:path";
+import { fastQm, qmCommand, ROOT, runQm, tempDir } from "../_qm.ts";
+
+const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
+
+/** A running `qm start` and everything it has printed. */
+class Started {
+  readonly child: ChildProcess;
+  text = "";
+  private waiters: (() => void)[] = [];
+  constructor(home: string, args: readonly string[]) {
+    const { cmd, args: pre } = qmCommand();
+    this.child = spawn(cmd, [...pre, "start", ...args], { cwd: ROOT, env: { ...process.env, QMHOME: home }, stdio: ["ignore", "pipe", "pipe"] });
+    const add = (b: Buffer) => {
+      this.text += b.toString("latin1");
+      for (const w of this.waiters.splice(0)) w();
+    };
+    this.child.stdout!.on("data", add);
+    this.child.stderr!.on("data", add);
+  }
+  /** Resolves with the first match of `re` in the output from offset `from` on. */
+  async wait(re: RegExp, from = 0, ms = 30_000): Promise<RegExpExecArray> {
+    const end = Date.now() + ms;
+    for (;;) {
+      const m = re.exec(this.text.slice(from));
+      if (m) return m;
+      const left = end - Date.now();
+      if (left <= 0) throw new Error(`timed out waiting for ${re}; output:\n${this.text}`);
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, Math.min(left, 1000));
+        this.waiters.push(() => (clearTimeout(t), resolve()));
+      });
+    }
+  }
+  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve({ code: this.child.exitCode, signal: this.child.signalCode });
+    return new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor<T>(what: string, probe: () => T | null | undefined, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (let i = 0; Date.now() < end && i < 10_000; i++) {
+    const v = probe();
+    if (v !== null && v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+/** One SMTP transaction on loopback; resolves with the reply codes. */
+function smtp(port: number, lines: readonly string[]): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(port, "127.0.0.1");
+    let got = "";
+    sock.setTimeout(20_000, () => sock.destroy(new Error("smtp timeout")));
+    sock.on("data", (b) => (got += b.toString("latin1")));
+    sock.on("error", reject);
+    sock.on("close", () => resolve(got.split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3))));
+    sock.write(lines.map((l) => `${l}\r\n`).join(""));
+  });
+}
+
+describe("qm start", { skip: ROOT_ONLY }, () => {
+  let home = "";
+  let maildir = "";
+  let fast = "";
+  let qm: Started;
+  let port = 0;
+  const newMail = () => (existsSync(join(maildir, "new")) ? readdirSync(join(maildir, "new")) : []);
+  const inject = async (subject: string) => {
+    const r = spawnSync(fast, ["inject", "joe@example.test"], { input: `Subject: ${subject}\n\n${subject} body\n`, env: { ...process.env, QMHOME: home } });
+    assert.equal(r.status, 0, r.stderr.toString());
+  };
+  const delivered = (subject: string) =>
+    waitFor(`delivery of ${subject}`, () => newMail().find((f) => readFileSync(join(maildir, "new", f), "latin1").includes(`Subject: ${subject}\n`)));
+
+  before(async () => {
+    fast = await fastQm();
+    home = join(tempDir(), "qm");
+    chmodSync(join(home, ".."), 0o755); // smtpd runs as nobody and must reach control/
+    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    const user = join(tempDir("qm-user-"), "joe");
+    mkdirSync(user, { recursive: true });
+    chmodSync(join(user, ".."), 0o755);
+    maildir = join(user, "Maildir");
+    assert.equal(spawnSync(fast, ["maildirmake", maildir]).status, 0);
+    spawnSync("chown", ["-R", "65534:65534", user]);
+    writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
+    assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    qm = new Started(home, ["--listen", "127.0.0.1:0", "--smtpd-user", "nobody"]);
+    port = Number((await qm.wait(/smtpd: listening on 127\.0\.0\.1:(\d+)/))[1]);
+  });
+  after(() => {
+    if (qm && qm.child.exitCode === null) qm.child.kill("SIGKILL");
+  });
+
+  it("runs send and smtpd and delivers injected mail", async () => {
+    assert.match(qm.text, /^start: send started, pid \d+$/m);
+    assert.match(qm.text, /^start: smtpd started, pid \d+$/m);
+    await qm.wait(/^status: local 0\/10 remote 0\/20$/m); // send's log lines pass through unchanged
+    await inject("first");
+    await delivered("first");
+  });
+
+  it("accepts and delivers a message over SMTP", async () => {
+    const codes = await smtp(port, ["HELO client.example", "MAIL FROM:<a@client.example>", "RCPT TO:<joe@example.test>", "DATA", "Subject: by-smtp", "", "hi", ".", "QUIT"]);
+    assert.deepEqual(codes, ["220", "250", "250", "250", "354", "250", "221"]);
+    await delivered("by-smtp");
+  });
+
+  it("passes SIGHUP to the queue manager and restarts nothing", async () => {
+    const from = qm.text.length;
+    qm.child.kill("SIGHUP");
+    await qm.wait(/^start: SIGHUP/m, from);
+    await inject("after-hup");
+    await delivered("after-hup");
+    assert.doesNotMatch(qm.text.slice(from), /started, pid/);
+    assert.ok(qm.child.exitCode === null);
+  });
+
+  it("starts a killed part again and keeps delivering", async () => {
+    const sendPid = Number((await qm.wait(/^start: send started, pid (\d+)$/m))[1]);
+    const from = qm.text.length;
+    process.kill(sendPid, "SIGKILL");
+    await qm.wait(/^start: send killed by SIGKILL; starting it again in 1 s$/m, from);
+    const again = Number((await qm.wait(/^start: send started, pid (\d+)$/m, from))[1]);
+    assert.notEqual(again, sendPid);
+    await inject("after-kill");
+    await delivered("after-kill");
+  });
+
+  it("stops every part on SIGTERM and exits 0", async () => {
+    const pids = [...qm.text.matchAll(/started, pid (\d+)/g)].map((m) => Number(m[1]));
+    const from = qm.text.length;
+    qm.child.kill("SIGTERM");
+    const end = await qm.exited();
+    assert.deepEqual(end, { code: 0, signal: null });
+    const tail = qm.text.slice(from);
+    assert.match(tail, /^start: stopping$/m);
+    assert.match(tail, /^start: send exited with code 0$/m);
+    assert.match(tail, /^start: smtpd exited with code 0$/m);
+    assert.match(tail, /^start: all parts stopped$/m);
+    for (const pid of pids) assert.equal(alive(pid), false, `part ${pid} is gone`);
+  });
+});
+
+describe("qm start --no-smtpd", { skip: ROOT_ONLY }, () => {
+  it("runs the queue manager alone", async () => {
+    const fast = await fastQm();
+    const home = join(tempDir(), "qm");
+    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    const qm = new Started(home, ["--no-smtpd"]);
+    await qm.wait(/^status: local 0\/10 remote 0\/20$/m);
+    assert.doesNotMatch(qm.text, /smtpd/);
+    qm.child.kill("SIGTERM");
+    assert.deepEqual(await qm.exited(), { code: 0, signal: null });
+  });
+});
+
+describe("qm start --help", () => {
+  it("documents the flags with examples", async () => {
+    const r = await runQm(["start", "--help"]);
+    assert.equal(r.code, 0);
+    const text = r.stdout.toString();
+    assert.match(text, /--listen/);
+    assert.match(text, /EXAMPLES/);
+    assert.match(text, /qm start --no-smtpd/);
+  });
+});
