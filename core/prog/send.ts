@@ -204,12 +204,16 @@ class SendState {
   todoBatch(ids: number[]): void {
     const dirs = new Set<string>();
     const made: store.NewMessage[] = [];
+    let failed = false;
     for (const id of ids) {
       if (this.msgs.has(id)) continue;
       const r = store.preprocess(this.queue, id, (a) => rewrite(a, this.c.rules), dirs);
       if (r.kind !== "ok") this.log(line.warning(r.reason));
       else made.push(r.value);
+      failed ||= r.kind !== "ok";
     }
+    // qmail-send: a todo/ entry that failed (disk full...) is tried again after SLEEP_SYSFAIL, not at the next rescan
+    if (failed && !this.o.once) setTimeout(() => void this.runTodo(), SLEEP_SYSFAIL * 1000).unref();
     const released = store.releaseTodo(this.queue, made.map((m) => m.id), dirs);
     if (released.kind !== "ok") this.log(line.warning(released.reason));
     const nowSec = this.now();
