@@ -1,0 +1,77 @@
+// Every page in man/ renders, is free of warnings under `mandoc -T lint`, and
+// every subcommand and file format has a page.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT } from "./_qm.ts";
+
+const MAN = join(ROOT, "man");
+const PAGES = readdirSync(MAN).filter((f) => /\.[1-9]$/.test(f)).sort();
+const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+const NO_MANDOC = has("mandoc") ? false : "mandoc is not installed (Debian package mandoc)";
+const NO_MAN = has("man") ? false : "man is not installed (Debian package man-db)";
+
+/** The subcommand names in cli/qm.ts's SUB table. */
+function subcommands(): string[] {
+  const text = readFileSync(join(ROOT, "cli/qm.ts"), "utf8");
+  return [...text.matchAll(/^\s+"?([a-z][a-z0-9-]*)"?: \(\) => import\(/gm)].map((m) => m[1]!).sort();
+}
+/** The names a page's NAME section gives: `.Nm qm send` or `.Nm "qm send"`. */
+function namesIn(page: string): string[] {
+  const text = readFileSync(join(MAN, page), "utf8");
+  const name = /^\.Sh NAME\n([\s\S]*?)^\.Nd /m.exec(text)?.[1] ?? "";
+  return [...name.matchAll(/^\.Nm "?qm ([a-z][a-z0-9-]*)"?/gm)].map((m) => m[1]!);
+}
+
+describe("man/", () => {
+  it("holds pages", () => assert.ok(PAGES.length >= 3, PAGES.join(" ")));
+
+  for (const page of PAGES) {
+    it(`${page} is clean under mandoc -T lint -W warning`, { skip: NO_MANDOC }, () => {
+      const r = spawnSync("mandoc", ["-T", "lint", "-W", "warning", join(MAN, page)], { encoding: "utf8" });
+      assert.equal(`${r.stdout}${r.stderr}`, "");
+      assert.equal(r.status, 0);
+    });
+    it(`${page} renders with man -l`, { skip: NO_MAN }, () => {
+      const r = spawnSync("man", ["-l", join(MAN, page)], { encoding: "utf8", env: { ...process.env, MANPAGER: "cat", PAGER: "cat", MANWIDTH: "80" } });
+      assert.equal(r.status, 0, r.stderr);
+      assert.match(r.stdout, /^NAME$/m);
+      assert.match(r.stdout, /^DESCRIPTION$/m);
+    });
+    it(`${page} is titled after its file name`, () => {
+      const [, name, section] = /^(.*)\.(\d)$/.exec(page)!;
+      const dt = /^\.Dt (\S+) (\d)$/m.exec(readFileSync(join(MAN, page), "utf8"));
+      assert.deepEqual(dt?.slice(1), [name!.toUpperCase(), section]);
+    });
+  }
+
+  it("has a page naming every subcommand in cli/qm.ts", () => {
+    const named = new Set(PAGES.flatMap(namesIn));
+    const missing = subcommands().filter((s) => !named.has(s));
+    assert.deepEqual(missing, [], `subcommands without a page: ${missing.join(" ")}`);
+  });
+
+  it("lists every subcommand in qm(8)", () => {
+    const text = readFileSync(join(MAN, "qm.8"), "utf8");
+    const listed = new Set([...text.matchAll(/^\.It Cm (\S+)$/gm)].map((m) => m[1]!));
+    assert.deepEqual(subcommands().filter((s) => !listed.has(s)), []);
+  });
+
+  it("has a page for every file format", () => {
+    const FORMATS = ["qm-control.5", "dot-qmail.5", "qm-users.5", "qm-aliases.5", "qm-queue.5", "qm-smtpd-rules.5"];
+    assert.deepEqual(FORMATS.filter((f) => !existsSync(join(MAN, f))), []);
+  });
+
+  it("has every qm page that a page refers to", () => {
+    const dangling: string[] = [];
+    for (const page of PAGES) {
+      const text = readFileSync(join(MAN, page), "utf8");
+      for (const m of text.matchAll(/^\.Xr ((?:qm|dot-qmail)[a-z0-9-]*) (\d)/gm)) {
+        if (!existsSync(join(MAN, `${m[1]}.${m[2]}`))) dangling.push(`${page}: ${m[1]}(${m[2]})`);
+      }
+    }
+    assert.deepEqual([...new Set(dangling)], []);
+  });
+});
