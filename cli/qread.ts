@@ -3,16 +3,24 @@ import { qread } from "../core/prog/qread.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
 
-/** stdout with back-pressure: a long listing piped into `head` or a slow pager. */
-function write(text: string): Promise<void> | void {
-  if (!process.stdout.write(text, "latin1")) return new Promise((resolve) => process.stdout.once("drain", () => resolve()));
+// stdout with back-pressure; once the reader has gone (EPIPE: `qm qread | head`) writes answer false.
+let gone = false;
+async function write(text: string): Promise<boolean> {
+  if (gone) return false;
+  try {
+    if (!process.stdout.write(text, "latin1")) await new Promise((resolve) => { process.stdout.once("drain", resolve); process.stdout.once("error", resolve); });
+  } catch {
+    gone = true; // Bun throws EPIPE from write() itself; Node emits "error"
+  }
+  return !gone;
 }
 
 export default defineCommand({
   meta: { name: "qread", description: "List the messages in the queue (qmail-qread)" },
   async run() {
+    process.stdout.on("error", () => (gone = true));
     const r = await qread(qmHome(), write);
-    await new Promise<void>((resolve) => process.stdout.end(() => resolve()));
+    if (!gone) await new Promise((resolve) => { process.stdout.once("error", resolve); process.stdout.end(() => resolve(null)); });
     exitWith(r, "qm qread");
   },
 });

@@ -9,6 +9,7 @@
 import type { Writable } from "node:stream";
 import { readControlLine } from "../io/control.ts";
 import { readListFile } from "../io/list-file.ts";
+import { writeAll } from "../io/out-stream.ts";
 import { submit } from "../io/qq.ts";
 import { readHead } from "../io/read-head.ts";
 import { fromBytes, toBytes } from "../lib/bytes.ts";
@@ -52,11 +53,11 @@ export async function inject(argOpts: InjectOptions, ctx: InjectContext): Promis
   const message = assemble(prepared.value, head.value.body);
   if (opts.print) {
     if (!ctx.out) return perm("Nowhere to print the message", "5.3.0");
-    await writeAll(ctx.out, (async function* () {
+    const printed = await writeAll(ctx.out, (async function* () {
       yield toBytes(`Return-Path: <${prepared.value.sender}>\n`);
       yield* message;
     })());
-    return ok({ queued: false });
+    return printed.kind === "ok" ? ok({ queued: false }) : printed;
   }
   const { sender, recipients } = prepared.value;
   if (recipients.length === 0) return perm("No recipients", "5.1.3");
@@ -102,10 +103,4 @@ function utf8(s: string): string {
 async function* assemble(p: Prepared, body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   yield toBytes(`${p.header}\n`);
   yield* body;
-}
-
-async function writeAll(out: Writable, chunks: AsyncIterable<Uint8Array>): Promise<void> {
-  for await (const c of chunks) {
-    if (!out.write(c)) await new Promise((resolve) => out.once("drain", resolve));
-  }
 }

@@ -5,17 +5,16 @@
  */
 import { scanQueue } from "../io/queue-read.ts";
 import { formatMessage, formatTrouble } from "../lib/qread.ts";
-import { ok, type Result } from "../lib/result.ts";
+import { ok, temp, type Result } from "../lib/result.ts";
 
-export async function qread(home: string, out: (text: string) => Promise<void> | void): Promise<Result<{ messages: number }>> {
+/** `out` answers false when the listing can no longer be written (the reader went away): qread stops there. */
+export async function qread(home: string, out: (text: string) => Promise<boolean> | boolean): Promise<Result<{ messages: number }>> {
   let messages = 0;
   for await (const e of scanQueue(home)) {
     if (e.kind === "fatal") return e.fail;
-    if (e.kind === "trouble") await out(formatTrouble(e.id, e.reason));
-    else {
-      messages++;
-      await out(formatMessage(e.message));
-    }
+    const text = e.kind === "trouble" ? formatTrouble(e.id, e.reason) : formatMessage(e.message);
+    if (e.kind === "message") messages++;
+    if (!(await out(text))) return temp("Unable to write the listing: broken pipe", "4.3.0");
   }
   return ok({ messages });
 }

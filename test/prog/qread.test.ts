@@ -56,6 +56,19 @@ describe("qm qread", () => {
     assert.equal((await runQm(["qstat"], { env })).stdout.toString(), "messages in queue: 1\nmessages in queue but not yet preprocessed: 0\n");
   });
 
+  it("stops with a temporary failure when the listing can no longer be written", async () => {
+    const home = await makeHome();
+    const env = { ...CLEAN, QMHOME: home };
+    for (const to of ["a@x.test", "b@x.test"]) assert.equal((await runQm(["inject", to], { input: "\n", env })).code, 0);
+    const { qread } = await import("../../core/prog/qread.ts");
+    const seen: string[] = [];
+    const r = await qread(home, (text) => (seen.push(text), false));
+    assert.equal(r.kind, "temp");
+    assert.equal(seen.length, 1);
+    const all = await qread(home, () => true);
+    assert.deepEqual(all, { kind: "ok", value: { messages: 2 } });
+  });
+
   it("prints nothing for an empty queue and exits 0", async () => {
     const home = await makeHome();
     const r = await runQm(["qread"], { env: { QMHOME: home } });
