@@ -68,6 +68,9 @@ describe("qm inject", () => {
     ["an unparsable recipient", ["Joe <joe@x.test"], "\n", /Unable to parse address/],
     ["an unparsable header address", ["-h"], "To: \"unterminated@x.test\n\n", /To field/],
     ["a control character inside an address (argv cannot carry NUL)", ["jo\u0001e@x.test"], "\n", /Control character/],
+    ["a NUL inside a header address", ["-h"], "To: jo\0e@x.test\n\n", /Control character/],
+    ["a CR inside a quoted header address", ["-h"], "To: \"jo\\\re\"@x.test\n\n", /Control character/],
+    ["an LF cutting a quoted header address", ["-h"], "To: \"jo\\\ne\"@x.test\n\n", /Unterminated quoted string/],
     ["a header over 1 MB", ["a@x.test"], `X-Big: ${"x".repeat(1 << 20)}\n\nbody\n`, /header longer than 1048576 bytes/],
   ] as const;
   for (const [what, args, input, pattern] of REFUSED) {
