@@ -54,6 +54,21 @@ describe("qm inject", () => {
     assert.match(Buffer.from(m!.mess, "latin1").toString("utf8"), /^From: "J\u00f6rg \u{1F600}" <joe@example\.test>$/mu);
   });
 
+  it("reads QMAILMFTFILE and QMAILINJECT from the environment", async () => {
+    const home = await makeHome("example.test");
+    const mft = join(tempDir(), "lists");
+    writeFileSync(mft, "# lists\nqm-users@lists.test\n");
+    const r = await runQm(["inject", "-n"], { input: "To: QM-Users@lists.test\nCc: bob\nFrom: me@x.test\n\nb\n", env: env(home, { QMAILMFTFILE: mft, QMAILINJECT: "fr" }) });
+    assert.equal(r.code, 0, r.stderr.toString());
+    const out = r.stdout.toString();
+    assert.match(out, /^Return-Path: <joe-@example\.test-@\[\]>\n/);
+    assert.match(out, /\nFrom: joe@example\.test\nMail-Followup-To: QM-Users@lists\.test,\n {2}bob@example\.test\n/);
+    assert.doesNotMatch(out, /me@x\.test/);
+    const missing = await runQm(["inject", "-n"], { input: "To: qm-users@lists.test\n\n", env: env(home, { QMAILMFTFILE: `${mft}.missing` }) });
+    assert.equal(missing.code, 0);
+    assert.doesNotMatch(missing.stdout.toString(), /Mail-Followup-To/);
+  });
+
   it("prints with -n instead of queueing, Return-Path first", async () => {
     const home = await makeHome("example.test");
     const r = await runQm(["inject", "-n", "-f", "sender", "--", "a@x.test"], { input: "Subject: s\n\nb\n", env: env(home, { QMAILDEFAULTHOST: "dh.test" }) });
