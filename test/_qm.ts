@@ -1,7 +1,7 @@
 // Test helpers shared by the end-to-end tests: run the real `qm` as a process.
 // QM_BIN picks the qm under test (e.g. dist/qm); the default is the source on Node.
 import { spawn, type SpawnOptions } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
@@ -72,7 +72,9 @@ let built: Promise<string> | null = null;
 export function fastQm(): Promise<string> {
   if (process.env.QM_BIN) return Promise.resolve(process.env.QM_BIN);
   built ??= new Promise((resolve, reject) => {
-    const out = join(tempDir("qm-bin-"), "qm");
+    const dir = tempDir("qm-bin-");
+    chmodSync(dir, 0o755); // deliveries run the binary as other users (nobody)
+    const out = join(dir, "qm");
     const bun = join(ROOT, "node_modules/.bin/bun");
     const child = spawn(bun, ["build", "--compile", join(ROOT, "cli/qm.ts"), "--outfile", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     const err: Buffer[] = [];
