@@ -4,7 +4,7 @@
  * sendmutex that keeps a second queue manager out.
  */
 import { closeSync, constants, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from "node:fs";
-import { Socket } from "node:net";
+import { open, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText } from "./errno.ts";
@@ -14,29 +14,39 @@ export interface Trigger {
 }
 
 /**
- * Opens lock/trigger O_RDWR|O_NONBLOCK (so it never sees EOF when writers
- * come and go) and calls `wake` once per burst of bytes: wake-ups coalesce.
+ * Opens lock/trigger read-write (so it never sees EOF when writers come and
+ * go) and reads it in a loop: each read waits in the runtime's I/O thread
+ * until some writer writes, and one read takes every byte written so far,
+ * so wake-ups coalesce. (A net.Socket over the FIFO would avoid the waiting
+ * thread on Node, but a compiled Bun binary never sees data on it.)
  */
-export function openTrigger(queue: string, wake: () => void): Result<Trigger> {
-  let fd: number;
+export async function openTrigger(queue: string, wake: () => void): Promise<Result<Trigger>> {
+  let fh: FileHandle;
   try {
-    fd = openSync(join(queue, "lock", "trigger"), constants.O_RDWR | constants.O_NONBLOCK);
+    fh = await open(join(queue, "lock", "trigger"), constants.O_RDWR);
   } catch (err) {
     return temp(`unable to open lock/trigger: ${errText(err)}`);
   }
-  const sock = new Socket({ fd, readable: true, writable: false });
-  let pending = false;
-  sock.on("data", () => {
-    if (pending) return;
-    pending = true;
-    setImmediate(() => {
-      pending = false;
-      wake();
-    });
+  let closed = false;
+  const buf = new Uint8Array(4096);
+  void (async () => {
+    while (!closed) {
+      try {
+        await fh.read(buf, 0, buf.length, null);
+      } catch {
+        break;
+      }
+      if (!closed) wake();
+    }
+    await fh.close().catch(() => {});
+  })();
+  return ok({
+    close: () => {
+      if (closed) return;
+      closed = true;
+      void fh.write(new Uint8Array(1)).catch(() => {}); // ends the waiting read
+    },
   });
-  sock.on("error", () => {});
-  sock.unref();
-  return ok({ close: () => sock.destroy() });
 }
 
 /**

@@ -130,7 +130,7 @@ class SendState {
     this.loadQueue();
     this.status();
     if (!this.o.once) {
-      const t = openTrigger(this.queue, () => void this.runTodo());
+      const t = await openTrigger(this.queue, () => void this.runTodo());
       if (t.kind !== "ok") return fail(t.reason);
       this.trigger = t.value;
       this.periodic.push(setInterval(() => void this.runTodo(), RESCAN * 1000));
