@@ -23,6 +23,7 @@ export interface RewriteHosts {
   readonly plusdomain: string;
 }
 
+const DOMAIN_BAD = /[\s"(),:;<>@[\]\\]/;
 const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;
 const isWord = (t: Token): boolean => t.kind === "atom" || t.kind === "quoted" || t.kind === "literal";
 const isSpecial = (t: Token | undefined, c: string): boolean => t?.kind === "special" && t.text === c;
@@ -167,7 +168,10 @@ function parseAddrSpec(input: readonly Token[]): Result<Addr> {
   let at = -1;
   for (let i = toks.length - 1; i >= 0; i--) if (isSpecial(toks[i], "@")) { at = i; break; }
   const text = (ts: readonly Token[]): string => ts.map((t) => t.text).join("");
-  const addr = at < 0 ? { local: text(toks), domain: null } : { local: text(toks.slice(0, at)), domain: text(toks.slice(at + 1)) };
+  const domainToks = at < 0 ? [] : toks.slice(at + 1);
+  // the domain is written back as it is (no quoting): an escaped special or a quoted string in it would not parse again
+  if (domainToks.some((t) => t.kind !== "literal" && t.kind !== "special" && DOMAIN_BAD.test(t.text))) return perm("Invalid character in domain", "5.1.3");
+  const addr = at < 0 ? { local: text(toks), domain: null } : { local: text(toks.slice(0, at)), domain: text(domainToks) };
   if (/[\x00-\x1f\x7f]/.test(addr.local + (addr.domain ?? ""))) return perm("Control character in address", "5.1.3");
   return ok(addr);
 }

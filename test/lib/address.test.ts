@@ -103,6 +103,9 @@ describe("parseAddressList() with hostile input", () => {
     ["a stray )", "joe)@x.test"],
     ["an unterminated literal", "joe@[1.2.3.4"],
     ["text after >", "<a@x.test> b@x.test"],
+    ["an escaped special in the domain", "a@b.c\\<"],
+    ["an escaped space in the domain", "a@b\\ c.test"],
+    ["a quoted string with a space in the domain", 'a@"b c".test'],
   ] as const;
   for (const [what, input] of REFUSED) {
     it(`refuses ${what} as permanent`, () => {
