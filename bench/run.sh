@@ -1,0 +1,286 @@
+#!/bin/sh
+# npm run bench: every side-by-side benchmark of the issues, qm beside a
+# private Postfix (Debian's package, installed here when missing) on the same
+# machine in one run; writes bench/RESULTS.md. Not a test; needs root for
+# Postfix and for deliveries as nobody.
+#   BENCH_QUICK=1          small sizes (a smoke run, minutes)
+#   BENCH_DRAIN="1000 10000 100000"   queue sizes for the growth figures
+#   BENCH_E2E=2000 BENCH_SMTPD=5000 BENCH_REMOTE=1000 BENCH_STARTUP=100
+# Postfix runs from its own config_directory/queue_directory under a temp
+# directory, on 127.0.0.1 high ports only, and is stopped at the end.
+set -u
+cd "$(dirname "$0")/.."
+. bench/_postfix.sh
+
+if [ "${BENCH_QUICK:-}" = 1 ]; then D_DRAIN="1000 5000"; D_E2E=300; D_SMTPD=1000; D_REMOTE=200; D_START=30; else D_DRAIN="1000 10000 100000"; D_E2E=2000; D_SMTPD=5000; D_REMOTE=1000; D_START=100; fi
+DRAIN=${BENCH_DRAIN:-$D_DRAIN}; E2E=${BENCH_E2E:-$D_E2E}; SMTPD_M=${BENCH_SMTPD:-$D_SMTPD}; REMOTE_M=${BENCH_REMOTE:-$D_REMOTE}; START_N=${BENCH_STARTUP:-$D_START}
+
+W=$(mktemp -d /tmp/qm-bench-XXXXXX)
+chmod 755 "$W"
+ROWS=$W/rows.md
+NOTES=$W/notes.md
+: > "$ROWS"; : > "$NOTES"
+PIDS=""
+PFDIRS=""
+cleanup() {
+  for p in $PIDS; do kill "$p" 2>/dev/null; done
+  for d in $PFDIRS; do pf_stop "$d"; done
+}
+trap cleanup EXIT INT TERM
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+now() { date +%s.%N; }
+calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
+# row NAME QM POSTFIX UNIT ANCHOR HIGHER_IS_BETTER(1|0)
+row() {
+  if [ -n "$3" ] && [ "$3" != "-" ] && [ "$2" != "-" ]; then
+    if [ "$6" = 1 ]; then r=$(calc "$2 / $3" 2); else r=$(calc "$3 / $2" 2); fi
+  else r="-"; fi
+  printf '| %s | %s | %s | %s | %s | %s |\n' "$1" "$2" "$3" "$4" "$r" "$5" >> "$ROWS"
+  say "$1: qm $2, postfix $3 $4 (ratio $r)"
+}
+note() { printf '%s\n' "$*" >> "$NOTES"; }
+count_files() { find "$1" -type f 2>/dev/null | wc -l; }
+# wait_count DIR N TIMEOUT_S: until DIR holds N files; prints the time it was reached (or "timeout")
+wait_count() {
+  end=$(calc "$(now) + $3" 3)
+  while :; do
+    c=$(count_files "$1")
+    [ "$c" -ge "$2" ] && { now; return 0; }
+    [ "$(calc "$(now) > $end" 0)" = 1 ] && { echo timeout; return 1; }
+    sleep 0.2
+  done
+}
+rss_max() { ps -o rss= -p "$1" 2>/dev/null | awk '{ print int($1 / 1024) }'; }
+
+# --- qm, the standalone binary -------------------------------------------------
+say "building the standalone qm"
+QM=$W/bin/qm
+mkdir -p "$W/bin"; chmod 755 "$W/bin"
+node_modules/.bin/bun build --compile --minify cli/qm.ts --outfile "$QM" >/dev/null 2>&1 || { say "bun build failed"; exit 111; }
+chmod 755 "$QM"
+QMV=$("$QM" --version 2>/dev/null | head -1)
+
+qm_home() { # qm_home NAME -> a fresh home (queue owned by nobody when root, so smtpd as nobody queues in-process)
+  h=$W/$1/qm
+  mkdir -p "$W/$1"; chmod 755 "$W/$1"
+  QMHOME=$h "$QM" init --me example.test >/dev/null 2>&1
+  echo 0 > "$h/control/rcptcheck"
+  printf 'sink.test:127.0.0.1:%s\n' "$SINK_PORT" > "$h/control/smtproutes"
+  echo "$h"
+}
+MSG=$W/msg.txt
+{ printf 'From: bench@example.test\nTo: postmaster@example.test\nSubject: bench\n\n'; awk 'BEGIN { for (i = 0; i < 26; i++) { s = ""; for (j = 0; j < 76; j++) s = s "x"; print s } }'; } > "$MSG"
+
+# --- Postfix -------------------------------------------------------------------
+PF_OK=1
+pf_install || { PF_OK=0; say "postfix could not be installed: qm figures only"; }
+command -v smtp-source >/dev/null || PF_OK=0
+SINK_PORT=${SINK_PORT:-42525}
+PF_SMTPD_PORT=${PF_PORT:-42526}
+QM_SMTPD_PORT=${QM_PORT:-42527}
+if command -v smtp-sink >/dev/null; then
+  smtp-sink -c -u nobody 127.0.0.1:$SINK_PORT 1000 >"$W/sink.out" 2>&1 &
+  PIDS="$PIDS $!"
+fi
+PF=$W/pf
+VMAIL=$PF/vmail
+if [ $PF_OK = 1 ]; then
+  mkdir -p "$VMAIL"; chown 65534:65534 "$VMAIL"
+  pf_start "$PF" "$PF_SMTPD_PORT" "virtual_mailbox_domains = vbench.test
+virtual_mailbox_base = $VMAIL
+virtual_mailbox_maps = inline:{ {u@vbench.test = box/} }
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100
+transport_maps = inline:{ {sink.test = smtp:[127.0.0.1]:$SINK_PORT} }
+smtp_destination_concurrency_limit = 20
+default_destination_concurrency_limit = 20
+relay_domains = example.test, sink.test" "virtual   unix  -       n       n       -       -       virtual" || PF_OK=0
+  PFDIRS="$PF"
+fi
+pf_sendmail() { /usr/sbin/sendmail -C "$PF/etc" "$@"; }
+pf_defer() { postconf -c "$PF/etc" -e "defer_transports = $1" >/dev/null; postfix -c "$PF/etc" reload >/dev/null 2>&1; sleep 1; }
+pf_wait_empty() { # pf_wait_empty TIMEOUT -> time the queue emptied
+  end=$(calc "$(now) + $1" 3)
+  while [ "$(pf_queued "$PF")" -gt 0 ]; do [ "$(calc "$(now) > $end" 0)" = 1 ] && { echo timeout; return 1; }; sleep 0.2; done
+  now
+}
+
+# --- 1. start-up: one small message through qm inject / Postfix's sendmail (issue 7) ---
+say "start-up: $START_N x qm inject beside Postfix sendmail"
+H=$(qm_home startup)
+t0=$(now); i=0
+while [ $i -lt "$START_N" ]; do QMHOME=$H "$QM" inject -- postmaster@example.test < "$MSG" || say "inject failed"; i=$((i + 1)); done
+t1=$(now)
+QM_START=$(calc "($t1 - $t0) * 1000 / $START_N")
+PF_START=-
+if [ $PF_OK = 1 ]; then
+  pf_defer "smtp relay virtual"
+  t0=$(now); i=0
+  while [ $i -lt "$START_N" ]; do pf_sendmail -f bench@bench.test u@vbench.test < "$MSG"; i=$((i + 1)); done
+  t1=$(now)
+  PF_START=$(calc "($t1 - $t0) * 1000 / $START_N")
+fi
+row "inject one message (sendmail start-up), ms/message, $START_N in a row" "$QM_START" "$PF_START" ms "target: no slower than Postfix" 0
+
+# --- 2. SMTP server: smtp-source -s 20 -m M -l 2048, queuing for real (issue 5) ---
+say "smtpd: smtp-source -s 20 -m $SMTPD_M -l 2048"
+H=$(qm_home smtpd)
+USERARG=""
+if [ "$(id -u)" = 0 ]; then chown -R nobody "$H/queue"; USERARG="--user nobody"; fi
+QMHOME=$H "$QM" smtpd --listen 127.0.0.1:$QM_SMTPD_PORT --max 100 --max-per-ip 100 $USERARG 2>/dev/null &
+SPID=$!; PIDS="$PIDS $SPID"
+sleep 1
+t0=$(now)
+smtp-source -s 20 -m "$SMTPD_M" -l 2048 -f bench@example.test -t postmaster@example.test 127.0.0.1:$QM_SMTPD_PORT 2>>"$W/smtpd.err"
+t1=$(now)
+QM_SMTPD=$(calc "$SMTPD_M / ($t1 - $t0)")
+QM_SMTPD_RSS=$(rss_max $SPID)
+QM_SMTPD_Q=$(count_files "$H/queue/todo")
+kill $SPID 2>/dev/null
+PF_SMTPD=-
+if [ $PF_OK = 1 ]; then
+  pf_defer "smtp relay virtual"
+  b=$(pf_queued "$PF")
+  t0=$(now)
+  smtp-source -s 20 -m "$SMTPD_M" -l 2048 -f bench@bench.test -t postmaster@example.test 127.0.0.1:$PF_SMTPD_PORT 2>>"$W/smtpd.err"
+  t1=$(now)
+  PF_SMTPD=$(calc "$SMTPD_M / ($t1 - $t0)")
+  note "- smtpd: qm queued $QM_SMTPD_Q of $SMTPD_M (listener RSS ${QM_SMTPD_RSS} MB after the run); Postfix queued $(( $(pf_queued "$PF") - b ))."
+fi
+row "SMTP server, smtp-source -s 20 -m $SMTPD_M -l 2048, msg/s" "$QM_SMTPD" "$PF_SMTPD" msg/s "Postfix ~730 msg/s on the issue's machine; target >= Postfix" 1
+
+# Postfix's queue is emptied between benchmarks: the deferred mail is deleted.
+pf_clear() { [ $PF_OK = 1 ] && postsuper -c "$PF/etc" -d ALL >/dev/null 2>&1; }
+pf_clear
+
+# --- 3. end to end, local: E2E messages of ~2 KB injected and delivered to a Maildir (issue 3) ---
+say "end to end local: $E2E messages, one injector"
+H=$(qm_home e2e)
+QMHOME=$H "$QM" send >/dev/null 2>&1 &
+SEND=$!; PIDS="$PIDS $SEND"
+sleep 1
+t0=$(now); i=0
+while [ $i -lt "$E2E" ]; do QMHOME=$H "$QM" inject -- postmaster@example.test < "$MSG"; i=$((i + 1)); done
+t1=$(wait_count "$H/alias/Maildir/new" "$E2E" 600)
+QM_E2E=$( [ "$t1" = timeout ] && echo - || calc "$E2E / ($t1 - $t0)")
+kill $SEND 2>/dev/null
+PF_E2E=-
+if [ $PF_OK = 1 ]; then
+  pf_defer ""
+  rm -rf "$VMAIL/box"
+  t0=$(now); i=0
+  while [ $i -lt "$E2E" ]; do pf_sendmail -f bench@bench.test u@vbench.test < "$MSG"; i=$((i + 1)); done
+  t1=$(wait_count "$VMAIL/box/new" "$E2E" 600)
+  PF_E2E=$( [ "$t1" = timeout ] && echo - || calc "$E2E / ($t1 - $t0)")
+fi
+row "end to end local, $E2E x 2 KB injected one at a time and delivered to a Maildir, msg/s" "$QM_E2E" "$PF_E2E" msg/s "Postfix ~140 msg/s on the issue's machine; target >= Postfix" 1
+
+# --- 4. remote: REMOTE_M messages x 5 recipients routed to smtp-sink (issue 6) ---
+say "remote: $REMOTE_M messages x 5 recipients to smtp-sink"
+RC="a@sink.test b@sink.test c@sink.test d@sink.test e@sink.test"
+H=$(qm_home remote)
+QMHOME=$H "$QM" send >/dev/null 2>&1 &
+SEND=$!; PIDS="$PIDS $SEND"
+sleep 1
+t0=$(now); i=0
+# shellcheck disable=SC2086
+while [ $i -lt "$REMOTE_M" ]; do QMHOME=$H "$QM" inject -- $RC < "$MSG"; i=$((i + 1)); done
+end=$(calc "$(now) + 600" 3)
+while [ "$(count_files "$H/queue/info")" -gt 0 ] || [ "$(count_files "$H/queue/todo")" -gt 0 ]; do [ "$(calc "$(now) > $end" 0)" = 1 ] && break; sleep 0.2; done
+t1=$(now)
+QM_REMOTE=$(calc "$REMOTE_M / ($t1 - $t0)")
+kill $SEND 2>/dev/null
+PF_REMOTE=-
+if [ $PF_OK = 1 ]; then
+  t0=$(now); i=0
+  # shellcheck disable=SC2086
+  while [ $i -lt "$REMOTE_M" ]; do pf_sendmail -f bench@bench.test $RC < "$MSG"; i=$((i + 1)); done
+  t1=$(pf_wait_empty 600)
+  PF_REMOTE=$( [ "$t1" = timeout ] && echo - || calc "$REMOTE_M / ($t1 - $t0)")
+fi
+row "remote, $REMOTE_M messages x 5 recipients to smtp-sink, whole path, msg/s" "$QM_REMOTE" "$PF_REMOTE" msg/s "target >= Postfix, concurrencyremote reached" 1
+
+# --- 5. growth: inject with N queued, then drain N into a Maildir (issue 3, issue 8) ---
+for N in $DRAIN; do
+  say "growth: $N queued"
+  H=$(qm_home "drain$N")
+  fill=$(node --import tsx bench/fill.ts "$H" "$N" 2048 postmaster@example.test 16)
+  note "- drain $N: queue filled in-process (bench/fill.ts, submit()) at $(echo "$fill" | awk '{ printf "%.0f", $1 / $2 }') msg/s."
+  t0=$(now); i=0
+  while [ $i -lt 50 ]; do QMHOME=$H "$QM" inject -- postmaster@example.test < "$MSG"; i=$((i + 1)); done
+  t1=$(now)
+  QM_INJ=$(calc "($t1 - $t0) * 1000 / 50")
+  TOTAL=$((N + 50))
+  t0=$(now)
+  QMHOME=$H "$QM" send >/dev/null 2>&1 &
+  SEND=$!; PIDS="$PIDS $SEND"
+  RSS=0
+  end=$(calc "$(now) + 3600" 3)
+  while [ "$(count_files "$H/alias/Maildir/new")" -lt "$TOTAL" ]; do
+    r=$(rss_max $SEND); [ -n "$r" ] && [ "$r" -gt "$RSS" ] && RSS=$r
+    [ "$(calc "$(now) > $end" 0)" = 1 ] && break
+    sleep 0.5
+  done
+  t1=$(now)
+  QM_DRAIN=$(calc "$TOTAL / ($t1 - $t0)")
+  kill $SEND 2>/dev/null
+  note "- drain $N: qm send peaked at ${RSS} MB RSS (target < 200 MB)."
+  PF_DRAIN=-; PF_INJ=-
+  if [ $PF_OK = 1 ] && [ "$N" -le 10000 ]; then
+    pf_clear; pf_defer "virtual"; rm -rf "$VMAIL/box"
+    smtp-source -s 20 -m "$N" -l 2048 -f bench@bench.test -t u@vbench.test 127.0.0.1:$PF_SMTPD_PORT 2>>"$W/drain.err"
+    t0=$(now); i=0
+    while [ $i -lt 50 ]; do pf_sendmail -f bench@bench.test u@vbench.test < "$MSG"; i=$((i + 1)); done
+    t1=$(now)
+    PF_INJ=$(calc "($t1 - $t0) * 1000 / 50")
+    sleep 2
+    t0=$(now)
+    pf_defer ""; postqueue -c "$PF/etc" -f >/dev/null 2>&1
+    t1=$(wait_count "$VMAIL/box/new" "$TOTAL" 1800)
+    PF_DRAIN=$( [ "$t1" = timeout ] && echo - || calc "$TOTAL / ($t1 - $t0)")
+  fi
+  row "inject one message with $N queued, ms/message" "$QM_INJ" "$PF_INJ" ms "flat as the queue grows" 0
+  row "drain $N queued messages into a Maildir, msg/s" "$QM_DRAIN" "$PF_DRAIN" msg/s "Postfix ~750 msg/s on the issue's machine; qm flat as the queue grows" 1
+  rm -rf "$W/drain$N"
+done
+
+# --- other parts' own scripts ----------------------------------------------------
+OTHER=$W/other.md
+: > "$OTHER"
+for s in bench/qmqp.sh; do
+  [ -f "$s" ] || continue
+  say "running $s"
+  { echo "### $s"; echo; echo '```'; QM_BIN=$QM timeout 600 sh "$s" 2>&1 | tail -20; echo '```'; echo; } >> "$OTHER"
+done
+
+# --- RESULTS.md ------------------------------------------------------------------
+PFV=$(postconf -d mail_version 2>/dev/null | sed 's/.*= //')
+{
+  echo "# Benchmarks"
+  echo
+  echo "Written by \`npm run bench\` (bench/run.sh) on $(date -u '+%Y-%m-%d %H:%M UTC'). qm and a private Postfix"
+  echo "instance ran on the same machine in the same run. Ratio: qm's figure against Postfix's, above 1 means qm"
+  echo "is better (higher rate, or fewer ms). The anchor column quotes the figure or target the issues give."
+  echo
+  echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -m | awk '/Mem:/ { print $2 }') MB memory,"
+  echo "kernel $(uname -r), Node $(node --version), qm $QMV (bun build --compile), Postfix ${PFV:-not available},"
+  echo "file system of /tmp: $(df -T /tmp | awk 'NR == 2 { print $2 }')."
+  echo
+  echo "| benchmark | qm | Postfix | unit | ratio | anchor |"
+  echo "|---|---|---|---|---|---|"
+  cat "$ROWS"
+  echo
+  echo "Notes:"
+  echo
+  cat "$NOTES"
+  echo "- Postfix delivers to the Maildir with virtual(8) as uid 65534; qm delivers to the alias user's Maildir"
+  echo "  (postmaster) through lspawn and a local worker as uid 65534. The remote path goes to smtp-sink on loopback."
+  echo "- Postfix's drain: N messages queued through its smtpd with the virtual transport deferred, then released"
+  echo "  with \`postqueue -f\`. qm's drain: N messages queued in-process, then \`qm send\` started. The 100k drain"
+  echo "  is run for qm only (filling Postfix through SMTP would take the run past its budget)."
+  echo
+  if [ -s "$OTHER" ]; then echo "## Other parts' benchmark scripts"; echo; cat "$OTHER"; fi
+} > bench/RESULTS.md
+say "wrote bench/RESULTS.md"
