@@ -13,7 +13,7 @@ import type { Channel, Routed } from "../lib/rewrite.ts";
 import type { ChannelRecord } from "../lib/send-state.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText, isMissing } from "./errno.ts";
-import { fsyncDirSync } from "./sys.ts";
+import { open } from "node:fs/promises";
 
 export interface NewMessage {
   readonly id: number;
@@ -61,24 +61,32 @@ function unlinkIfThere(path: string): void {
   }
 }
 
-/** Writes and fsyncs a new file; returns its mtime in seconds. */
+/** Writes a new file (made durable later, by a batch's releaseTodo()); returns its mtime in seconds. */
 function writeNew(path: string, bytes: Uint8Array): number {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
     writeSync(fd, bytes);
-    fsyncSync(fd);
     return Math.floor(fstatSync(fd).mtimeMs / 1000);
   } finally {
     closeSync(fd);
   }
 }
 
+/** Files and directories a preprocessing batch wrote, to be made durable together. */
+export interface Batch {
+  readonly files: string[];
+  readonly dirs: Set<string>;
+}
+export function newBatch(): Batch {
+  return { files: [], dirs: new Set() };
+}
+
 /**
  * todo/<id> -> info (F record) + local/remote (T records of rewritten
- * addresses), each fsynced, with their directories. The todo entry stays;
- * releaseTodo() removes it once a batch is durable.
+ * addresses). The todo entry stays; releaseTodo() fsyncs the whole batch's
+ * files and directories, then removes the todo entries.
  */
-export function preprocess(queue: string, id: number, route: (rcpt: string) => Routed, dirs: Set<string>): Result<NewMessage> {
+export function preprocess(queue: string, id: number, route: (rcpt: string) => Routed, batch: Batch): Result<NewMessage> {
   let todo: string;
   let bytes: number;
   try {
@@ -109,11 +117,13 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
     for (const d of ["info", "local", "remote"] as const) unlinkIfThere(p(queue, d, id));
     unlinkIfThere(join(queue, flatPath("bounce", id))); // a stale one of an earlier message with this inode
     birth = writeNew(p(queue, "info", id), toBytes(`F${sender}\0`));
-    dirs.add(join(queue, "info", String(id % SPLIT)));
+    batch.files.push(p(queue, "info", id));
+    batch.dirs.add(join(queue, "info", String(id % SPLIT)));
     for (const c of ["local", "remote"] as const) {
       if (chans[c].length === 0) continue;
       writeNew(p(queue, c, id), toBytes(chans[c].join("")));
-      dirs.add(join(queue, c, String(id % SPLIT)));
+      batch.files.push(p(queue, c, id));
+      batch.dirs.add(join(queue, c, String(id % SPLIT)));
     }
   } catch (err) {
     return temp(`trouble writing info/local/remote of ${id}: ${errText(err)}`);
@@ -122,11 +132,17 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
   return ok({ id, sender, bytes, qp, uid, birth, channels });
 }
 
-/** fsyncs the directories a preprocessing batch touched, then removes intd/ and todo/ of each id. */
-export function releaseTodo(queue: string, ids: readonly number[], dirs: Set<string>): Result<void> {
+/**
+ * fsyncs every file and directory of a preprocessing batch (all at once, so
+ * the file system can commit them together), then removes intd/ and todo/
+ * of each id.
+ */
+export async function releaseTodo(queue: string, ids: readonly number[], batch: Batch): Promise<Result<void>> {
   try {
-    for (const d of dirs) fsyncDirSync(d);
-    dirs.clear();
+    await Promise.all(batch.files.map((f) => syncPath(f, constants.O_RDONLY)));
+    await Promise.all([...batch.dirs].map((d) => syncPath(d, constants.O_RDONLY | constants.O_DIRECTORY)));
+    batch.files.length = 0;
+    batch.dirs.clear();
     for (const id of ids) {
       unlinkIfThere(join(queue, flatPath("intd", id)));
       unlinkIfThere(join(queue, flatPath("todo", id)));
@@ -134,6 +150,15 @@ export function releaseTodo(queue: string, ids: readonly number[], dirs: Set<str
     return ok(undefined);
   } catch (err) {
     return temp(`unable to clean up todo files: ${errText(err)}`);
+  }
+}
+
+async function syncPath(path: string, flags: number): Promise<void> {
+  const fh = await open(path, flags);
+  try {
+    await fh.sync();
+  } finally {
+    await fh.close();
   }
 }
 

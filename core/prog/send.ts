@@ -193,29 +193,28 @@ class SendState {
         break;
       }
       for (let i = 0; i < ids.value.length && !this.stopping; i += TODO_BATCH) {
-        this.todoBatch(ids.value.slice(i, i + TODO_BATCH));
-        await new Promise((r) => setImmediate(r));
+        await this.todoBatch(ids.value.slice(i, i + TODO_BATCH));
       }
     } while (this.todoAgain);
     this.todoRunning = false;
     this.checkIdle();
   }
 
-  todoBatch(ids: number[]): void {
-    const dirs = new Set<string>();
+  async todoBatch(ids: number[]): Promise<void> {
+    const batch = store.newBatch();
     const made: store.NewMessage[] = [];
     let failed = false;
     for (const id of ids) {
       if (this.msgs.has(id)) continue;
-      const r = store.preprocess(this.queue, id, (a) => rewrite(a, this.c.rules), dirs);
+      const r = store.preprocess(this.queue, id, (a) => rewrite(a, this.c.rules), batch);
       if (r.kind !== "ok") this.log(line.warning(r.reason));
       else made.push(r.value);
       failed ||= r.kind !== "ok";
     }
     // qmail-send: a todo/ entry that failed (disk full...) is tried again after SLEEP_SYSFAIL, not at the next rescan
     if (failed && !this.o.once) setTimeout(() => void this.runTodo(), SLEEP_SYSFAIL * 1000).unref();
-    const released = store.releaseTodo(this.queue, made.map((m) => m.id), dirs);
-    if (released.kind !== "ok") this.log(line.warning(released.reason));
+    const released = await store.releaseTodo(this.queue, made.map((m) => m.id), batch);
+    if (released.kind !== "ok") return this.log(line.warning(released.reason)); // todo/ stays: redone later
     const nowSec = this.now();
     for (const m of made) {
       this.log(line.newMsg(m.id));

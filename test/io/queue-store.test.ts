@@ -15,8 +15,8 @@ describe("preprocess()", () => {
     const home = await fakeHome();
     const q = join(home, "queue");
     const id = await put(home, "joe@x.test", ["a@example.test", "b", "c@v.test", "d@far.test"]);
-    const dirs = new Set<string>();
-    const r = store.preprocess(q, id, route, dirs);
+    const batch = store.newBatch();
+    const r = store.preprocess(q, id, route, batch);
     assert.equal(r.kind, "ok");
     assert.ok(r.kind === "ok" && r.value.sender === "joe@x.test" && r.value.uid === "0");
     assert.deepEqual(r.kind === "ok" && r.value.channels, ["local", "remote"]);
@@ -25,7 +25,9 @@ describe("preprocess()", () => {
     assert.equal(readFileSync(join(q, "local", s, String(id)), "latin1"), "Ta@example.test\0Tb@example.test\0Tvee-c@v.test\0");
     assert.equal(readFileSync(join(q, "remote", s, String(id)), "latin1"), "Td@far.test\0");
     assert.ok(existsSync(join(q, "todo", String(id))), "todo stays until the batch is durable");
-    assert.equal(store.releaseTodo(q, [id], dirs).kind, "ok");
+    assert.equal(batch.files.length, 3);
+    assert.equal((await store.releaseTodo(q, [id], batch)).kind, "ok");
+    assert.equal(batch.files.length, 0);
     assert.ok(!existsSync(join(q, "todo", String(id))));
     assert.ok(!existsSync(join(q, "intd", String(id))));
   });
@@ -36,7 +38,7 @@ describe("preprocess()", () => {
     const id = await put(home, "joe@x.test", ["a@example.test"]);
     for (const bad of ["u0\0p1\0Fj\0Zx\0", "u0\0p1\0Ta@example.test\0", "\0\0\0", ""]) {
       writeFileSync(join(q, "todo", String(id)), bad);
-      const r = store.preprocess(q, id, route, new Set());
+      const r = store.preprocess(q, id, route, store.newBatch());
       assert.equal(r.kind, "temp", JSON.stringify(bad));
       assert.ok(!existsSync(join(q, "info", String(id % SPLIT), String(id))));
     }
@@ -48,7 +50,7 @@ describe("readChannel() and markDone()", () => {
     const home = await fakeHome();
     const q = join(home, "queue");
     const id = await put(home, "j@x.test", ["one@example.test", "two@example.test", "three@example.test"]);
-    store.preprocess(q, id, route, new Set());
+    store.preprocess(q, id, route, store.newBatch());
     const recs = store.readChannel(q, "local", id);
     assert.ok(recs.kind === "ok");
     assert.deepEqual(recs.value.map((r) => [r.offset, r.addr, r.done]), [[0, "one@example.test", false], [18, "two@example.test", false], [36, "three@example.test", false]]);
@@ -72,8 +74,8 @@ describe("appendBounce() and finishMessage()", () => {
     const home = await fakeHome();
     const q = join(home, "queue");
     const id = await put(home, "j@x.test", ["a@example.test"]);
-    store.preprocess(q, id, route, new Set());
-    store.releaseTodo(q, [id], new Set());
+    store.preprocess(q, id, route, store.newBatch());
+    await store.releaseTodo(q, [id], store.newBatch());
     store.appendBounce(q, id, "a:\nx\n\n");
     store.appendBounce(q, id, "b:\ny\n\n");
     assert.deepEqual(store.readBounce(q, id), { kind: "ok", value: "a:\nx\n\nb:\ny\n\n" });
