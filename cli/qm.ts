@@ -34,18 +34,22 @@ const main = defineCommand({
   subCommands: SUB as never,
 });
 
-// Called as sendmail, mailq or newaliases (a link to qm): sendmail's argv, not citty's.
-const as = invokedAs();
-if (as) await import("./sendmail.ts").then((m) => m.runSendmail(process.argv.slice(2), as));
-const req = request(process.argv.slice(2), new Set(Object.keys(SUB)));
-if (req.kind === "version") process.exit((process.stdout.write("qm 0.1.0\n"), 0));
-if (req.kind === "help") process.exit((await showHelp(main, SUB, req.sub), 0));
+// No top-level await: `bun build --compile --bytecode` (start-up without parsing) needs a CommonJS-shaped entry.
+async function entry(): Promise<void> {
+  // Called as sendmail, mailq or newaliases (a link to qm): sendmail's argv, not citty's.
+  const as = invokedAs();
+  if (as) await import("./sendmail.ts").then((m) => m.runSendmail(process.argv.slice(2), as));
+  const req = request(process.argv.slice(2), new Set(Object.keys(SUB)));
+  if (req.kind === "version") process.exit((process.stdout.write("qm 0.1.0\n"), 0));
+  if (req.kind === "help") process.exit((await showHelp(main, SUB, req.sub), 0));
 
-try {
-  await runCommand(main, { rawArgs: process.argv.slice(2) });
-} catch (err) {
-  const usage = err instanceof Error && err.name === "CLIError"; // citty does not export the class
-  if (usage) await showUsage(main);
-  process.stderr.write(`qm: ${usage ? "fatal" : "temporary"}: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(usage ? 100 : 111); // bad usage will not fix itself; a crash might
+  try {
+    await runCommand(main, { rawArgs: process.argv.slice(2) });
+  } catch (err) {
+    const usage = err instanceof Error && err.name === "CLIError"; // citty does not export the class
+    if (usage) await showUsage(main);
+    process.stderr.write(`qm: ${usage ? "fatal" : "temporary"}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(usage ? 100 : 111); // bad usage will not fix itself; a crash might
+  }
 }
+void entry();
