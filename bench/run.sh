@@ -95,11 +95,10 @@ virtual_gid_maps = static:65534
 virtual_minimum_uid = 100
 transport_maps = inline:{ {sink.test = smtp:[127.0.0.1]:$SINK_PORT} }
 smtp_destination_concurrency_limit = 20
-default_destination_concurrency_limit = 20
-relay_domains = example.test, sink.test" "virtual   unix  -       n       n       -       -       virtual" || PF_OK=0
+default_destination_concurrency_limit = 20" "virtual   unix  -       n       n       -       -       virtual" || PF_OK=0
   PFDIRS="$PF"
 fi
-pf_sendmail() { /usr/sbin/sendmail -C "$PF/etc" "$@"; }
+pf_sendmail() { /usr/sbin/sendmail -C "$PF/etc" "$@" 2>/dev/null; }
 pf_defer() { postconf -c "$PF/etc" -e "defer_transports = $1" >/dev/null; postfix -c "$PF/etc" reload >/dev/null 2>&1; sleep 1; }
 pf_wait_empty() { # pf_wait_empty TIMEOUT -> time the queue emptied
   end=$(calc "$(now) + $1" 3)
