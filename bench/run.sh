@@ -246,12 +246,15 @@ for N in $DRAIN; do
 done
 
 # --- other parts' own scripts ----------------------------------------------------
+# Each brings its own Postfix and ports: ours is stopped first.
+cleanup; PIDS=""; PFDIRS=""
 OTHER=$W/other.md
 : > "$OTHER"
-for s in bench/qmqp.sh; do
-  [ -f "$s" ] || continue
+for s in "bench/startup.sh 50" "bench/remote.sh 300" "bench/qmqp.sh"; do
+  [ -f "${s%% *}" ] || continue
   say "running $s"
-  { echo "### $s"; echo; echo '```'; QM_BIN=$QM timeout 600 sh "$s" 2>&1 | tail -20; echo '```'; echo; } >> "$OTHER"
+  # shellcheck disable=SC2086
+  { echo "### sh $s"; echo; echo '```'; QM_BIN=$QM timeout 900 sh $s 2>&1 | grep -v "warning:" | tail -20; echo '```'; echo; } >> "$OTHER"
 done
 
 # --- RESULTS.md ------------------------------------------------------------------
