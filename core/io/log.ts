@@ -10,8 +10,27 @@ const plain: ConsolaReporter = {
   },
 };
 
+// On a terminal, a person reads: the level as a coloured badge (NO_COLOR turns
+// the colour off). Anywhere else (a pipe, a log file): plain one-line records.
+const BADGE = new Map<string, [string, number]>([
+  ["fatal", ["✖", 31]],
+  ["error", ["✖", 31]],
+  ["warn", ["⚠", 33]],
+  ["info", ["ℹ", 36]],
+  ["success", ["✔", 32]],
+  ["start", ["◐", 35]],
+]);
+const terminal: ConsolaReporter = {
+  log(obj) {
+    const text = obj.args.map((a) => (a instanceof Error ? a.message : String(a))).join(" ");
+    const [mark, colour] = BADGE.get(obj.type) ?? ["", 0];
+    const badge = mark === "" ? "" : process.env.NO_COLOR ? `${mark} ` : `\x1b[${colour}m${mark}\x1b[0m `;
+    process.stderr.write(`${badge}${obj.tag ? `${obj.tag}: ` : ""}${text}\n`);
+  },
+};
+
 /** Messages for people. throttle 0: consola's default folds repeated lines. */
-export const log = createConsola({ reporters: [plain], throttle: 0, level: 3 });
+export const log = createConsola({ reporters: [process.stderr.isTTY ? terminal : plain], throttle: 0, level: 3 });
 
 /** qmail-log(5) safety: LF -> "/", bytes < 33, > 126 and "%" -> "_". */
 export function logSafe(s: string): string {
