@@ -76,9 +76,10 @@ MSG=$W/msg.txt
 PF_OK=1
 pf_install || { PF_OK=0; say "postfix could not be installed: qm figures only"; }
 command -v smtp-source >/dev/null || PF_OK=0
-SINK_PORT=${SINK_PORT:-42525}
-PF_SMTPD_PORT=${PF_PORT:-42526}
-QM_SMTPD_PORT=${QM_PORT:-42527}
+BASE=$((20000 + $$ % 10000 * 3)) # ports that another run or a test is unlikely to hold
+SINK_PORT=${SINK_PORT:-$BASE}
+PF_SMTPD_PORT=${PF_PORT:-$((BASE + 1))}
+QM_SMTPD_PORT=${QM_PORT:-$((BASE + 2))}
 if command -v smtp-sink >/dev/null; then
   smtp-sink -c -u nobody 127.0.0.1:$SINK_PORT 1000 >"$W/sink.out" 2>&1 &
   PIDS="$PIDS $!"
