@@ -1,6 +1,6 @@
 // The entry's own jobs, kept out of cli/qm.ts: the name the binary was called
 // by (sendmail, mailq, newaliases), and --help / --version.
-import { renderUsage, showUsage, type CommandDef } from "citty";
+import { renderUsage, type CommandDef } from "citty";
 import { personality, type Personality } from "../core/lib/sendmail-args.ts";
 import { EXAMPLES } from "./_help.ts";
 
@@ -31,7 +31,7 @@ export function request(raw: readonly string[], subs: ReadonlySet<string>): Requ
 /** citty's usage, then the examples; all on stdout. */
 export async function showHelp(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<void> {
   const load = sub === null ? undefined : subs[sub];
-  if (load) await showUsage(await load(), main);
+  if (load) process.stdout.write(`${plain(await renderUsage(await load(), main))}\n\n`);
   else process.stdout.write(await overview(main, subs));
   const examples = EXAMPLES.get(sub ?? "");
   if (examples) process.stdout.write(`EXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n\n`);
@@ -40,12 +40,18 @@ export async function showHelp(main: CommandDef, subs: Record<string, () => Prom
 
 /** citty's page for qm without its command list, then one line per command (a command that fails to load is named, not fatal). */
 async function overview(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>): Promise<string> {
-  const head = await renderUsage({ ...main, subCommands: undefined });
+  const meta = typeof main.meta === "object" && main.meta !== null && "description" in main.meta ? main.meta : null;
+  const head = `${meta?.description ?? "qm"} (qm v${meta?.version ?? "?"})\n\nUSAGE  qm COMMAND [ARGS]\n       qm --help | --version\n`;
   const rows: string[] = [];
   for (const [name, load] of Object.entries(subs)) {
     const meta = await load().then((c) => (typeof c.meta === "function" ? null : c.meta), () => null);
     if (meta && "hidden" in meta && meta.hidden) continue;
     rows.push(`  ${name.padEnd(14)} ${(meta && "description" in meta ? meta.description : "") ?? ""}`);
   }
-  return `${head.trimEnd()} COMMAND [ARGS]\n\nCOMMANDS\n\n${rows.join("\n")}\n\nUse qm COMMAND --help for more information about a command.\n\n`;
+  return `${head}\nCOMMANDS\n\n${rows.join("\n")}\n\nUse qm COMMAND --help for more information about a command.\n\n`;
+}
+
+/** citty colours its usage even into a pipe: keep the colours for a terminal only. */
+function plain(text: string): string {
+  return process.stdout.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
 }

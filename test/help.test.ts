@@ -1,0 +1,48 @@
+// qm --help, qm COMMAND --help, qm --version: for people, on stdout, exit 0.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { ROOT, runQm } from "./_qm.ts";
+
+const SUBS = [...readFileSync(join(ROOT, "cli/qm.ts"), "utf8").matchAll(/^\s+"?([a-z][a-z0-9-]*)"?: \(\) => import\(/gm)].map((m) => m[1]!);
+
+describe("qm --help", () => {
+  it("lists every subcommand with examples, without colour codes in a pipe", async () => {
+    const r = await runQm(["--help"]);
+    assert.equal(r.code, 0, r.stderr.toString());
+    const text = r.stdout.toString();
+    for (const sub of SUBS) assert.match(text, new RegExp(`^  ${sub} +\\S`, "m"), `${sub} listed`);
+    assert.match(text, /^EXAMPLES$/m);
+    assert.doesNotMatch(text, /\x1b\[/);
+  });
+  it("shows a command's options and examples for qm COMMAND --help", async () => {
+    const r = await runQm(["sendmail", "--help"]);
+    assert.equal(r.code, 100, "sendmail's argv is sendmail's: --help is an unknown option there");
+    const s = await runQm(["help", "sendmail"]);
+    assert.equal(s.code, 0);
+    assert.match(s.stdout.toString(), /qm sendmail -t -i/);
+    const q = await runQm(["send", "--help"]);
+    assert.equal(q.code, 0);
+    assert.match(q.stdout.toString(), /--once/);
+    assert.match(q.stdout.toString(), /^EXAMPLES$/m);
+  });
+  it("does not take --help after -- as help", async () => {
+    const r = await runQm(["inject", "-n", "--", "--help"], { input: "Subject: x\n\nbody\n" });
+    assert.equal(r.code, 0, r.stderr.toString());
+    assert.match(r.stdout.toString(), /^Subject: x$/m);
+  });
+});
+
+describe("qm --version", () => {
+  it("prints the version", async () => {
+    const r = await runQm(["--version"]);
+    assert.equal(r.code, 0);
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+    assert.equal(r.stdout.toString(), `qm ${pkg.version}\n`);
+  });
+  it("answers an unknown command with usage and exit 100", async () => {
+    const r = await runQm(["no-such-command"]);
+    assert.equal(r.code, 100);
+  });
+});
