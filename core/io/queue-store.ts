@@ -285,12 +285,17 @@ export function messPath(queue: string, id: number): string {
   return p(queue, "mess", id);
 }
 
-/** Message done: info goes first (the message is now gone), then intd and mess. */
+/**
+ * Message done: mess and intd go first, info last. A crash in between leaves
+ * an info file without channel files, which the next start finishes; the
+ * other order would leave a mess file that only its age can tell from one
+ * being queued.
+ */
 export function finishMessage(queue: string, id: number): Result<void> {
   try {
-    unlinkIfThere(p(queue, "info", id));
-    unlinkIfThere(join(queue, flatPath("intd", id)));
     unlinkIfThere(p(queue, "mess", id));
+    unlinkIfThere(join(queue, flatPath("intd", id)));
+    unlinkIfThere(p(queue, "info", id));
     return ok(undefined);
   } catch (err) {
     return temp(`unable to unlink files of ${id}: ${errText(err)}`);
