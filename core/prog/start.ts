@@ -40,6 +40,8 @@ export interface StartOptions {
   readonly backoff?: Backoff;
   readonly spawnPart?: (p: Part) => ChildProcess;
   readonly now?: () => number;
+  /** how long parts get after SIGTERM before SIGKILL; default STOP_GRACE_MS */
+  readonly graceMs?: number;
 }
 
 export interface StartHandle {
@@ -109,11 +111,9 @@ export function start(opts: StartOptions): StartHandle {
     r.startedAt = now();
     log(`${r.part.name} started, pid ${child.pid ?? "?"}`);
     relay(child, r.part, opts.out);
-    child.on("error", (err) => log(`${r.part.name}: ${err.message}`));
-    child.on("exit", (code, signal) => {
-      if (r.child !== child) return;
+    const gone = (how: string) => {
+      if (r.child !== child) return; // reported already ("error" and "exit" may both come)
       r.child = null;
-      const how = signal ? `killed by ${signal}` : `exited with code ${code}`;
       if (stopping) {
         log(`${r.part.name} ${how}`);
         return finishIfIdle();
@@ -121,7 +121,9 @@ export function start(opts: StartOptions): StartHandle {
       r.delay = nextDelay(r.delay, now() - r.startedAt, b);
       log(`${r.part.name} ${how}; starting it again in ${r.delay / 1000} s`);
       r.timer = setTimeout(() => run(r), r.delay);
-    });
+    };
+    child.on("error", (err) => gone(`could not be started: ${err.message}`));
+    child.on("exit", (code, signal) => gone(signal ? `killed by ${signal}` : `exited with code ${code}`));
   };
 
   for (const r of all) run(r);
@@ -142,7 +144,7 @@ export function start(opts: StartOptions): StartHandle {
       }
       killTimer = setTimeout(() => {
         for (const r of all) r.child?.kill("SIGKILL");
-      }, STOP_GRACE_MS);
+      }, opts.graceMs ?? STOP_GRACE_MS);
       finishIfIdle();
     },
     hup() {
@@ -174,14 +176,15 @@ function relay(child: ChildProcess, p: Part, out: (line: string) => void): void 
     return {
       data(b: Buffer) {
         buf += b.toString("latin1");
-        let nl;
-        while ((nl = buf.indexOf("\n")) >= 0) {
-          emit(buf.slice(0, nl));
-          buf = buf.slice(nl + 1);
-        }
-        while (buf.length > MAX_LINE) {
-          emit(buf.slice(0, MAX_LINE));
-          buf = buf.slice(MAX_LINE);
+        for (;;) {
+          const nl = buf.indexOf("\n");
+          if (nl >= 0 && nl <= MAX_LINE) {
+            emit(buf.slice(0, nl));
+            buf = buf.slice(nl + 1);
+          } else if (buf.length > MAX_LINE) {
+            emit(buf.slice(0, MAX_LINE)); // a line without end is cut, never held whole
+            buf = buf.slice(MAX_LINE);
+          } else break;
         }
       },
       end() {

@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { connect } from "node:net";
 import { join } from "node:path";
 import { fastQm, qmCommand, ROOT, runQm, tempDir } from "../_qm.ts";
+import { nextDelay, start, type Part } from "../../core/prog/start.ts";
 
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 
@@ -182,5 +183,77 @@ describe("qm start --help", () => {
     assert.match(text, /--listen/);
     assert.match(text, /EXAMPLES/);
     assert.match(text, /qm start --no-smtpd/);
+  });
+});
+
+describe("nextDelay()", () => {
+  const B = { firstMs: 1000, maxMs: 60_000, resetAfterMs: 30_000 };
+  it("doubles while a part keeps dying soon, up to the maximum, and starts over after a long run", () => {
+    const CASES = [
+      [0, 0, 1000],
+      [1000, 10, 2000],
+      [2000, 29_999, 4000],
+      [32_000, 10, 60_000],
+      [60_000, 10, 60_000],
+      [60_000, 30_000, 1000],
+    ] as const;
+    for (const [prev, ran, want] of CASES) assert.equal(nextDelay(prev, ran, B), want, `${prev} ${ran}`);
+  });
+});
+
+describe("start()", () => {
+  const sh = (script: string) => (p: Part) => spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "pipe"] });
+  const fast = { firstMs: 20, maxMs: 80, resetAfterMs: 60_000 };
+
+  it("starts a dying part again with growing pauses, and stops on term()", async () => {
+    const lines: string[] = [];
+    const h = start({ parts: [{ name: "flaky", argv: [] }], out: (l) => lines.push(l), backoff: fast, spawnPart: sh("echo out; echo err >&2; exit 3") });
+    await waitFor("five restarts", () => (lines.filter((l) => l.startsWith("start: flaky exited with code 3")).length >= 5 ? true : null), 10_000);
+    h.term();
+    assert.deepEqual(await h.done, { kind: "ok", value: undefined });
+    const pauses = lines.filter((l) => l.includes("starting it again")).map((l) => /in ([\d.]+) s/.exec(l)![1]);
+    assert.deepEqual(pauses.slice(0, 5), ["0.02", "0.04", "0.08", "0.08", "0.08"]);
+    assert.ok(lines.includes("flaky: out\n"), "stdout lines carry the part's name");
+    assert.ok(lines.includes("flaky: err\n"), "stderr lines carry the part's name");
+    assert.equal(lines.at(-1), "start: all parts stopped\n");
+  });
+
+  it("passes a raw log through unchanged and cuts an endless line into bounded pieces", async () => {
+    const lines: string[] = [];
+    const h = start({ parts: [{ name: "send", argv: [], rawStdout: true }], out: (l) => lines.push(l), backoff: { ...fast, firstMs: 60_000, maxMs: 60_000 }, spawnPart: sh("echo 'new msg 1'; head -c 100000 /dev/zero | tr '\\0' x; echo") });
+    const xs = () => lines.filter((l) => /^x+\n$/.test(l)).reduce((n, l) => n + l.length - 1, 0);
+    await waitFor("the whole line", () => (xs() === 100_000 ? true : null), 10_000);
+    h.term();
+    await h.done;
+    assert.ok(lines.includes("new msg 1\n"));
+    const long = lines.filter((l) => /^x+\n$/.test(l));
+    assert.ok(long.length >= 6, `cut into pieces: ${long.length}`);
+    assert.ok(long.every((l) => l.length <= 16 * 1024 + 1));
+    assert.equal(long.reduce((n, l) => n + l.length - 1, 0), 100_000);
+  });
+
+  it("passes SIGHUP to send only, and kills a part that ignores SIGTERM after the grace period", async () => {
+    const dir = tempDir("qm-start-");
+    const spawnPart = (p: Part) => spawn("sh", ["-c", `trap 'echo hup >> ${dir}/${p.name}' HUP; trap '' TERM; while :; do sleep 0.05; done`], { stdio: ["ignore", "pipe", "pipe"] });
+    const lines: string[] = [];
+    const h = start({ parts: [{ name: "send", argv: [] }, { name: "smtpd", argv: [] }], out: (l) => lines.push(l), spawnPart, graceMs: 500 });
+    await new Promise((r) => setTimeout(r, 300));
+    h.hup();
+    await waitFor("send's HUP", () => (existsSync(join(dir, "send")) ? true : null), 5000);
+    assert.equal(existsSync(join(dir, "smtpd")), false, "smtpd gets no SIGHUP");
+    const t = Date.now();
+    h.term();
+    await h.done;
+    assert.ok(Date.now() - t >= 450, "waited for the grace period");
+    assert.ok(lines.includes("start: send killed by SIGKILL\n"));
+    assert.ok(lines.includes("start: smtpd killed by SIGKILL\n"));
+  });
+
+  it("reports a part that cannot be started and tries again", async () => {
+    const lines: string[] = [];
+    const h = start({ parts: [{ name: "ghost", argv: [] }], out: (l) => lines.push(l), backoff: fast, spawnPart: () => spawn("/nonexistent/qm", [], { stdio: ["ignore", "pipe", "pipe"] }) });
+    await waitFor("two failures", () => (lines.filter((l) => l.includes("could not be started")).length >= 2 ? true : null), 5000);
+    h.term();
+    await h.done;
   });
 });
