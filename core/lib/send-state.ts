@@ -35,6 +35,7 @@ export interface Pass {
   inflight: number;
   deferred: boolean;
   finished: boolean;
+  removed: boolean; // the channel file is gone: every record is done
   readonly dying: boolean;
   readonly retryAt: number;
 }

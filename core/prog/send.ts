@@ -99,12 +99,8 @@ class SendState {
     this.settle = settle;
   }
 
-  now(): number {
-    return Math.floor(this.clock() / 1000);
-  }
-  log(s: string): void {
-    this.o.out(s);
-  }
+  now = (): number => Math.floor(this.clock() / 1000);
+  log = (s: string): void => this.o.out(s);
   status(): void {
     const { local, remote } = this.chans;
     this.log(line.status({ local: local.inflight, localMax: local.limit, remote: remote.inflight, remoteMax: remote.limit, exiting: this.stopping }));
@@ -260,7 +256,7 @@ class SendState {
       return;
     }
     const dying = isDying(msg.birth, nowSec, this.c.lifetime);
-    ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name) });
+    ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, removed: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name) });
   }
 
   deliver(ch: Chan, pass: Pass, rec: ChannelRecord): void {
@@ -317,7 +313,12 @@ class SendState {
     this.checkIdle();
   }
 
+  /** The checkpoint; for the last result of a pass with nothing deferred, removing the channel file is it. */
   mark(pass: Pass, rec: ChannelRecord): void {
+    if (pass.inflight === 1 && pass.next >= pass.records.length && !pass.deferred) {
+      pass.removed = store.removeChannel(this.queue, pass.chan, pass.msg.id).kind === "ok";
+      if (pass.removed) return;
+    }
     const m = store.markDone(this.queue, pass.chan, pass.msg.id, rec.offset);
     if (m.kind !== "ok") this.log(line.warning(`${m.reason}; recipient ${rec.addr} may get a duplicate`));
   }
@@ -332,7 +333,7 @@ class SendState {
       pushQ(ch.queue, pass.retryAt, id);
       return;
     }
-    const rm = store.removeChannel(this.queue, pass.chan, id);
+    const rm = pass.removed ? ({ kind: "ok" } as const) : store.removeChannel(this.queue, pass.chan, id);
     if (rm.kind !== "ok") {
       this.log(line.warning(rm.reason));
       pushQ(ch.queue, this.now() + SLEEP_SYSFAIL, id);
@@ -425,8 +426,9 @@ class SendState {
   }
 
   term(): void {
-    if (this.stopping || !this.chans) return;
-    this.stopping = true;
+    if (this.stopping) return;
+    this.stopping = true; // during start-up: start() stops at its end
+    if (!this.chans) return;
     this.status();
     setTimeout(() => void this.stop(), TERM_GRACE).unref();
     this.checkIdle();
