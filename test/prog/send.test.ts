@@ -1,6 +1,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SPLIT } from "../../core/lib/queue-layout.ts";
 import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon, type Daemon } from "../fixtures/send-env.ts";
@@ -190,6 +191,31 @@ describe("qm send start-up", () => {
     assert.equal(r.code, 0);
     assert.ok(lines(r.stdout).some((l) => l === `warning: trouble reading todo/${id}: unknown record type`));
     assert.ok(existsSync(join(home, "queue/todo", String(id))));
+  });
+
+  it("defers a mangled report and ignores reports for slots not in use", async () => {
+    const home = await fakeHome();
+    await put(home, "joe@x.test", ["mangle@example.test", "oob@example.test"]);
+    const r = await sendOnce(home);
+    const log = lines(r.stdout);
+    assert.ok(log.some((l) => /^delivery \d+: report mangled, will defer$/.test(l)), log.join("\n"));
+    assert.equal(log.filter((l) => l === "warning: internal error: delivery report out of range").length, 2, log.join("\n"));
+    assert.ok(log.some((l) => /^delivery \d+: success: fine\/$/.test(l)));
+    assert.match(r.stderr.toString(), /1 success, 0 failure, 1 deferral/);
+  });
+
+  it("removes maildrop entries that are not regular files without following them", async () => {
+    const home = await fakeHome();
+    const drop = join(home, "queue/maildrop");
+    const secret = join(home, "secret");
+    writeFileSync(secret, "Fx@y\0Tok@example.test\0\0stolen\n");
+    symlinkSync(secret, join(drop, "link"));
+    spawnSync("mkfifo", [join(drop, "fifo")]);
+    const r = await sendOnce(home);
+    const log = lines(r.stdout);
+    assert.ok(!log.some((l) => l.startsWith("new msg")), log.join("\n"));
+    assert.ok(!existsSync(join(drop, "link")) && !existsSync(join(drop, "fifo")));
+    assert.ok(existsSync(secret));
   });
 
   it("cannot start without control/me", async () => {
