@@ -128,11 +128,11 @@ describe("qm send (daemon)", () => {
     const id = await put(home, "joe@x.test", ["ok@example.test"]);
     await d.waitFor(new RegExp(`^end msg ${id}$`), 5000);
     assert.ok(Date.now() - t0 < 5000);
-    const id2 = await put(home, "joe@x.test", ["tmp@example.test"]);
+    await put(home, "joe@x.test", ["tmp@example.test"]); // its id may be the first one's inode again
     await d.waitFor(/^delivery \d+: deferral:/);
     d.child.kill("SIGALRM");
     await d.waitFor(/^delivery 3: deferral:/);
-    assert.equal(d.lines().filter((l) => l.includes(`msg ${id2} to local`)).length, 2);
+    assert.equal(d.lines().filter((l) => l.endsWith(" to local tmp@example.test")).length, 2);
     d.child.kill("SIGTERM");
     assert.equal(await d.exited, 0);
     assert.equal(d.lines().at(-1), "status: exiting");
