@@ -5,6 +5,7 @@ import { qmHome } from "../core/io/sys.ts";
 export default defineCommand({
   meta: { name: "lspawn", description: "Local delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },
   async run({ args }) {
+    process.stdout.on("error", () => {}); // qm send went away: finish what is in flight; stdin EOF ends us
     const dd = args._[0] === undefined ? undefined : String(args._[0]);
     await lspawn(process.stdin, (b) => process.stdout.write(b), { qmhome: qmHome(), defaultDelivery: dd });
     process.exit(0);

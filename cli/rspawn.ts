@@ -5,6 +5,7 @@ import { qmHome } from "../core/io/sys.ts";
 export default defineCommand({
   meta: { name: "rspawn", description: "Remote delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },
   async run() {
+    process.stdout.on("error", () => {}); // qm send went away: finish what is in flight; stdin EOF ends us
     await rspawn(qmHome(), process.stdin, (b) => process.stdout.write(b));
     process.stdout.write("", () => process.exit(0));
   },
