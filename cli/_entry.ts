@@ -1,15 +1,12 @@
-// The entry's own jobs, kept out of cli/qm.ts: the name the binary was called
-// by (sendmail, mailq, newaliases), and --help / --version.
+// The entry's own jobs, out of cli/qm.ts: the name it was called by, --help, --version.
 import { renderUsage, type CommandDef } from "citty";
 import { personality, type Personality } from "../core/lib/sendmail-args.ts";
 import { EXAMPLES } from "./_help.ts";
 
 /** The personality of the name this process was started as; null for plain qm. */
 export function invokedAs(argv: readonly string[] = process.argv, argv0: string = process.argv0): Personality | null {
-  const script = argv[1] ?? "";
-  // A bun-compiled binary reports its embedded script; argv0 keeps the name it was called by.
-  const compiled = script.startsWith("/$bunfs/") || script.startsWith("B:\\~BUN") || script === "";
-  return personality(compiled ? argv0 : script);
+  const script = argv[1] ?? ""; // a bun-compiled binary names its embedded script; argv0 keeps the name called by
+  return personality(script.startsWith("/$bunfs/") || script.startsWith("B:\\~BUN") || script === "" ? argv0 : script);
 }
 
 export type Request = { kind: "help"; sub: string | null } | { kind: "version" } | { kind: "run" };
@@ -22,8 +19,7 @@ export function request(raw: readonly string[], subs: ReadonlySet<string>): Requ
   if (first === "--help" || first === "-h") return { kind: "help", sub: null };
   if (first === "help") return { kind: "help", sub: raw[1] !== undefined && subs.has(raw[1]) ? raw[1] : null };
   if (!subs.has(first)) return { kind: "run" };
-  const end = raw.indexOf("--");
-  const flags = end < 0 ? raw.slice(1) : raw.slice(1, end);
+  const flags = raw.indexOf("--") < 0 ? raw.slice(1) : raw.slice(1, raw.indexOf("--"));
   // sendmail's argv is sendmail's: no citty flags there ("qm sendmail -h" is not help).
   return first !== "sendmail" && flags.includes("--help") ? { kind: "help", sub: first } : { kind: "run" };
 }
@@ -32,23 +28,20 @@ export function request(raw: readonly string[], subs: ReadonlySet<string>): Requ
 export async function showHelp(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<void> {
   const load = sub === null ? undefined : subs[sub];
   if (load) process.stdout.write(`${plain(await renderUsage(await load(), main))}\n\n`);
-  else process.stdout.write(await overview(main, subs));
+  else process.stdout.write(await overview(subs));
   const examples = EXAMPLES.get(sub ?? "");
   if (examples) process.stdout.write(`EXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n\n`);
   if (sub === null) process.stdout.write("Each command has a manual page: man qm, man qm-COMMAND.\n");
 }
 
-/** citty's page for qm without its command list, then one line per command (a command that fails to load is named, not fatal). */
-async function overview(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>): Promise<string> {
-  const meta = typeof main.meta === "object" && main.meta !== null && "description" in main.meta ? main.meta : null;
-  const head = `${meta?.description ?? "qm"} (qm v${meta?.version ?? "?"})\n\nUSAGE  qm COMMAND [ARGS]\n       qm --help | --version\n`;
+/** One line per command; a command that fails to load is still named. */
+async function overview(subs: Record<string, () => Promise<CommandDef>>): Promise<string> {
   const rows: string[] = [];
   for (const [name, load] of Object.entries(subs)) {
-    const meta = await load().then((c) => (typeof c.meta === "function" ? null : c.meta), () => null);
-    if (meta && "hidden" in meta && meta.hidden) continue;
-    rows.push(`  ${name.padEnd(14)} ${(meta && "description" in meta ? meta.description : "") ?? ""}`);
+    const meta = await load().then((c) => (typeof c.meta === "object" ? c.meta : undefined), () => undefined);
+    if (!meta?.hidden) rows.push(`  ${name.padEnd(14)} ${meta?.description ?? ""}`);
   }
-  return `${head}\nCOMMANDS\n\n${rows.join("\n")}\n\nUse qm COMMAND --help for more information about a command.\n\n`;
+  return `qm: a mail transfer agent in the qmail tradition\n\nUSAGE  qm COMMAND [ARGS]\n       qm --help | --version\n\nCOMMANDS\n\n${rows.join("\n")}\n\nUse qm COMMAND --help for more information about a command.\n\n`;
 }
 
 /** citty colours its usage even into a pipe: keep the colours for a terminal only. */
