@@ -16,6 +16,7 @@ interface Out {
 /** The qm under test, reached through a link called `name` (what install.sh makes). */
 function linkAs(name: string): { cmd: string; args: string[]; path: string } {
   const dir = tempDir("qm-link-");
+  chmodSync(dir, 0o755); // also reached by other users
   const path = join(dir, name);
   if (process.env.QM_BIN) {
     symlinkSync(process.env.QM_BIN, path);
@@ -25,9 +26,10 @@ function linkAs(name: string): { cmd: string; args: string[]; path: string } {
   return { cmd: process.execPath, args: ["--import", "tsx", path], path };
 }
 
-function run(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<Out> {
+function run(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number } = {}): Promise<Out> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
+    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], ...ids });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (b: Buffer) => (stdout += b.toString("latin1")));
@@ -131,6 +133,19 @@ describe("sendmail (a link to qm)", () => {
     const r = await run(sendmail.cmd, [...sendmail.args, "-i"], { input: "Subject: x\n\nbody\n", env: { QMHOME: home } });
     assert.equal(r.code, 100);
     assert.match(r.stderr, /No recipients/);
+  });
+
+  it("queues through maildrop/ for a user who is neither root nor the queue's owner (no setuid)", { skip: process.getuid?.() !== 0 ? "needs root to run as nobody" : false }, async () => {
+    const home = await makeHome();
+    chmodSync(join(home, ".."), 0o755);
+    const r = await run(sendmail.cmd, [...sendmail.args, "-t"], { input: "To: bob@example.org\nSubject: drop\n\nbody\n", env: { QMHOME: home, HOME: "/tmp" }, uid: 65534 });
+    assert.equal(r.code, 0, r.stderr);
+    const drops = readdirSync(join(home, "queue", "maildrop")).filter((f) => !f.startsWith("."));
+    assert.equal(drops.length, 1);
+    const file = readFileSync(join(home, "queue", "maildrop", drops[0]!), "latin1");
+    assert.match(file, /^F[^\0]*\0Tbob@example\.org\0\0/);
+    assert.match(file, /^Subject: drop$/m);
+    assert.deepEqual(queued(home), [], "nothing written into the queue itself");
   });
 
   it("exits 111 when the home is missing", async () => {
