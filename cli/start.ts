@@ -22,6 +22,7 @@ export default defineCommand({
     process.on("SIGHUP", () => h.hup());
     process.on("SIGALRM", () => h.alrm());
     process.on("SIGPIPE", () => {});
+    process.stdout.on("error", () => {}); // a log reader that went away must not stop the mail system
     const r = await h.done;
     await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
     exitWith(r, "qm start");
