@@ -37,6 +37,7 @@ for page in man/*.[1-9]; do
   mkdir -p "$PREFIX/share/man/man$section"
   cp "$page" "$PREFIX/share/man/man$section/"
 done
+command -v mandb >/dev/null 2>&1 && mandb -q "$PREFIX/share/man" >/dev/null 2>&1 || true
 if [ "$system_sendmail" = yes ]; then
   for link in /usr/sbin/sendmail /usr/lib/sendmail; do
     if [ -e "$link" ] && [ ! -L "$link" ]; then mv "$link" "$link.before-qm"; say "kept the old $link as $link.before-qm"; fi
@@ -54,4 +55,4 @@ if [ "$(id -u)" = 0 ]; then
 fi
 
 "$PREFIX/bin/qm" init ${QM_ME:+--me "$QM_ME"}
-say "done: $PREFIX/bin/qm, home $QMHOME; start it with: qm start"
+say "done: $PREFIX/bin/qm, home $QMHOME; start it with: qm start (systemd units and a cron line: contrib/)"
