@@ -31,13 +31,11 @@ mydestination =
 inet_interfaces = 127.0.0.1
 inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
-relay_domains = example.test
 local_recipient_maps =
 smtpd_client_connection_count_limit = 0
 smtpd_client_connection_rate_limit = 0
 smtpd_client_message_rate_limit = 0
 smtpd_client_recipient_rate_limit = 0
-default_process_limit = 100
 maillog_file = $d/maillog
 maillog_file_prefixes = $d
 syslog_name = pf-bench
@@ -85,4 +83,8 @@ pf_stop() {
 
 pf_queued() {
   find "$1/spool/incoming" "$1/spool/active" "$1/spool/deferred" "$1/spool/hold" "$1/spool/maildrop" -type f 2>/dev/null | wc -l
+}
+
+pf_resume() {
+  postfix -c "$1/etc" start >/dev/null 2>&1 || { echo "private postfix failed to start; see $1/maillog" >&2; return 1; }
 }
