@@ -1,0 +1,102 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { runQm, tempDir } from "../_qm.ts";
+import { startPeer } from "../_smtp-peer.ts";
+import { BATCH_MAX, recordsFor } from "../../core/prog/rspawn.ts";
+import type { Record } from "../../core/lib/remote-report.ts";
+
+// qm rspawn shares one SMTP transaction among commands that arrive together
+// for the same message, sender and domain; every slot still gets its own report.
+
+function home(port: number): { h: string; mess: string; other: string } {
+  const h = join(tempDir(), "qm");
+  mkdirSync(join(h, "control"), { recursive: true });
+  mkdirSync(join(h, "queue", "lock"), { recursive: true });
+  mkdirSync(join(h, "queue", "mess", "3"), { recursive: true });
+  writeFileSync(join(h, "control", "me"), "client.test\n");
+  writeFileSync(join(h, "control", "smtproutes"), `:127.0.0.1:${port}\n`);
+  const mess = join(h, "queue", "mess", "3", "26");
+  const other = join(h, "queue", "mess", "3", "49");
+  writeFileSync(mess, "Subject: batch\n\nbody\n");
+  writeFileSync(other, "Subject: other\n\nbody\n");
+  return { h, mess, other };
+}
+function input(cmds: readonly (readonly string[])[]): string {
+  return cmds.map((c) => c.map((f) => `${f}\0`).join("")).join("");
+}
+function reports(out: Buffer): Map<string, string> {
+  const f = out.toString("latin1").split("\0");
+  const m = new Map<string, string>();
+  for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
+  return m;
+}
+
+describe("qm rspawn batching", () => {
+  it("sends a message's recipients for one domain in one transaction, with a report per slot", async () => {
+    const peer = await startPeer({ answer: (l) => (l.includes("<bad@") ? "550 no such user" : l.includes("<grey@") ? "450 greylisted" : undefined) });
+    try {
+      const { h, mess, other } = home(peer.port);
+      const r = await runQm(["rspawn"], {
+        input: input([
+          ["0", mess, "s@client.test", "a@x.test"],
+          ["1", mess, "s@client.test", "bad@x.test"],
+          ["2", mess, "s@client.test", "grey@X.TEST"],
+          ["3", mess, "s@client.test", "b@x.test"],
+          ["4", mess, "t@client.test", "a@x.test"], // another sender: its own transaction
+          ["5", other, "s@client.test", "a@x.test"], // another message: its own transaction
+          ["6", mess, "s@client.test", "c@y.test"], // another domain: its own transaction
+        ]),
+        env: { QMHOME: h },
+      });
+      assert.equal(r.code, 0, r.stderr.toString());
+      const got = reports(r.stdout);
+      assert.equal(got.size, 7);
+      for (const s of ["0", "3", "4", "5", "6"]) assert.equal(got.get(s), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n");
+      assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\n");
+      assert.equal(got.get("2"), "Z127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\n");
+      const withBody = peer.sessions.filter((s) => s.bodies.length === 1);
+      assert.equal(withBody.length, 4);
+      const shared = withBody.find((s) => s.commands.includes("RCPT TO:<bad@x.test>"));
+      assert.deepEqual(shared?.commands.filter((c) => c.startsWith("RCPT")), ["RCPT TO:<a@x.test>", "RCPT TO:<bad@x.test>", "RCPT TO:<grey@X.TEST>", "RCPT TO:<b@x.test>"]);
+    } finally {
+      await peer.close();
+    }
+  });
+  it(`gives every slot the same message failure, and splits batches at ${BATCH_MAX} recipients`, async () => {
+    const peer = await startPeer({ afterData: () => "554 rejected for content" });
+    try {
+      const { h, mess } = home(peer.port);
+      const n = BATCH_MAX + 3;
+      const r = await runQm(["rspawn"], { input: input(Array.from({ length: n }, (_, i) => [String(i), mess, "", `u${i}@x.test`])), env: { QMHOME: h } });
+      assert.equal(r.code, 0);
+      const got = reports(r.stdout);
+      assert.equal(got.size, n);
+      for (const text of got.values()) assert.equal(text, "D127.0.0.1 failed after I sent the message.\nRemote host said: 554 rejected for content\n");
+      assert.deepEqual(peer.sessions.map((s) => s.commands.filter((c) => c.startsWith("RCPT")).length).sort((a, b) => a - b), [3, BATCH_MAX]);
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
+describe("recordsFor()", () => {
+  const r: Record = { letter: "r", text: "" };
+  const h: Record = { letter: "h", text: "no\n" };
+  const K: Record = { letter: "K", text: "ok\n" };
+  const Z: Record = { letter: "Z", text: "died\n" };
+  const CASES: readonly [string, readonly Record[], number, number, readonly Record[]][] = [
+    ["one recipient", [r, K], 0, 1, [r, K]],
+    ["its own record among several", [r, h, r, K], 1, 3, [h, K]],
+    ["a failure before RCPT: the message record only", [Z], 2, 3, [Z]],
+    ["a conversation cut after the first RCPT reply: recipient 0", [r, Z], 0, 3, [r, Z]],
+    ["a conversation cut after the first RCPT reply: recipient 2", [r, Z], 2, 3, [Z]],
+    ["no records at all", [], 0, 2, []],
+    ["no message record", [r, r], 1, 2, [r]],
+    ["an index past the end", [r, K], 5, 1, [K]],
+  ];
+  for (const [name, records, i, n, want] of CASES) {
+    it(name, () => assert.deepEqual(recordsFor(records, i, n), want));
+  }
+});
