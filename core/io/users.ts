@@ -31,7 +31,7 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
     if (owned.kind !== "ok") return { kind: "error", code: "nfs", reason: owned.reason };
     if (owned.value) return { kind: "ok", value: { user: acct.name, uid: acct.uid, gid: acct.gid, home: acct.home, dash: c.dash, ext: c.ext } };
   }
-  const alias = await aliasUser(qmhome, pw.value.get("alias"));
+  const alias = await aliasUser(qmhome);
   if (alias.kind !== "ok") return { kind: "error", code: "noalias", reason: alias.reason };
   return { kind: "ok", value: { ...alias.value, dash: "-", ext: local } };
 }
@@ -57,15 +57,13 @@ async function ownedBy(home: string, uid: number): Promise<Result<boolean>> {
 }
 
 /**
- * The alias user: the system account "alias" when it exists and owns its home;
- * else the owner of $QMHOME/alias with that directory as home. Root never:
- * a root-owned alias home is "cannot find the alias user" until it is chowned.
+ * The alias user: the owner of $QMHOME/alias, with that directory as home
+ * (qm init gives it to the system account "alias", else to nobody). Always
+ * this home's directory, never the account's passwd home, so two qm homes on
+ * one host never deliver into each other. Root never: a root-owned alias home
+ * is "cannot find the alias user" until it is chowned.
  */
-async function aliasUser(qmhome: string, acct: PasswdEntry | undefined): Promise<Result<Omit<Assignment, "dash" | "ext">>> {
-  if (acct && acct.uid !== 0) {
-    const owned = await ownedBy(acct.home, acct.uid);
-    if (owned.kind === "ok" && owned.value) return ok({ user: "alias", uid: acct.uid, gid: acct.gid, home: acct.home });
-  }
+async function aliasUser(qmhome: string): Promise<Result<Omit<Assignment, "dash" | "ext">>> {
   const home = join(qmhome, "alias");
   try {
     const st = await stat(home);
