@@ -47,7 +47,7 @@ wait_count() {
   while :; do
     c=$(count_files "$1")
     [ "$c" -ge "$2" ] && { now; return 0; }
-    [ "$(calc "$(now) > $end" 0)" = 1 ] && { echo timeout; return 1; }
+    [ "$(calc "($(now) > $end)" 0)" = 1 ] && { echo timeout; return 1; }
     sleep 0.2
   done
 }
@@ -103,7 +103,7 @@ pf_sendmail() { /usr/sbin/sendmail -C "$PF/etc" "$@" 2>/dev/null; }
 pf_defer() { postconf -c "$PF/etc" -e "defer_transports = $1" >/dev/null; postfix -c "$PF/etc" reload >/dev/null 2>&1; sleep 1; }
 pf_wait_empty() { # pf_wait_empty TIMEOUT -> time the queue emptied
   end=$(calc "$(now) + $1" 3)
-  while [ "$(pf_queued "$PF")" -gt 0 ]; do [ "$(calc "$(now) > $end" 0)" = 1 ] && { echo timeout; return 1; }; sleep 0.2; done
+  while [ "$(pf_queued "$PF")" -gt 0 ]; do [ "$(calc "($(now) > $end)" 0)" = 1 ] && { echo timeout; return 1; }; sleep 0.2; done
   now
 }
 
@@ -188,7 +188,7 @@ t0=$(now); i=0
 # shellcheck disable=SC2086
 while [ $i -lt "$REMOTE_M" ]; do QMHOME=$H "$QM" inject -- $RC < "$MSG"; i=$((i + 1)); done
 end=$(calc "$(now) + 600" 3)
-while [ "$(count_files "$H/queue/info")" -gt 0 ] || [ "$(count_files "$H/queue/todo")" -gt 0 ]; do [ "$(calc "$(now) > $end" 0)" = 1 ] && break; sleep 0.2; done
+while [ "$(count_files "$H/queue/info")" -gt 0 ] || [ "$(count_files "$H/queue/todo")" -gt 0 ]; do [ "$(calc "($(now) > $end)" 0)" = 1 ] && break; sleep 0.2; done
 t1=$(now)
 QM_REMOTE=$(calc "$REMOTE_M / ($t1 - $t0)")
 kill $SEND 2>/dev/null
@@ -220,7 +220,7 @@ for N in $DRAIN; do
   end=$(calc "$(now) + 3600" 3)
   while [ "$(count_files "$H/alias/Maildir/new")" -lt "$TOTAL" ]; do
     r=$(rss_max $SEND); [ -n "$r" ] && [ "$r" -gt "$RSS" ] && RSS=$r
-    [ "$(calc "$(now) > $end" 0)" = 1 ] && break
+    [ "$(calc "($(now) > $end)" 0)" = 1 ] && break
     sleep 0.5
   done
   t1=$(now)
