@@ -17,6 +17,10 @@ export type Item =
   | { readonly kind: "group"; readonly name: readonly Token[]; readonly members: readonly Item[] }
   | { readonly kind: "comment"; readonly comments: readonly Token[] };
 
+import { quote, quote2 } from "./quote.ts";
+
+export { quote, quote2 };
+
 export interface RewriteHosts {
   readonly defaulthost: string;
   readonly defaultdomain: string;
@@ -24,21 +28,8 @@ export interface RewriteHosts {
 }
 
 const DOMAIN_BAD = /[\s"(),:;<>@[\]\\]/;
-const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;
 const isWord = (t: Token): boolean => t.kind === "atom" || t.kind === "quoted" || t.kind === "literal";
 const isSpecial = (t: Token | undefined, c: string): boolean => t?.kind === "special" && t.text === c;
-
-/** quote(): a local part that is not a plain dot-atom is wrapped in `"` with `\r \n " \` escaped. */
-export function quote(local: string): string {
-  const plain = local !== "" && ATOM.test(local) && !local.startsWith(".") && !local.endsWith(".") && !local.includes("..");
-  return plain ? local : `"${local.replace(/["\\\r\n]/g, (c) => `\\${c}`)}"`;
-}
-/** quote2(): quote the part before the last `@`, keep `@domain`; "" stays "". */
-export function quote2(addr: string): string {
-  if (addr === "") return "";
-  const at = addr.lastIndexOf("@");
-  return at < 0 ? quote(addr) : `${quote(addr.slice(0, at))}${addr.slice(at)}`;
-}
 
 /** The envelope form: `local@domain`, `local` alone, or "" for <>. */
 export function addrText(a: Addr): string {

@@ -6,6 +6,7 @@
  */
 import { formatDate822 } from "./date822.ts";
 import type { Envelope } from "./envelope.ts";
+import { quote, quote2 } from "./quote.ts";
 
 /** The envelope sender of a double bounce; a failed double bounce is discarded. */
 export const DOUBLE_BOUNCE_SENDER = "#@[]";
@@ -64,18 +65,4 @@ export function bounceHead(plan: Exclude<BouncePlan, { kind: "triple" }>, paragr
   );
 }
 
-const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;
-
-/** quote(localpart) (qmail.md §10.4): quoted when empty, 8-bit, dotted badly or outside the atom set. */
-export function quote(local: string): string {
-  const plain = local !== "" && ATOM.test(local) && !local.startsWith(".") && !local.endsWith(".") && !local.includes("..");
-  if (plain) return local;
-  return `"${local.replace(/[\r\n"\\]/g, (c) => `\\${c}`)}"`;
-}
-
-/** quote2(addr): the part before the last "@" quoted, the domain as is; "" stays "". */
-export function quote2(addr: string): string {
-  if (addr === "") return "";
-  const at = addr.lastIndexOf("@");
-  return at < 0 ? quote(addr) : `${quote(addr.slice(0, at))}${addr.slice(at)}`;
-}
+export { quote, quote2 };

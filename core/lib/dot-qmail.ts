@@ -4,6 +4,8 @@
  * Pure: the caller opens files and runs programs.
  */
 import { ok, perm, temp, type Result } from "./result.ts";
+import { formatCtime } from "./date822.ts";
+import { quote2 } from "./quote.ts";
 
 export type Instruction =
   | { readonly kind: "comment" }
@@ -84,43 +86,17 @@ export function programOutcome(code: number | null): ProgramOutcome {
   return "temp";
 }
 
-// RFC 822 local-part characters that need no quoting (quote.c's idea).
-const SPECIAL = new Set([..."()<>@,;:\\\".[]"]);
-function needsQuote(local: string): boolean {
-  if (local === "") return true;
-  for (let i = 0; i < local.length; i++) {
-    const c = local.charCodeAt(i);
-    if (c <= 32 || c >= 127) return true;
-    if (local[i] === ".") {
-      if (i === 0 || i === local.length - 1 || local[i - 1] === ".") return true;
-    } else if (SPECIAL.has(local[i]!)) return true;
-  }
-  return false;
-}
-/** quote2(): quote the local part (before the last "@") when RFC 822 needs it. */
-export function quoteAddress(addr: string): string {
-  if (addr === "") return "";
-  const at = addr.lastIndexOf("@");
-  const local = at < 0 ? addr : addr.slice(0, at);
-  const q = needsQuote(local) ? `"${local.replace(/["\\]/g, (c) => `\\${c}`)}"` : local;
-  return at < 0 ? q : q + addr.slice(at);
-}
-
 const noNewline = (s: string): string => s.replace(/\n/g, "_");
 export function dtLine(local: string, domain: string): string {
   return `Delivered-To: ${noNewline(`${local}@${domain}`)}\n`;
 }
 export function rpLine(sender: string): string {
-  return `Return-Path: <${noNewline(quoteAddress(sender))}>\n`;
+  return `Return-Path: <${noNewline(quote2(sender))}>\n`;
 }
-const DAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
-const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
-const two = (n: number): string => String(n).padStart(2, "0");
 /** "From <sender> Www Mmm DD HH:MM:SS YYYY\n" in UTC; the clock is passed in. */
 export function ufLine(sender: string, now: Date): string {
   const s = sender === "" ? "MAILER-DAEMON" : sender.replace(/[ \t\n]/g, "-");
-  const t = `${two(now.getUTCHours())}:${two(now.getUTCMinutes())}:${two(now.getUTCSeconds())}`;
-  return `From ${s} ${DAYS[now.getUTCDay()]} ${MONTHS[now.getUTCMonth()]} ${two(now.getUTCDate())} ${t} ${now.getUTCFullYear()}\n`;
+  return `From ${s} ${formatCtime(now.getTime())}\n`;
 }
 
 /** EXT2..EXT4: the text after the first, second, third "-" of ext ("" when there is none). */

@@ -77,21 +77,8 @@ export function takeLines(pending: string, max = REPLY_LINE_MAX): { lines: strin
   return { lines, rest, tooLong: rest.length > max || lines.some((l) => l.length > max) };
 }
 
-const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+(\.[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~]+)*$/;
-
-/** qmail's quote(): a local part that is not a dot-atom is wrapped in quotes, with \r \n " \ escaped. */
-export function quoteLocal(local: string): string {
-  if (ATOM.test(local)) return local;
-  return `"${local.replace(/[\r\n"\\]/g, (c) => `\\${c}`)}"`;
-}
-
-/** qmail's quote2(): the part before the last @ quoted, "@domain" kept; "" stays "". */
-export function quoteAddress(addr: string): string {
-  if (addr === "") return "";
-  const at = addr.lastIndexOf("@");
-  if (at < 0) return quoteLocal(addr);
-  return `${quoteLocal(addr.slice(0, at))}@${addr.slice(at + 1)}`;
-}
+// qmail's quote() and quote2() under the names the SMTP client uses.
+export { quote as quoteLocal, quote2 as quoteAddress } from "./quote.ts";
 
 /** True when text may go on a command line: no CR, LF or NUL (command injection). */
 export function safeForCommand(text: string): boolean {
