@@ -88,13 +88,17 @@ async function ehlo(conn: SmtpConn, helo: string, ip: string): Promise<{ keys: M
   return { keys: new Map() };
 }
 
-/** MAIL and RCPT, pipelined when offered. The recipient records, or how it ended. */
-async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<string, string>): Promise<{ recs: Record[] } | { outcome: Outcome }> {
+/**
+ * MAIL, RCPT and DATA, pipelined when offered (RFC 2920: DATA ends the
+ * group). The recipient records and, when pipelined, DATA's reply; or how
+ * it ended.
+ */
+async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<string, string>): Promise<{ recs: Record[]; dataReply: Reply | null } | { outcome: Outcome }> {
   const params = `${keys.has("8BITMIME") ? " BODY=8BITMIME" : ""}${keys.has("SIZE") && tx.size !== undefined ? ` SIZE=${tx.size}` : ""}`;
   const mail = `MAIL FROM:<${quoteAddress(tx.sender)}>${params}`;
   const rcpts = tx.recipients.map((r) => `RCPT TO:<${quoteAddress(r)}>`);
   const pipelined = keys.has("PIPELINING");
-  if (pipelined && !(await conn.write([mail, ...rcpts].map((l) => `${l}\r\n`).join("")))) return { outcome: died(conn, ip) };
+  if (pipelined && !(await conn.write([mail, ...rcpts, "DATA"].map((l) => `${l}\r\n`).join("")))) return { outcome: died(conn, ip) };
   const m = pipelined ? await conn.readReply() : await command(conn, mail, ip).then((s) => ("reply" in s ? s.reply : null));
   if (!m) return { outcome: died(conn, ip) };
   if (m.code >= 400) return { outcome: quit(conn, m.code >= 500 ? "D" : "Z", "Connected to ", ip, " but sender was rejected", m) };
@@ -105,13 +109,21 @@ async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<s
     if (!last) return { outcome: died(conn, ip, false, recs) };
     recs.push(recipientRecord(ip, last));
   }
-  if (!recs.some((r) => r.letter === "r")) return { outcome: quit(conn, "D", "Giving up on ", ip, "", last, recs) };
-  return { recs };
+  if (!recs.some((r) => r.letter === "r")) {
+    if (!pipelined) return { outcome: quit(conn, "D", "Giving up on ", ip, "", last, recs) };
+    const d = await conn.readReply(); // a server that says 354 with no recipient gets no message
+    if (d && d.code === 354) conn.abort();
+    return { outcome: quit(conn, "D", "Giving up on ", ip, "", last, recs) };
+  }
+  if (!pipelined) return { recs, dataReply: null };
+  const d = await conn.readReply();
+  if (!d) return { outcome: died(conn, ip, false, recs) };
+  return { recs, dataReply: d };
 }
 
 /** DATA, the body, the final reply. */
-async function data(conn: SmtpConn, tx: Transaction, ip: string, recs: Record[]): Promise<Outcome> {
-  const d = await command(conn, "DATA", ip);
+async function data(conn: SmtpConn, tx: Transaction, ip: string, recs: Record[], dataReply: Reply | null): Promise<Outcome> {
+  const d: Said = dataReply ? { reply: dataReply } : await command(conn, "DATA", ip);
   if ("outcome" in d) return { records: [...recs, ...d.outcome.records] };
   if (d.reply.code >= 400) return quit(conn, d.reply.code >= 500 ? "D" : "Z", "", ip, " failed on DATA command", d.reply, recs);
   const stuffer = createDotStuffer();
@@ -146,5 +158,5 @@ export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer): Pro
   if ("outcome" in h) return h.outcome;
   const env = await envelope(conn, tx, peer.ip, h.keys);
   if ("outcome" in env) return env.outcome;
-  return data(conn, tx, peer.ip, env.recs);
+  return data(conn, tx, peer.ip, env.recs, env.dataReply);
 }

@@ -85,7 +85,8 @@ describe("deliverRemote() against a scripted peer", () => {
   it("times out a silent peer (timeoutremote) as connection died", async () => {
     const t0 = Date.now();
     const { out } = await run(rejectAt("MAIL", "hang"), undefined, undefined, { remoteMs: 300 });
-    assert.match(out, /^ZConnected to 127\.0\.0\.1 but connection died/);
+    // the peer skips MAIL's reply, so pipelined replies shift by one; the session still ends as died
+    assert.match(out, /(^|\0)ZConnected to 127\.0\.0\.1 but connection died/);
     assert.ok(Date.now() - t0 < 3000);
   });
   it("never puts CR or LF from an address on the wire", async () => {

@@ -79,6 +79,20 @@ describe("qm rspawn batching", () => {
       await peer.close();
     }
   });
+  it("sends no message when every recipient is refused, even to a peer that says 354 to the pipelined DATA", async () => {
+    const peer = await startPeer({ answer: (l) => (l.startsWith("RCPT") ? "550 no" : undefined) });
+    try {
+      const { h, mess } = home(peer.port);
+      const r = await runQm(["rspawn"], { input: input([["0", mess, "s@client.test", "a@x.test"], ["1", mess, "s@client.test", "b@x.test"]]), env: { QMHOME: h } });
+      const got = reports(r.stdout);
+      assert.match(got.get("0") ?? "", /^D127\.0\.0\.1 does not like recipient\.\nRemote host said: 550 no\n/);
+      assert.match(got.get("1") ?? "", /^D127\.0\.0\.1 does not like recipient\./);
+      assert.deepEqual(peer.sessions.map((s) => s.bodies.length), [0]);
+      assert.deepEqual(peer.sessions[0]!.commands.slice(1, 5), ["MAIL FROM:<s@client.test> BODY=8BITMIME SIZE=21", "RCPT TO:<a@x.test>", "RCPT TO:<b@x.test>", "DATA"]);
+    } finally {
+      await peer.close();
+    }
+  });
 });
 
 describe("recordsFor()", () => {
