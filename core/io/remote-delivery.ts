@@ -7,6 +7,7 @@ import { lookupIps, lookupMx, type DnsOptions } from "./dns.ts";
 import { localAddresses, nameServers } from "./resolv.ts";
 import { converse, type TlsPolicy, type Transaction } from "./smtp-client.ts";
 import { connectSmtp } from "./smtp-conn.ts";
+import type { ConnPool } from "./smtp-pool.ts";
 import type { Tcpto } from "./tcpto.ts";
 
 // One remote delivery, as qmail-remote does it (qmail.md §5.3): route or MX
@@ -97,7 +98,7 @@ function isMe(cfg: RemoteConfig, t: Target): boolean {
 }
 
 /** qmail-remote's records for one message to `host`. */
-export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: string, tx: Transaction): Promise<Record[]> {
+export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: string, tx: Transaction, pool?: ConnPool): Promise<Record[]> {
   const found = await targetsFor(cfg, host);
   if (found.kind === "fail") return [found.record];
   const targets = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
@@ -107,7 +108,7 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   let anyTemp = false;
   for (const t of targets) {
     if (tcpto.isDown(t.ip)) continue;
-    const r = await attempt(cfg, tcpto, t, tx, policy);
+    const r = await attempt(cfg, tcpto, t, tx, policy, pool);
     if (r === null) continue;
     if (!r.next) return [...r.records];
     refused = [...r.records];
@@ -118,13 +119,21 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
 }
 
-async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, policy: TlsPolicy) {
+async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, policy: TlsPolicy, pool?: ConnPool) {
+  const key = `${t.ip}\0${t.port}\0${policy}\0${cfg.helo}`;
+  const peer = { ip: t.ip, name: t.exchange };
+  const cached = pool?.take(key);
+  if (cached) {
+    const out = await converse(cached.conn, tx, { ...peer, tls: policy }, { keys: cached.keys, park: (keys) => pool!.put(key, { conn: cached.conn, keys }) });
+    if (!out.stale) return out;
+  }
   for (let tries = 0; tries < 2; tries++) {
     const c = await connectSmtp(t.ip, t.port, cfg.connectMs, cfg.remoteMs);
     tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
     if (c.kind === "fail") return null;
     const tls: TlsPolicy = tries === 0 ? policy : "never";
-    const out = await converse(c.conn, tx, { ip: t.ip, name: t.exchange, tls });
+    const park = pool && tries === 0 ? (keys: Map<string, string>) => pool.put(key, { conn: c.conn, keys }) : undefined;
+    const out = await converse(c.conn, tx, { ...peer, tls }, { park });
     if (!(out.tlsFailed && policy === "may")) return out; // opportunistic: one retry in plain text
   }
   return null;

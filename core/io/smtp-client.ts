@@ -26,6 +26,16 @@ export interface Outcome {
   readonly next?: boolean;
   /** The TLS handshake failed: with policy "may" the caller may retry this address without TLS. */
   readonly tlsFailed?: boolean;
+  /** A reused connection was gone before the server took MAIL: nothing happened, try a fresh one. */
+  readonly stale?: boolean;
+}
+
+/** A cached connection (core/io/smtp-pool.ts). */
+export interface Reuse {
+  /** EHLO keywords of an open, greeted connection: greeting and EHLO are skipped. */
+  readonly keys?: Map<string, string>;
+  /** Offered the connection after a transaction the server accepted; true: kept open (no QUIT). */
+  readonly park?: (keys: Map<string, string>) => boolean;
 }
 
 export interface Peer {
@@ -93,13 +103,15 @@ async function ehlo(conn: SmtpConn, helo: string, ip: string): Promise<{ keys: M
  * group). The recipient records and, when pipelined, DATA's reply; or how
  * it ended.
  */
-async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<string, string>): Promise<{ recs: Record[]; dataReply: Reply | null } | { outcome: Outcome }> {
+async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<string, string>, reused: boolean): Promise<{ recs: Record[]; dataReply: Reply | null } | { outcome: Outcome }> {
   const params = `${keys.has("8BITMIME") ? " BODY=8BITMIME" : ""}${keys.has("SIZE") && tx.size !== undefined ? ` SIZE=${tx.size}` : ""}`;
   const mail = `MAIL FROM:<${quoteAddress(tx.sender)}>${params}`;
   const rcpts = tx.recipients.map((r) => `RCPT TO:<${quoteAddress(r)}>`);
   const pipelined = keys.has("PIPELINING");
-  if (pipelined && !(await conn.write([mail, ...rcpts, "DATA"].map((l) => `${l}\r\n`).join("")))) return { outcome: died(conn, ip) };
+  const stale = { outcome: { records: [], stale: true } };
+  if (pipelined && !(await conn.write([mail, ...rcpts, "DATA"].map((l) => `${l}\r\n`).join("")))) return reused ? (conn.abort(), stale) : { outcome: died(conn, ip) };
   const m = pipelined ? await conn.readReply() : await command(conn, mail, ip).then((s) => ("reply" in s ? s.reply : null));
+  if (reused && (!m || m.code === 421)) return (conn.abort(), stale);
   if (!m) return { outcome: died(conn, ip) };
   if (m.code >= 400) return { outcome: quit(conn, m.code >= 500 ? "D" : "Z", "Connected to ", ip, " but sender was rejected", m) };
   const recs: Record[] = [];
@@ -122,7 +134,7 @@ async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<s
 }
 
 /** DATA, the body, the final reply. */
-async function data(conn: SmtpConn, tx: Transaction, ip: string, recs: Record[], dataReply: Reply | null): Promise<Outcome> {
+async function data(conn: SmtpConn, tx: Transaction, ip: string, recs: Record[], dataReply: Reply | null, park: () => boolean): Promise<Outcome> {
   const d: Said = dataReply ? { reply: dataReply } : await command(conn, "DATA", ip);
   if ("outcome" in d) return { records: [...recs, ...d.outcome.records] };
   if (d.reply.code >= 400) return quit(conn, d.reply.code >= 500 ? "D" : "Z", "", ip, " failed on DATA command", d.reply, recs);
@@ -139,12 +151,12 @@ async function data(conn: SmtpConn, tx: Transaction, ip: string, recs: Record[],
   const final = await conn.readReply();
   if (!final) return died(conn, ip, true, recs);
   if (final.code >= 400) return quit(conn, final.code >= 500 ? "D" : "Z", "", ip, " failed after I sent the message", final, recs);
-  conn.quit();
+  if (!park()) conn.quit();
   return { records: [...recs, { letter: "K", text: `${ip} accepted message.\n${remoteSaid(final)}` }] };
 }
 
 /** One SMTP session on an open connection: qmail-remote's records for it. */
-export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<Outcome> {
+export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer, reuse: Reuse = {}): Promise<Outcome> {
   if (!safeForCommand(tx.sender)) {
     conn.quit();
     return { records: [MESSAGE.badSender] };
@@ -154,9 +166,9 @@ export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer): Pro
     conn.quit();
     return { records: [{ letter: "D", text: "Sorry, a recipient address contains CR, LF or NUL. (#5.1.3)\n" }] };
   }
-  const h = await hello(conn, tx, peer);
+  const h = reuse.keys ? { keys: reuse.keys } : await hello(conn, tx, peer);
   if ("outcome" in h) return h.outcome;
-  const env = await envelope(conn, tx, peer.ip, h.keys);
+  const env = await envelope(conn, tx, peer.ip, h.keys, reuse.keys !== undefined);
   if ("outcome" in env) return env.outcome;
-  return data(conn, tx, peer.ip, env.recs, env.dataReply);
+  return data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false);
 }

@@ -35,6 +35,11 @@ export class SmtpConn {
     return this.#tls;
   }
 
+  /** Open, with nothing unread: fit to start another transaction (a cached connection). */
+  get reusable(): boolean {
+    return !this.#dead && this.#lines.length === 0 && this.#pending === "";
+  }
+
   #attach(sock: Socket | TLSSocket): void {
     // no setEncoding: a STARTTLS upgrade needs the raw socket to keep yielding Buffers
     sock.on("data", (chunk: Buffer) => {

@@ -3,6 +3,7 @@ import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
 import { MESSAGE, synthesizeReport, type MessageLetter, type Record } from "../lib/remote-report.ts";
 import { deliverRemote, loadRemoteConfig, type RemoteConfig } from "../io/remote-delivery.ts";
 import { openMessageFile } from "../io/remote-message.ts";
+import { ConnPool } from "../io/smtp-pool.ts";
 import { ownedTcpto, type Tcpto } from "../io/tcpto.ts";
 
 // qm rspawn (qmail-rspawn, qmail.md §5.1): commands from qm send on stdin,
@@ -13,7 +14,9 @@ import { ownedTcpto, type Tcpto } from "../io/tcpto.ts";
 // Commands that arrive together for the same message, sender and domain
 // (qm send starts a message's recipients back to back) share one SMTP
 // transaction, one RCPT each, as qmail-remote does for a recipient list:
-// each slot gets its own recipient record with the message record.
+// each slot gets its own recipient record with the message record. A
+// connection whose transaction went through waits a moment for the next
+// message to the same address (core/io/smtp-pool.ts).
 
 type Report = { letter: MessageLetter; text: string };
 type Job = { readonly slot: string; readonly rcpt: string };
@@ -24,11 +27,12 @@ export const BATCH_MAX = 50;
 export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void): Promise<void> {
   const cfg = await loadRemoteConfig(home);
   const tcpto = ownedTcpto(home);
+  const pool = new ConnPool();
   const reader = createFrameReader(4, { maxField: 4096 });
   const pending = new Set<Promise<void>>();
   const reply = (slot: string, r: Report): void => write(encodeFields([slot, `${r.letter}${r.text.slice(0, REPORT_MAX)}`]));
   const start = (path: string, sender: string, jobs: readonly Job[]): void => {
-    const p = deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, tcpto, path, sender, jobs)
+    const p = deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, tcpto, pool, path, sender, jobs)
       .catch((): Report[] => jobs.map(() => ({ letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" })))
       .then((reports) => jobs.forEach((j, i) => reply(j.slot, reports[i]!)))
       .finally(() => pending.delete(p));
@@ -56,6 +60,7 @@ export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, wri
     for (const g of groups.values()) start(g.path, g.sender, g.jobs);
   }
   await Promise.all(pending);
+  pool.closeAll();
   await tcpto.flush();
 }
 
@@ -67,7 +72,7 @@ function check(slot: string, rcpt: string): Report | null {
 }
 
 /** One transaction for jobs of the same message, sender and domain; a report per job, in order. */
-async function deliverGroup(home: string, cfg: RemoteConfig | null, tcpto: Tcpto, path: string, sender: string, jobs: readonly Job[]): Promise<Report[]> {
+async function deliverGroup(home: string, cfg: RemoteConfig | null, tcpto: Tcpto, pool: ConnPool, path: string, sender: string, jobs: readonly Job[]): Promise<Report[]> {
   const all = (r: Report): Report[] => jobs.map(() => r);
   if (!cfg) return all(synthesizeReport([MESSAGE.control]));
   const messDir = join(home, "queue", "mess") + "/";
@@ -83,7 +88,7 @@ async function deliverGroup(home: string, cfg: RemoteConfig | null, tcpto: Tcpto
       recipients: rcpts,
       message: msg.value.chunks,
       size: msg.value.size,
-    });
+    }, pool);
   } finally {
     await msg.value.close();
   }

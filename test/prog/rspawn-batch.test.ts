@@ -2,7 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
+import { spawn } from "node:child_process";
+import { qmCommand, runQm, tempDir } from "../_qm.ts";
 import { startPeer } from "../_smtp-peer.ts";
 import { BATCH_MAX, recordsFor } from "../../core/prog/rspawn.ts";
 import type { Record } from "../../core/lib/remote-report.ts";
@@ -89,6 +90,62 @@ describe("qm rspawn batching", () => {
       assert.match(got.get("1") ?? "", /^D127\.0\.0\.1 does not like recipient\./);
       assert.deepEqual(peer.sessions.map((s) => s.bodies.length), [0]);
       assert.deepEqual(peer.sessions[0]!.commands.slice(1, 5), ["MAIL FROM:<s@client.test> BODY=8BITMIME SIZE=21", "RCPT TO:<a@x.test>", "RCPT TO:<b@x.test>", "DATA"]);
+    } finally {
+      await peer.close();
+    }
+  });
+});
+
+/** qm rspawn fed one command at a time: each waits for the previous report. */
+async function oneByOne(h: string, cmds: readonly (readonly string[])[]): Promise<string[]> {
+  const q = qmCommand();
+  const child = spawn(q.cmd, [...q.args, "rspawn"], { env: { ...process.env, QMHOME: h }, stdio: ["pipe", "pipe", "inherit"] });
+  const out: string[] = [];
+  let buf = "";
+  let wake: (() => void) | null = null;
+  child.stdout!.on("data", (b: Buffer) => {
+    buf += b.toString("latin1");
+    wake?.();
+  });
+  for (const c of cmds) {
+    child.stdin!.write(input([c]));
+    const until = Date.now() + 20_000;
+    while (buf.split("\0").length < 3 && Date.now() < until) await new Promise<void>((r) => ((wake = r), setTimeout(r, 200)));
+    const f = buf.split("\0");
+    out.push(f[1] ?? "");
+    buf = f.slice(2).join("\0");
+  }
+  child.stdin!.end();
+  await new Promise((r) => child.on("close", r));
+  return out;
+}
+
+describe("qm rspawn connection reuse", () => {
+  it("sends the next message to the same address on the open connection, without a new greeting", async () => {
+    const peer = await startPeer();
+    try {
+      const { h, mess, other } = home(peer.port);
+      const got = await oneByOne(h, [["0", mess, "s@client.test", "a@x.test"], ["1", other, "t@client.test", "b@x.test"], ["2", mess, "s@client.test", "c@y.test"]]);
+      assert.deepEqual(got.map((g) => g.slice(0, 1)), ["K", "K", "K"]);
+      assert.equal(peer.sessions.length, 1);
+      const c = peer.sessions[0]!.commands;
+      assert.equal(c.filter((l) => l.startsWith("EHLO")).length, 1);
+      assert.deepEqual(c.filter((l) => l.startsWith("MAIL")).map((l) => l.split(" ")[1]), ["FROM:<s@client.test>", "FROM:<t@client.test>", "FROM:<s@client.test>"]);
+      assert.equal(peer.sessions[0]!.bodies.length, 3);
+      assert.equal(c.at(-1), "QUIT"); // said when rspawn ends
+    } finally {
+      await peer.close();
+    }
+  });
+  it("takes a fresh connection when the cached one was closed by the server", async () => {
+    // the server drops every connection after its first message, as some limit messages per session
+    const peer = await startPeer({ answer: (l, s) => (l.startsWith("MAIL") && s.bodies.length >= 1 ? "close" : undefined) });
+    try {
+      const { h, mess, other } = home(peer.port);
+      const got = await oneByOne(h, [["0", mess, "s@client.test", "a@x.test"], ["1", other, "s@client.test", "b@x.test"]]);
+      assert.deepEqual(got.map((g) => g.slice(0, 1)), ["K", "K"]);
+      assert.equal(peer.sessions.length, 2);
+      assert.deepEqual(peer.sessions.map((s) => s.bodies.length), [1, 1]);
     } finally {
       await peer.close();
     }
