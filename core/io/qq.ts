@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { constants, statSync } from "node:fs";
-import { open, rename, unlink } from "node:fs/promises";
+import { closeSync, constants, fsync, open as openCb, openSync, renameSync, statSync, writeSync } from "node:fs";
+import { open, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { encodeEnvelope, type Envelope } from "../lib/envelope.ts";
@@ -10,7 +10,6 @@ import { ok, temp, type Result } from "../lib/result.ts";
 import { fromErrno } from "./errno.ts";
 import { enqueue, pullTrigger, type Invoker } from "./queue-dir.ts";
 import { isQmqpClient, qmqpSubmit } from "./qmqp-client.ts";
-import { fsyncDir } from "./sys.ts";
 
 export type { Invoker } from "./queue-dir.ts";
 type Message = Uint8Array | AsyncIterable<Uint8Array>;
@@ -96,27 +95,46 @@ async function runQueueProgram(program: string, home: string, message: Message, 
   }
 }
 
-/** A local user who cannot write the queue: envelope + message into maildrop/, fsynced, renamed, trigger. */
+/**
+ * A local user who cannot write the queue: envelope + message into maildrop/,
+ * fsynced, renamed, trigger. Small calls synchronous, the create and the
+ * fsync in the thread pool (as enqueue() does).
+ */
 export async function maildrop(home: string, message: Message, env: Envelope): Promise<Result<{ qp: number }>> {
   const dir = join(home, "queue", "maildrop");
   const name = `${Date.now()}.${process.pid}.${randomBytes(8).toString("hex")}`;
   const tmp = join(dir, `.${name}`);
+  let fd = -1;
   try {
-    const fh = await open(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644);
-    try {
-      await fh.write(encodeEnvelope(env));
-      if (message instanceof Uint8Array) await fh.write(message);
-      else for await (const chunk of message) await fh.write(chunk);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, join(dir, name));
-    await fsyncDir(dir).catch(() => {}); // the directory is not readable by its writers: rename is durable on journaling filesystems
+    fd = await new Promise<number>((resolve, reject) => openCb(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (err, n) => (err ? reject(err) : resolve(n))));
+    writeAll(fd, encodeEnvelope(env));
+    if (message instanceof Uint8Array) writeAll(fd, message);
+    else for await (const chunk of message) writeAll(fd, chunk);
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+    closeSync(fd);
+    fd = -1;
+    renameSync(tmp, join(dir, name));
+    await syncDir(dir); // the directory is not readable by its writers: rename is durable on journaling filesystems
   } catch (err) {
+    if (fd >= 0) closeSync(fd);
     await unlink(tmp).catch(() => {});
     return fromErrno(err, "Unable to write to the maildrop directory");
   }
   await pullTrigger(home);
   return ok({ qp: process.pid });
+}
+
+async function syncDir(dir: string): Promise<void> {
+  let d: number;
+  try {
+    d = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  } catch {
+    return;
+  }
+  await new Promise<void>((resolve) => fsync(d, () => resolve()));
+  closeSync(d);
+}
+
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
 }
