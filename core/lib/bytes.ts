@@ -18,3 +18,14 @@ export function toBytes(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
   return out;
 }
+
+const STRICT_UTF8 = new TextDecoder("utf-8", { fatal: true });
+/** True when a byte string is well-formed UTF-8 (RFC 3629: no overlongs, no surrogates). */
+export function isUtf8(s: string): boolean {
+  try {
+    STRICT_UTF8.decode(toBytes(s));
+    return true;
+  } catch {
+    return false;
+  }
+}

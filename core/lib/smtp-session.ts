@@ -1,5 +1,6 @@
 import { answer, startSasl, type Sasl, type SaslStep } from "./smtp-auth.ts";
 import { domainProblem, literalIP, parsePathArg, printable, routingTrick, splitAddress, type PathArg } from "./smtp-address.ts";
+import { isUtf8 } from "./bytes.ts";
 
 /**
  * The SMTP server as a pure state machine over command lines, qmail-smtpd's
@@ -80,6 +81,7 @@ function mail(s: Session, arg: string, p: Policy): Step {
   const addr = withLocalIP(parsed.value.addr, p);
   const { domain } = splitAddress(addr);
   if (!utf8 && /[\x80-\xff]/.test(addr)) return reply(s, "553 5.6.7 non-ASCII sender address requires SMTPUTF8");
+  if (!isUtf8(addr)) return reply(s, "553 5.6.7 sender address is not valid UTF-8");
   const problem = addr === "" || domain === null ? null : domainProblem(domain, utf8);
   if (problem) return reply(s, `553 5.1.7 bad sender address: ${problem}`);
   return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [] }, "250 2.1.0 ok");
@@ -126,6 +128,7 @@ function rcpt(s: Session, arg: string, p: Policy): Step {
 function relayRefusal(s: Session, addr: string, p: Policy): string | null {
   const { local, domain } = splitAddress(addr);
   if (!s.utf8 && /[\x80-\xff]/.test(addr)) return "553 5.6.7 non-ASCII recipient address requires SMTPUTF8";
+  if (!isUtf8(addr)) return "553 5.6.7 recipient address is not valid UTF-8";
   if (domain === null) return local.toLowerCase() === "postmaster" ? null : "553 5.1.3 recipient address must include a domain";
   const problem = domainProblem(domain, s.utf8);
   if (problem) return `553 5.1.2 bad recipient address: ${problem}`;
