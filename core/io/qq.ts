@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, constants, fsync, open as openCb, openSync, renameSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fsync, open as openCb, openSync, renameSync, statSync, writeSync } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,7 +8,6 @@ import { qqFail } from "../lib/queue-codes.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { fromErrno } from "./errno.ts";
 import { enqueue, pullTrigger, type Invoker } from "./queue-dir.ts";
-import { isQmqpClient, qmqpSubmit } from "./qmqp-client.ts";
 
 export type { Invoker } from "./queue-dir.ts";
 type Message = Uint8Array | AsyncIterable<Uint8Array>;
@@ -27,7 +25,12 @@ export interface SubmitOptions {
 export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<{ qp: number }>> {
   const qq = (opts.env ?? process.env).QMAILQUEUE;
   if (qq) return runQueueProgram(qq, home, message, env);
-  if (await isQmqpClient(home)) { const code = await qmqpSubmit(home, message, env); return code === 0 ? ok({ qp: process.pid }) : qqFail(code); } // QMQP null client (issue 9)
+  if (existsSync(join(home, "control", "qmqpservers"))) {
+    // a QMQP null client (mini-qmail): loaded only here, so injectors on a normal host never load node:net
+    const { qmqpSubmit } = await import("./qmqp-client.ts");
+    const code = await qmqpSubmit(home, message, env);
+    return code === 0 ? ok({ qp: process.pid }) : qqFail(code);
+  }
   if (writesQueue(home)) {
     const r = await enqueue(home, message, env, { who: opts.who ?? { kind: "uid", uid: process.getuid?.() ?? 0 } });
     return r.code === 0 ? ok({ qp: process.pid }) : qqFail(r.code);
@@ -66,6 +69,7 @@ async function runQueueProgram(program: string, home: string, message: Message, 
     return fromErrno(err, "Unable to create the envelope file for the queue program");
   }
   try {
+    const { spawn } = await import("node:child_process"); // only for $QMAILQUEUE: inject's start-up stays small
     return await new Promise((resolve) => {
       const child = spawn(program, [], { cwd: home, stdio: ["pipe", fh.fd, "inherit"] });
       let complete = false;

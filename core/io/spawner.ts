@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { fromBytes, toBytes } from "../lib/bytes.ts";
 import { encodeCommand, reportReader, type Report } from "../lib/send-spawn.ts";
-import { spawnSelf } from "./sys.ts";
+import { spawnSelf } from "./self.ts";
 import { passwdPath, readPasswd } from "./passwd.ts";
 import { statSync } from "node:fs";
 import { join } from "node:path";

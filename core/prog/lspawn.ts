@@ -5,7 +5,7 @@ import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
 import { type Assignment } from "../lib/assign.ts";
 import { readControlLine } from "../io/control.ts";
 import { resolveLocal, type ResolveError } from "../io/users.ts";
-import { spawnSelf } from "../io/sys.ts";
+import { spawnSelf } from "../io/self.ts";
 
 // qm lspawn (qmail-lspawn, qmail.md §3.1): commands from qm send on stdin,
 // K/Z/D reports on stdout. Deliveries run as the recipient's uid through a

@@ -8,7 +8,7 @@
 import { spawn } from "node:child_process";
 import { injectEnv, smtpEnv, type SendmailPlan } from "../lib/sendmail-args.ts";
 import { ok, type Result } from "../lib/result.ts";
-import { selfCommand } from "../io/sys.ts";
+import { selfCommand } from "../io/self.ts";
 
 type Env = NodeJS.ProcessEnv;
 

@@ -12,7 +12,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { ok, type Result } from "../lib/result.ts";
 import { readControlList } from "../io/control.ts";
-import { selfCommand } from "../io/sys.ts";
+import { selfCommand } from "../io/self.ts";
 
 export interface Part {
   readonly name: string;
