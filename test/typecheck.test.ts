@@ -1,0 +1,12 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { ROOT } from "./_qm.ts";
+
+describe("tsc --noEmit", () => {
+  it("finds no type errors in cli/, core/, test/ and bench/ (strict)", { timeout: 180_000 }, () => {
+    const r = spawnSync(process.execPath, [join(ROOT, "node_modules/typescript/bin/tsc"), "--noEmit", "-p", ROOT], { encoding: "utf8", cwd: ROOT });
+    assert.equal(r.status, 0, `${r.stdout}${r.stderr}`);
+  });
+});
