@@ -12,7 +12,7 @@ QP=${QMQP_PORT:-6280}; SP=${SMTP_PORT:-2526}
 QM=${QM_BIN:-}
 if [ -z "$QM" ]; then
   QM=$(mktemp -d)/qm
-  node_modules/.bin/bun build --compile cli/qm.ts --outfile "$QM" >/dev/null
+  node_modules/.bin/bun build --compile --minify --bytecode cli/qm.ts --outfile "$QM" >/dev/null
 fi
 H=$(mktemp -d)/hub
 QMHOME=$H "$QM" init --me hub.test >/dev/null

@@ -57,7 +57,7 @@ rss_max() { ps -o rss= -p "$1" 2>/dev/null | awk '{ print int($1 / 1024) }'; }
 say "building the standalone qm"
 QM=$W/bin/qm
 mkdir -p "$W/bin"; chmod 755 "$W/bin"
-node_modules/.bin/bun build --compile --minify cli/qm.ts --outfile "$QM" >/dev/null 2>&1 || { say "bun build failed"; exit 111; }
+node_modules/.bin/bun build --compile --minify --bytecode cli/qm.ts --outfile "$QM" >/dev/null 2>&1 || { say "bun build failed"; exit 111; }
 chmod 755 "$QM"
 QMV=$("$QM" --version 2>/dev/null | head -1)
 
@@ -272,7 +272,7 @@ PFV=$(postconf -d mail_version 2>/dev/null | sed 's/.*= //')
   echo "is better (higher rate, or fewer ms). The anchor column quotes the figure or target the issues give."
   echo
   echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -m | awk '/Mem:/ { print $2 }') MB memory,"
-  echo "kernel $(uname -r), Node $(node --version), qm $QMV (bun build --compile), Postfix ${PFV:-not available},"
+  echo "kernel $(uname -r), Node $(node --version), qm $QMV (bun build --compile --bytecode), Postfix ${PFV:-not available},"
   echo "file system of /tmp: $(df -T /tmp | awk 'NR == 2 { print $2 }')."
   echo
   echo "| benchmark | qm | Postfix | unit | ratio | anchor |"
