@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { inject, parseInjectArgs } from "../core/prog/inject.ts";
+import { inject, parseInjectArgs, stdinChunks } from "../core/prog/inject.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
 
@@ -8,7 +8,7 @@ export default defineCommand({
   async run({ rawArgs }) {
     const opts = parseInjectArgs(rawArgs);
     if (opts.kind !== "ok") exitWith(opts, "qm inject");
-    const r = await inject(opts.value, { home: qmHome(), env: process.env, input: process.stdin, out: process.stdout });
+    const r = await inject(opts.value, { home: qmHome(), env: process.env, input: stdinChunks(), out: process.stdout });
     if (r.kind === "ok" && !r.value.queued) await new Promise<void>((resolve) => process.stdout.end(() => resolve()));
     exitWith(r, "qm inject");
   },

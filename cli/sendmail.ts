@@ -1,5 +1,5 @@
 import { defineCommand } from "citty";
-import { inject } from "../core/prog/inject.ts";
+import { inject, stdinChunks } from "../core/prog/inject.ts";
 import { sendmail } from "../core/prog/sendmail.ts";
 import { parseSendmailArgs, type Personality } from "../core/lib/sendmail-args.ts";
 import { qmHome } from "../core/io/sys.ts";
@@ -10,7 +10,7 @@ export async function runSendmail(argv: readonly string[], as: Personality): Pro
   const name = as === "sendmail" ? "sendmail" : as;
   const plan = parseSendmailArgs(argv, as);
   if (plan.kind !== "ok") exitWith(plan, name);
-  const r = await sendmail(plan.value, { home: qmHome(), env: process.env, input: process.stdin, inject });
+  const r = await sendmail(plan.value, { home: qmHome(), env: process.env, input: stdinChunks(), inject });
   if (r.kind !== "ok") exitWith(r, name);
   exitRaw(r.value);
 }
