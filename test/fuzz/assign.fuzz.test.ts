@@ -47,7 +47,13 @@ describe("compileAssign() and lookupAssign()", () => {
       fc.property(fc.array(fc.record({ key: byteString(8).map((s) => Buffer.from(s, "latin1")), data: byteString(40).map((s) => Buffer.from(s, "latin1")) }), { maxLength: 30 }), byteString(2000), (recs, l) => {
         const hit = timed(() => lookupAssign(buildCdb(recs), l), 200);
         if (hit) assert.ok(Number.isInteger(hit.uid) && Number.isInteger(hit.gid) && hit.uid >= 0);
-        for (const c of getpwCandidates(l)) assert.ok(c.name.length < 32 && c.name !== "" && (c.dash === "" || !c.name.includes("-")));
+        // each candidate is the whole local part, or a prefix that ends just before a "-" with the rest as ext
+        for (const c of getpwCandidates(l)) {
+          assert.ok(c.name.length < 32 && c.name !== "");
+          assert.equal(c.name, l.slice(0, c.name.length).toLowerCase());
+          if (c.dash === "") assert.ok(c.name.length === l.length && c.ext === "");
+          else assert.ok(c.dash === "-" && l[c.name.length] === "-" && c.ext === l.slice(c.name.length + 1));
+        }
       }),
       params(1000),
     );
