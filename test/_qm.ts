@@ -27,8 +27,17 @@ export function runQm(
   opts: { input?: string | Uint8Array; env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: SpawnOptions } = {},
 ): Promise<Run> {
   const { cmd, args: pre } = qmCommand();
+  return runProcess(cmd, [...pre, ...args], opts);
+}
+
+/** Runs any command the same way (a qm reached through a link, on another runtime...). */
+export function runProcess(
+  cmd: string,
+  args: readonly string[],
+  opts: { input?: string | Uint8Array; env?: NodeJS.ProcessEnv; timeoutMs?: number; spawn?: SpawnOptions } = {},
+): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, [...pre, ...args], {
+    const child = spawn(cmd, args, {
       env: { ...process.env, ...opts.env },
       stdio: ["pipe", "pipe", "pipe"],
       cwd: ROOT,
@@ -47,6 +56,11 @@ export function runQm(
     child.stdin?.on("error", () => {}); // the child may exit before reading everything
     child.stdin?.end(opts.input ?? "");
   });
+}
+
+/** A run's output as byte strings (one char per byte), for tests that match text. */
+export function asText(r: Run): { code: number | null; stdout: string; stderr: string } {
+  return { code: r.code, stdout: r.stdout.toString("latin1"), stderr: r.stderr.toString("latin1") };
 }
 
 /** A fresh temporary directory. */

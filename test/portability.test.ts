@@ -5,11 +5,11 @@
 // queue run that delivers to a Maildir and, over SMTP, to a sink on loopback.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { fastQm, ROOT, tempDir } from "./_qm.ts";
+import { asText, fastQm, ROOT, runProcess, tempDir } from "./_qm.ts";
 
 interface Cmd {
   readonly cmd: string;
@@ -33,21 +33,7 @@ interface Out {
   readonly stderr: string;
 }
 function run(c: Cmd, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(c.cmd, [...c.args, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: ["pipe", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString("latin1")));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString("latin1")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 45_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
-  });
+  return runProcess(c.cmd, [...c.args, ...args], { ...opts, timeoutMs: 45_000 }).then(asText);
 }
 
 /** A minimal SMTP peer on loopback that accepts everything and keeps what it got. */

@@ -7,6 +7,7 @@ import { qmCommand, runQm, tempDir } from "../_qm.ts";
 import { startPeer } from "../_smtp-peer.ts";
 import { BATCH_MAX, recordsFor } from "../../core/prog/rspawn.ts";
 import type { Record } from "../../core/lib/remote-report.ts";
+import { spawnInput, spawnReports } from "./_spawn.ts";
 
 // qm rspawn shares one SMTP transaction among commands that arrive together
 // for the same message, sender and domain; every slot still gets its own report.
@@ -24,15 +25,6 @@ function home(port: number): { h: string; mess: string; other: string } {
   writeFileSync(other, "Subject: other\n\nbody\n");
   return { h, mess, other };
 }
-function input(cmds: readonly (readonly string[])[]): string {
-  return cmds.map((c) => c.map((f) => `${f}\0`).join("")).join("");
-}
-function reports(out: Buffer): Map<string, string> {
-  const f = out.toString("latin1").split("\0");
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
-  return m;
-}
 
 describe("qm rspawn batching", () => {
   it("sends a message's recipients for one domain in one transaction, with a report per slot", async () => {
@@ -40,7 +32,7 @@ describe("qm rspawn batching", () => {
     try {
       const { h, mess, other } = home(peer.port);
       const r = await runQm(["rspawn"], {
-        input: input([
+        input: spawnInput([
           ["0", mess, "s@client.test", "a@x.test"],
           ["1", mess, "s@client.test", "bad@x.test"],
           ["2", mess, "s@client.test", "grey@X.TEST"],
@@ -52,7 +44,7 @@ describe("qm rspawn batching", () => {
         env: { QMHOME: h },
       });
       assert.equal(r.code, 0, r.stderr.toString());
-      const got = reports(r.stdout);
+      const got = spawnReports(r.stdout);
       assert.equal(got.size, 7);
       for (const s of ["0", "3", "4", "5", "6"]) assert.equal(got.get(s), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n");
       assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\n");
@@ -70,9 +62,9 @@ describe("qm rspawn batching", () => {
     try {
       const { h, mess } = home(peer.port);
       const n = BATCH_MAX + 3;
-      const r = await runQm(["rspawn"], { input: input(Array.from({ length: n }, (_, i) => [String(i), mess, "", `u${i}@x.test`])), env: { QMHOME: h } });
+      const r = await runQm(["rspawn"], { input: spawnInput(Array.from({ length: n }, (_, i) => [String(i), mess, "", `u${i}@x.test`])), env: { QMHOME: h } });
       assert.equal(r.code, 0);
-      const got = reports(r.stdout);
+      const got = spawnReports(r.stdout);
       assert.equal(got.size, n);
       for (const text of got.values()) assert.equal(text, "D127.0.0.1 failed after I sent the message.\nRemote host said: 554 rejected for content\n");
       assert.deepEqual(peer.sessions.map((s) => s.commands.filter((c) => c.startsWith("RCPT")).length).sort((a, b) => a - b), [3, BATCH_MAX]);
@@ -84,8 +76,8 @@ describe("qm rspawn batching", () => {
     const peer = await startPeer({ answer: (l) => (l.startsWith("RCPT") ? "550 no" : undefined) });
     try {
       const { h, mess } = home(peer.port);
-      const r = await runQm(["rspawn"], { input: input([["0", mess, "s@client.test", "a@x.test"], ["1", mess, "s@client.test", "b@x.test"]]), env: { QMHOME: h } });
-      const got = reports(r.stdout);
+      const r = await runQm(["rspawn"], { input: spawnInput([["0", mess, "s@client.test", "a@x.test"], ["1", mess, "s@client.test", "b@x.test"]]), env: { QMHOME: h } });
+      const got = spawnReports(r.stdout);
       assert.match(got.get("0") ?? "", /^D127\.0\.0\.1 does not like recipient\.\nRemote host said: 550 no\n/);
       assert.match(got.get("1") ?? "", /^D127\.0\.0\.1 does not like recipient\./);
       assert.deepEqual(peer.sessions.map((s) => s.bodies.length), [0]);
@@ -108,7 +100,7 @@ async function oneByOne(h: string, cmds: readonly (readonly string[])[]): Promis
     wake?.();
   });
   for (const c of cmds) {
-    child.stdin!.write(input([c]));
+    child.stdin!.write(spawnInput([c]));
     const until = Date.now() + 20_000;
     while (buf.split("\0").length < 3 && Date.now() < until) await new Promise<void>((r) => ((wake = r), setTimeout(r, 200)));
     const f = buf.split("\0");

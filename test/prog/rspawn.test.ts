@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { makeHome, runQm, tempDir } from "../_qm.ts";
 import { startPeer } from "../_smtp-peer.ts";
 import { TABLE_SIZE } from "../../core/lib/tcpto.ts";
+import { spawnInput, spawnReports } from "./_spawn.ts";
 
 // qm rspawn speaks send's spawn protocol: `slot\0path\0sender\0rcpt\0` in,
 // `slot\0<K|Z|D>text\0` out, deliveries concurrent, exit 0 at EOF.
@@ -21,12 +22,6 @@ function home(port: number): { h: string; mess: string } {
   const mess = join(h, "queue", "mess", "3", "26");
   writeFileSync(mess, "Subject: via rspawn\n\nbody\n");
   return { h, mess };
-}
-function reports(out: Buffer): Map<string, string> {
-  const f = out.toString("latin1").split("\0");
-  const m = new Map<string, string>();
-  for (let i = 0; i + 1 < f.length; i += 2) m.set(f[i]!, f[i + 1]!);
-  return m;
 }
 
 describe("qm rspawn", () => {
@@ -45,9 +40,9 @@ describe("qm rspawn", () => {
         ["x", mess, "s@client.test", "ok@x.test"],
         ...Array.from({ length: 10 }, (_, i) => [String(10 + i), mess, "", `n${i}@x.test`]),
       ];
-      const r = await runQm(["rspawn"], { input: cmds.map((c) => c.map((f) => `${f}\0`).join("")).join(""), env: { QMHOME: h } });
+      const r = await runQm(["rspawn"], { input: spawnInput(cmds), env: { QMHOME: h } });
       assert.equal(r.code, 0, r.stderr.toString());
-      const got = reports(r.stdout);
+      const got = spawnReports(r.stdout);
       assert.equal(got.get("0"), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n");
       assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\nGiving up on 127.0.0.1.\nRemote host said: 550 no such user\n");
       assert.equal(got.get("2"), "Z127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\nGiving up on 127.0.0.1.\nRemote host said: 450 greylisted\n");

@@ -2,10 +2,10 @@
 // sendmail and mailq, through Debian's bsd-mailx, and with a scripted -bs session.
 import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { fastQm, ROOT, tempDir } from "../_qm.ts";
+import { asText, fastQm, ROOT, runProcess, tempDir } from "../_qm.ts";
 
 interface Out {
   readonly code: number | null;
@@ -27,22 +27,8 @@ function linkAs(name: string): { cmd: string; args: string[]; path: string } {
 }
 
 function run(cmd: string, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number; uid?: number } = {}): Promise<Out> {
-  return new Promise((resolve, reject) => {
-    const ids = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
-    const child = spawn(cmd, args, { env: { ...process.env, ...opts.env }, cwd: ROOT, stdio: ["pipe", "pipe", "pipe"], ...ids });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (b: Buffer) => (stdout += b.toString("latin1")));
-    child.stderr.on("data", (b: Buffer) => (stderr += b.toString("latin1")));
-    const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 30_000);
-    child.on("error", reject);
-    child.on("close", (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
-  });
+  const spawn = opts.uid === undefined ? {} : { uid: opts.uid, gid: opts.uid };
+  return runProcess(cmd, args, { input: opts.input, env: opts.env, timeoutMs: opts.timeoutMs, spawn }).then(asText);
 }
 
 // Helpers (init, inject, qread...) run the fast standalone binary; the links under test run the qm under test.
