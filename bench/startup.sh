@@ -23,9 +23,6 @@ now() { date +%s.%N; }
 [ -x dist/qm ] || npm run build >/dev/null 2>&1 || { say "npm run build failed"; exit 111; }
 QM=$(pwd)/dist/qm
 ln -s "$QM" "$W/sendmail"
-# The same program compiled to bytecode (no parsing at start-up), for comparison with dist/qm.
-QMBC=$W/qm-bytecode
-node_modules/.bin/bun build --compile --minify --bytecode cli/qm.ts --outfile "$QMBC" >/dev/null 2>&1 || { say "bun build --bytecode failed"; QMBC=$QM; }
 export QMHOME=$W/qm
 "$QM" init --me example.test >/dev/null 2>&1 || { say "qm init failed"; exit 111; }
 MSG=$W/msg.txt
@@ -37,27 +34,24 @@ defer_transports = smtp relay local virtual" "" || { PF_OK=0; say "Postfix is no
 
 QM_CMD="$QM inject -- postmaster@example.test < $MSG"
 SM_CMD="$W/sendmail -t -i < $MSG"
-BC_CMD="$QMBC inject -- postmaster@example.test < $MSG"
 PF_CMD="/usr/sbin/sendmail -C $PF/etc -t -i < $MSG"
 
 if command -v hyperfine >/dev/null; then
-  set -- "$QM_CMD" "$SM_CMD" "$BC_CMD"
+  set -- "$QM_CMD" "$SM_CMD"
   [ $PF_OK = 1 ] && set -- "$@" "$PF_CMD"
   hyperfine --warmup 5 --runs "$N" --style basic --export-csv "$W/times.csv" "$@" >&2 || exit 111
   ms() { awk -F, -v n="$1" 'NR == n + 1 { printf "%.2f", $2 * 1000 }' "$W/times.csv"; }
-  QM_MS=$(ms 1); SM_MS=$(ms 2); BC_MS=$(ms 3); PF_MS=$([ $PF_OK = 1 ] && ms 4 || echo -)
+  QM_MS=$(ms 1); SM_MS=$(ms 2); PF_MS=$([ $PF_OK = 1 ] && ms 3 || echo -)
 else
   loop() { t0=$(now); i=0; while [ $i -lt "$N" ]; do sh -c "$1" || say "failed: $1"; i=$((i + 1)); done; calc "($(now) - $t0) * 1000 / $N" 2; }
-  QM_MS=$(loop "$QM_CMD"); SM_MS=$(loop "$SM_CMD"); BC_MS=$(loop "$BC_CMD"); PF_MS=$([ $PF_OK = 1 ] && loop "$PF_CMD" || echo -)
+  QM_MS=$(loop "$QM_CMD"); SM_MS=$(loop "$SM_CMD"); PF_MS=$([ $PF_OK = 1 ] && loop "$PF_CMD" || echo -)
 fi
 
 echo "one small message, ms per message ($N runs):"
 echo "  qm inject (dist/qm):           $QM_MS"
 echo "  sendmail -t (link to dist/qm): $SM_MS"
-echo "  qm inject (--bytecode build):  $BC_MS"
 echo "  Postfix sendmail -t:           $PF_MS"
 if [ "$PF_MS" != - ]; then
   echo "  ratio Postfix/qm inject:       $(calc "$PF_MS / $QM_MS" 2)   (>= 1.00 means qm is no slower)"
   echo "  ratio Postfix/qm sendmail:     $(calc "$PF_MS / $SM_MS" 2)"
-  echo "  ratio Postfix/qm bytecode:     $(calc "$PF_MS / $BC_MS" 2)"
 fi

@@ -1,5 +1,5 @@
 // The entry's own jobs, out of cli/qm.ts: the name it was called by, --help, --version.
-import { renderUsage, type CommandDef } from "citty";
+import type { CommandDef } from "citty";
 import { personality, type Personality } from "../core/lib/sendmail-args.ts";
 import { EXAMPLES } from "./_help.ts";
 
@@ -27,7 +27,7 @@ export function request(raw: readonly string[], subs: ReadonlySet<string>): Requ
 /** citty's usage, then the examples; all on stdout. */
 export async function showHelp(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<void> {
   const load = sub === null ? undefined : subs[sub];
-  if (load) process.stdout.write(`${plain(await renderUsage(await load(), main))}\n\n`);
+  if (load) process.stdout.write(`${plain(await (await import("citty")).renderUsage(await load(), main))}\n\n`);
   else process.stdout.write(await overview(subs));
   const examples = EXAMPLES.get(sub ?? "");
   if (examples) process.stdout.write(`EXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n\n`);

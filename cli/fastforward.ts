@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { fastforwardCli } from "../core/prog/fastforward.ts";
 import { qmHome } from "../core/io/sys.ts";
 

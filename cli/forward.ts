@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { forward } from "../core/prog/forward.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";

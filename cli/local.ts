@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { deliverAsCli } from "../core/prog/local.ts";
 
 export default defineCommand({

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { lspawn } from "../core/prog/lspawn.ts";
 import { qmHome } from "../core/io/sys.ts";
 

@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { maildirmake } from "../core/prog/maildirmake.ts";
 import { exitWith } from "./_exit.ts";
 

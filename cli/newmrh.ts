@@ -1,10 +1,11 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { newmrh } from "../core/prog/newmrh.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
   meta: { name: "newmrh", description: "Build control/morercpthosts.cdb from control/morercpthosts (qmail-newmrh)" },
+  raw: true,
   async run() {
     process.umask(0o033);
     exitWith(await newmrh(qmHome()), "qm newmrh");

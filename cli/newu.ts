@@ -1,10 +1,11 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { newu } from "../core/prog/newu.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
   meta: { name: "newu", description: "Compile users/assign into users/cdb (qmail-newu)" },
+  raw: true,
   async run() {
     process.umask(0o033);
     exitWith(await newu(qmHome()), "qm newu");

@@ -1,10 +1,12 @@
 #!/usr/bin/env tsx
-import { defineCommand, runCommand, showUsage, type CommandDef } from "citty";
+import { defineCommand, runSub, type Command } from "./_command.ts";
+import { writeSync } from "node:fs";
 import { invokedAs, request, showHelp } from "./_entry.ts";
+import { say } from "./_exit.ts";
 
 // Lazy subcommands: each loads only what it needs (no MIME parser on the inject path).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each command has its own args type
-const SUB: Record<string, () => Promise<CommandDef<any>>> = {
+const SUB: Record<string, () => Promise<Command<any>>> = {
   // (one line per subcommand, kept in alphabetical order)
   init: () => import("./init.ts").then((m) => m.default),
   inject: () => import("./inject.ts").then((m) => m.default),
@@ -34,21 +36,24 @@ const main = defineCommand({
   subCommands: SUB as never,
 });
 
-// No top-level await: `bun build --compile --bytecode` (start-up without parsing) needs a CommonJS-shaped entry.
+// No top-level await: the entry stays loadable as bytecode by `bun build --compile` (scripts/build.sh).
 async function entry(): Promise<void> {
   // Called as sendmail, mailq or newaliases (a link to qm): sendmail's argv, not citty's.
   const as = invokedAs();
   if (as) await import("./sendmail.ts").then((m) => m.runSendmail(process.argv.slice(2), as));
   const req = request(process.argv.slice(2), new Set(Object.keys(SUB)));
-  if (req.kind === "version") process.exit((process.stdout.write("qm 0.1.0\n"), 0));
+  if (req.kind === "version") process.exit((writeSync(1, "qm 0.1.0\n"), 0));
   if (req.kind === "help") process.exit((await showHelp(main, SUB, req.sub), 0));
 
+  const [name, ...rest] = process.argv.slice(2);
+  const load = name === undefined ? undefined : SUB[name];
   try {
-    await runCommand(main, { rawArgs: process.argv.slice(2) });
+    if (load) await runSub(await load(), rest);
+    else await (await import("citty")).runCommand(main, { rawArgs: process.argv.slice(2) }); // its usage errors
   } catch (err) {
     const usage = err instanceof Error && err.name === "CLIError"; // citty does not export the class
-    if (usage) await showUsage(main);
-    process.stderr.write(`qm: ${usage ? "fatal" : "temporary"}: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (usage) await (await import("citty")).showUsage(main);
+    say(`qm: ${usage ? "fatal" : "temporary"}: ${err instanceof Error ? err.message : String(err)}`);
     process.exit(usage ? 100 : 111); // bad usage will not fix itself; a crash might
   }
 }

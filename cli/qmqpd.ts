@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { qmqpdInetd, qmqpdListen, SESSION_MS } from "../core/prog/qmqpd.ts";
 import { perm } from "../core/lib/result.ts";
 import { qmHome } from "../core/io/sys.ts";

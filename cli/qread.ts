@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { qread } from "../core/prog/qread.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
@@ -17,6 +17,7 @@ async function write(text: string): Promise<boolean> {
 
 export default defineCommand({
   meta: { name: "qread", description: "List the messages in the queue (qmail-qread)" },
+  raw: true,
   async run() {
     process.stdout.on("error", () => (gone = true));
     const r = await qread(qmHome(), write);

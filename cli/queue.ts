@@ -1,10 +1,11 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { runQueue } from "../core/prog/queue.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitRaw } from "./_exit.ts";
 
 export default defineCommand({
   meta: { name: "queue", description: "Queue one message: message on fd 0, envelope on fd 1 (qmail-queue)" },
+  raw: true,
   async run() {
     process.umask(0o033);
     process.on("SIGPIPE", () => {});

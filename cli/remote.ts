@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { remote } from "../core/prog/remote.ts";
 import { qmHome } from "../core/io/sys.ts";
 

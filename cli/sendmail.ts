@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { inject, stdinChunks } from "../core/prog/inject.ts";
 import { sendmail } from "../core/prog/sendmail.ts";
 import { parseSendmailArgs, type Personality } from "../core/lib/sendmail-args.ts";
@@ -10,7 +10,7 @@ export async function runSendmail(argv: readonly string[], as: Personality): Pro
   const name = as === "sendmail" ? "sendmail" : as;
   const plan = parseSendmailArgs(argv, as);
   if (plan.kind !== "ok") exitWith(plan, name);
-  const r = await sendmail(plan.value, { home: qmHome(), env: process.env, input: stdinChunks(), inject });
+  const r = await sendmail(plan.value, { home: qmHome(), env: process.env, input: stdinChunks(), inject, blocking: true });
   if (r.kind !== "ok") exitWith(r, name);
   exitRaw(r.value);
 }
@@ -20,6 +20,7 @@ export default defineCommand({
     name: "sendmail",
     description: "sendmail's command line: -t, -f, -F, -i, -oi, -bs, -bp, -bi, -q (also run as sendmail, mailq, newaliases)",
   },
+  raw: true,
   async run({ rawArgs }) {
     await runSendmail(rawArgs, "sendmail");
   },

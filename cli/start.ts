@@ -1,4 +1,4 @@
-import { defineCommand } from "citty";
+import { defineCommand } from "./_command.ts";
 import { listenAddresses, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
 import { qmHome } from "../core/io/sys.ts";

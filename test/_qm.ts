@@ -89,8 +89,7 @@ export function fastQm(): Promise<string> {
     const dir = tempDir("qm-bin-");
     chmodSync(dir, 0o755); // deliveries run the binary as other users (nobody)
     const out = join(dir, "qm");
-    const bun = join(ROOT, "node_modules/.bin/bun");
-    const child = spawn(bun, ["build", "--compile", "--bytecode", join(ROOT, "cli/qm.ts"), "--outfile", out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn("sh", [join(ROOT, "scripts/build.sh"), out], { cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     const err: Buffer[] = [];
     child.stderr?.on("data", (b: Buffer) => err.push(b));
     child.on("error", reject);

@@ -1,15 +1,17 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fromBytes } from "../lib/bytes.ts";
 import { ok, type Result } from "../lib/result.ts";
 import { fromErrno, isMissing } from "./errno.ts";
 
 // control/* readers with qmail's rules (qmail.md §10.2): ENOENT means the
-// default; any other open error is temporary.
+// default; any other open error is temporary. Read synchronously, as qmail
+// does: a control file is a few bytes on a local disk, and a thread-pool round
+// trip per file cost a short-lived qm inject a millisecond at start-up.
 
 async function readRaw(home: string, name: string): Promise<Result<string | null>> {
   try {
-    return ok(fromBytes(await readFile(join(home, "control", name))));
+    return ok(fromBytes(readFileSync(join(home, "control", name))));
   } catch (err) {
     if (isMissing(err)) return ok(null);
     return fromErrno(err, `Unable to read control/${name}`);

@@ -1,14 +1,25 @@
-import { read } from "node:fs";
+import { read, readSync } from "node:fs";
 
 /**
  * An already-open descriptor as chunks, with plain read(2) calls: no stream
  * machinery, so a short-lived program reading stdin (qm inject, one process
- * per message) starts faster than through process.stdin.
+ * per message) starts faster than through process.stdin. `blocking`: read in
+ * this thread, for a program with nothing else to do; a descriptor that turns
+ * out to be non-blocking (EAGAIN: nothing yet) is tried again a moment later.
  */
-export async function* readFd(fd: number, size = 64 * 1024): AsyncGenerator<Uint8Array> {
+export async function* readFd(fd: number, size = 64 * 1024, blocking = false): AsyncGenerator<Uint8Array> {
   for (;;) {
     const buf = new Uint8Array(size);
-    const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size, null, (err, got) => (err ? reject(err) : resolve(got))));
+    let n: number;
+    if (blocking) {
+      try {
+        n = readSync(fd, buf, 0, size, null);
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EAGAIN") throw err;
+        await new Promise((resolve) => setTimeout(resolve, 2));
+        continue;
+      }
+    } else n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size, null, (err, got) => (err ? reject(err) : resolve(got))));
     if (n === 0) return;
     yield n === size ? buf : buf.subarray(0, n);
   }

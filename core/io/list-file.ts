@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 import { fromBytes } from "../lib/bytes.ts";
 import { ok, type Result } from "../lib/result.ts";
 import { parseList } from "./control.ts";
@@ -10,7 +10,7 @@ import { fromErrno, isMissing } from "./errno.ts";
  */
 export async function readListFile(path: string): Promise<Result<string[] | null>> {
   try {
-    return ok(parseList(fromBytes(await readFile(path))));
+    return ok(parseList(fromBytes(readFileSync(path))));
   } catch (err) {
     if (isMissing(err)) return ok(null);
     return fromErrno(err, `Unable to read ${path}`);

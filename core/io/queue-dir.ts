@@ -1,4 +1,4 @@
-import { closeSync, constants, fstatSync, fsync, linkSync, open, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, fsync, fsyncSync, linkSync, open, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { toBytes } from "../lib/bytes.ts";
 import { formatDate822 } from "../lib/date822.ts";
@@ -18,6 +18,12 @@ export interface EnqueueOptions {
   readonly uid?: number; // the u record; defaults to the process uid (or who.uid)
   readonly pid?: number; // the p record and "qmail <pid>" in Received; defaults to this process
   readonly now?: () => number;
+  /**
+   * A process that queues one message and exits (qm inject, qm queue): every
+   * call synchronous. Starting the thread pool costs such a process more than
+   * sharing journal commits saves it.
+   */
+  readonly blocking?: boolean;
 }
 
 /** The envelope, or a function that reads it once the message is on disk (qm queue reads fd 1 after fd 0). */
@@ -47,7 +53,7 @@ function receivedLine(pid: number, who: Invoker, now: number): string {
  * writes) are synchronous, since a thread-pool round trip costs more than
  * the call; only the fsyncs go to the pool, the four before the commit point
  * at once, so the filesystem folds them into one journal commit and the
- * sessions of a listener share commits.
+ * sessions of a listener share commits (opts.blocking: all synchronous).
  */
 export async function enqueue(home: string, message: Uint8Array | AsyncIterable<Uint8Array>, source: EnvelopeSource, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
   const queue = join(home, "queue");
@@ -56,7 +62,8 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   const who = opts.who ?? { kind: "uid", uid };
   const now = (opts.now ?? Date.now)();
 
-  const made = await makePidFile(queue, pid, now);
+  const sync = opts.blocking === true;
+  const made = await makePidFile(queue, pid, now, sync);
   if ("reason" in made) return made;
   const { id, fd } = made;
   const messDir = join(queue, "mess", String(id % SPLIT));
@@ -84,14 +91,14 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   const info = toBytes(`u${uid}\0p${pid}\0F${env.sender}\0${env.recipients.map((r) => `T${r}\0`).join("")}`);
   let ifd: number;
   try {
-    ifd = await createFile(intd);
+    ifd = await createFile(intd, sync);
   } catch (err) {
     return fail([mess], QQ.intdTrouble, `unable to create intd file: ${String(err)}`);
   }
   fds.add(ifd);
   try {
     writeAll(ifd, info);
-    await Promise.all([fsyncFd(fd), fsyncFd(ifd), fsyncDir(messDir), fsyncDir(join(queue, "intd"))]);
+    await Promise.all([fsyncFd(fd, sync), fsyncFd(ifd, sync), fsyncDir(messDir, sync), fsyncDir(join(queue, "intd"), sync)]);
   } catch (err) {
     return fail([intd, mess], QQ.writeError, `unable to write intd file: ${String(err)}`);
   }
@@ -99,7 +106,7 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   fds.clear();
   try {
     linkSync(intd, join(queue, flatPath("todo", id)));
-    await fsyncDir(join(queue, "todo"));
+    await fsyncDir(join(queue, "todo"), sync);
   } catch (err) {
     return fail([intd, mess], QQ.todoTrouble, `unable to link todo file: ${String(err)}`);
   }
@@ -107,12 +114,12 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   return { code: 0, id };
 }
 
-async function makePidFile(queue: string, pid: number, now: number): Promise<{ id: number; path: string; fd: number } | { code: number; reason: string }> {
+async function makePidFile(queue: string, pid: number, now: number, sync: boolean): Promise<{ id: number; path: string; fd: number } | { code: number; reason: string }> {
   for (let tries = 0; tries < 9; tries++) {
     const path = join(queue, "pid", `${pid}.${Math.floor(now / 1000)}.${++seq}`);
     let fd: number;
     try {
-      fd = await createFile(path);
+      fd = await createFile(path, sync);
     } catch (err) {
       if ((err as { code?: string }).code !== "EEXIST") return { code: QQ.pidTrouble, reason: `unable to create pid file: ${String(err)}` };
       continue;
@@ -153,23 +160,26 @@ async function writeMessage(fd: number, received: string, message: Uint8Array | 
 }
 
 /** O_EXCL create in the thread pool: allocating an inode is the dearest call here (ext4 scans for a free one). */
-function createFile(path: string): Promise<number> {
-  return new Promise((resolve, reject) => open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
+async function createFile(path: string, sync: boolean): Promise<number> {
+  const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
+  if (sync) return openSync(path, flags, 0o644);
+  return new Promise((resolve, reject) => open(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
 }
 
 function writeAll(fd: number, bytes: Uint8Array): void {
   for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
 }
 
-function fsyncFd(fd: number): Promise<void> {
+async function fsyncFd(fd: number, sync: boolean): Promise<void> {
+  if (sync) return fsyncSync(fd);
   return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
 }
 
 /** fsync a directory: only the fsync itself goes to the thread pool. */
-async function fsyncDir(dir: string): Promise<void> {
+async function fsyncDir(dir: string, sync: boolean): Promise<void> {
   const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
-    await fsyncFd(fd);
+    await fsyncFd(fd, sync);
   } finally {
     closeQuietly(fd);
   }

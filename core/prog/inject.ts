@@ -13,7 +13,7 @@ import { writeAll } from "../io/out-stream.ts";
 import { submit } from "../io/qq.ts";
 import { readFd } from "../io/fd-reader.ts";
 import { readHead } from "../io/read-head.ts";
-import { fromBytes, toBytes } from "../lib/bytes.ts";
+import { toBytes, utf8ByteString as utf8 } from "../lib/bytes.ts";
 import { parseFields } from "../lib/header.ts";
 import type { InjectOptions } from "../lib/inject-args.ts";
 import { INJECT_CONTROLS, readInjectEnv, type Env, type InjectControl, type InjectEnv } from "../lib/inject-env.ts";
@@ -33,6 +33,8 @@ export interface InjectContext {
   readonly now?: () => number;
   readonly pid?: number;
   readonly uid?: number;
+  /** this process queues one message and exits: synchronous I/O (SubmitOptions.blocking) */
+  readonly blocking?: boolean;
 }
 
 export type Injected = { readonly queued: true; readonly qp: number; readonly sender: string; readonly recipients: readonly string[] } | { readonly queued: false };
@@ -44,7 +46,8 @@ export type Injected = { readonly queued: true; readonly qp: number; readonly se
  */
 export async function inject(argOpts: InjectOptions, ctx: InjectContext): Promise<Result<Injected>> {
   const opts = { ...argOpts, sender: argOpts.sender === null ? null : utf8(argOpts.sender), recipients: argOpts.recipients.map(utf8) };
-  const env = readInjectEnv(Object.fromEntries(Object.entries(ctx.env).map(([k, v]) => [k, v === undefined ? v : utf8(v)])));
+  // argv and environment strings back to byte strings (bytes.ts); only the variables inject reads
+  const env = readInjectEnv(new Proxy(ctx.env, { get: (e, k) => (typeof k === "string" && e[k] !== undefined ? utf8(e[k]) : undefined) }));
   const cfg = await configure(ctx, env);
   if (cfg.kind !== "ok") return cfg;
   const head = await readHead(ctx.input);
@@ -63,7 +66,7 @@ export async function inject(argOpts: InjectOptions, ctx: InjectContext): Promis
   const { sender, recipients } = prepared.value;
   if (recipients.length === 0) return perm("No recipients", "5.1.3");
   const uid = ctx.uid ?? (typeof process.getuid === "function" ? process.getuid() : 0);
-  const done = await submit(ctx.home, message, { sender, recipients }, { who: { kind: "uid", uid }, env: ctx.env as NodeJS.ProcessEnv });
+  const done = await submit(ctx.home, message, { sender, recipients }, { who: { kind: "uid", uid }, env: ctx.env as NodeJS.ProcessEnv, blocking: ctx.blocking });
   if (done.kind !== "ok") return done;
   return ok({ queued: true, qp: done.value.qp, sender, recipients });
 }
@@ -96,17 +99,13 @@ async function configure(ctx: InjectContext, env: InjectEnv): Promise<Result<Inj
   });
 }
 
-/** argv and environment strings (decoded from UTF-8 by the runtime) back to byte strings (bytes.ts). */
-function utf8(s: string): string {
-  return fromBytes(Buffer.from(s, "utf8"));
-}
 
 async function* assemble(p: Prepared, body: AsyncIterable<Uint8Array>): AsyncIterable<Uint8Array> {
   yield toBytes(`${p.header}\n`);
   yield* body;
 }
 
-/** This process's stdin as chunks, read with plain read(2): inject starts faster without process.stdin's streams. */
+/** This process's stdin as chunks, read with plain blocking read(2): inject starts faster without process.stdin's streams. */
 export function stdinChunks(): AsyncIterable<Uint8Array> {
-  return readFd(0);
+  return readFd(0, undefined, true);
 }

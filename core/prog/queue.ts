@@ -16,7 +16,7 @@ const MAX_ENVELOPE = 100 * 1024 * 1024; // bytes read from fd 1 before giving up
 export async function runQueue(home: string, message: AsyncIterable<Uint8Array>, envelopeFd: number): Promise<number> {
   if (await isQmqpClient(home)) return runQmqpClient(home, message, () => readEnvelope(envelopeFd)); // mini-qmail (issue 9)
   if (writesQueue(home)) {
-    const r = await enqueue(home, message, () => readEnvelope(envelopeFd));
+    const r = await enqueue(home, message, () => readEnvelope(envelopeFd), { blocking: true }); // one message, then exit
     return r.code;
   }
   return viaMaildrop(home, message, envelopeFd);

@@ -5,17 +5,15 @@
  * trusted local client; -bp lists the queue; -q is one queue run
  * (`qm send --once`); -bi and newaliases run `qm newaliases`.
  */
-import { spawn } from "node:child_process";
 import { injectEnv, smtpEnv, type SendmailPlan } from "../lib/sendmail-args.ts";
 import { ok, type Result } from "../lib/result.ts";
-import { selfCommand } from "../io/self.ts";
 
 type Env = NodeJS.ProcessEnv;
 
 /** qm inject's entry, passed in by the caller (a program never imports another program). */
 export type InjectFn = (
   opts: { readonly mode: "H" | "a"; readonly print: false; readonly sender: string | null; readonly recipients: readonly string[] },
-  ctx: { readonly home: string; readonly env: Env; readonly input: AsyncIterable<Uint8Array> },
+  ctx: { readonly home: string; readonly env: Env; readonly input: AsyncIterable<Uint8Array>; readonly blocking?: boolean },
 ) => Promise<Result<unknown>>;
 
 export interface SendmailDeps {
@@ -23,6 +21,8 @@ export interface SendmailDeps {
   readonly env: Env;
   readonly input: AsyncIterable<Uint8Array>;
   readonly inject: InjectFn;
+  /** one message and exit: synchronous I/O (InjectContext.blocking) */
+  readonly blocking?: boolean;
   /** Runs `qm <sub> args...` with our stdio and this environment; resolves its exit code. */
   readonly runSelf?: (sub: string, args: readonly string[], env: Env) => Promise<number>;
 }
@@ -34,7 +34,7 @@ export async function sendmail(plan: SendmailPlan, deps: SendmailDeps): Promise<
     case "inject": {
       const env = injectEnv(plan, deps.env) as Env;
       const opts = { mode: plan.mode, print: false, sender: plan.sender, recipients: plan.recipients } as const;
-      const r = await deps.inject(opts, { home: deps.home, env, input: deps.input });
+      const r = await deps.inject(opts, { home: deps.home, env, input: deps.input, blocking: deps.blocking });
       return r.kind === "ok" ? ok(0) : r;
     }
     case "smtp":
@@ -53,8 +53,10 @@ export async function sendmail(plan: SendmailPlan, deps: SendmailDeps): Promise<
  * given: every caller here passes fixed words, never an address.
  * A child killed by a signal counts as a temporary failure (111).
  */
-export function runSelf(sub: string, args: readonly string[], env: Env): Promise<number> {
-  const self = selfCommand();
+export async function runSelf(sub: string, args: readonly string[], env: Env): Promise<number> {
+  // loaded here, not at the top: `sendmail -t`, one process per message, never starts a child
+  const { spawn } = await import("node:child_process");
+  const self = (await import("../io/self.ts")).selfCommand();
   return new Promise((resolve) => {
     const child = spawn(self.cmd, [...self.args, sub, ...args], { stdio: "inherit", env, argv0: "qm" });
     child.on("error", () => resolve(111));

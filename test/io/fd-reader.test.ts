@@ -1,13 +1,14 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, openSync, writeFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { closeSync, constants, openSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { readFd } from "../../core/io/fd-reader.ts";
 import { tempDir } from "../_qm.ts";
 
-async function collect(fd: number, size?: number): Promise<Buffer> {
+async function collect(fd: number, size?: number, blocking = false): Promise<Buffer> {
   const parts: Uint8Array[] = [];
-  for await (const chunk of readFd(fd, size)) parts.push(chunk);
+  for await (const chunk of readFd(fd, size, blocking)) parts.push(chunk);
   return Buffer.concat(parts);
 }
 
@@ -35,5 +36,33 @@ describe("readFd()", () => {
   });
   it("rejects on a descriptor that cannot be read", async () => {
     await assert.rejects(collect(987_654));
+    await assert.rejects(collect(987_654, undefined, true));
+  });
+  it("blocking: the same bytes, read in this thread", async () => {
+    const path = join(tempDir(), "data");
+    const data = Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 7) & 255));
+    writeFileSync(path, data);
+    const fd = openSync(path, "r");
+    try {
+      assert.ok((await collect(fd, 4096, true)).equals(data));
+    } finally {
+      closeSync(fd);
+    }
+  });
+  it("blocking: a non-blocking pipe with nothing in it yet is waited on, not an error", async () => {
+    const fifo = join(tempDir(), "fifo");
+    execFileSync("mkfifo", [fifo]);
+    const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
+    const wfd = openSync(fifo, constants.O_WRONLY);
+    const later = setTimeout(() => {
+      writeSync(wfd, "late bytes\n");
+      closeSync(wfd);
+    }, 60);
+    try {
+      assert.equal((await collect(rfd, undefined, true)).toString(), "late bytes\n");
+    } finally {
+      clearTimeout(later);
+      closeSync(rfd);
+    }
   });
 });
