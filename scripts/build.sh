@@ -4,9 +4,17 @@
 # command loads only its own modules (qm inject never loads the SMTP server
 # or the MIME parser). npm run build, install.sh, the tests and the benchmarks
 # all build through here.
+#
+# No autoloading: a standalone bun program would otherwise read .env and
+# bunfig.toml from its working directory (and scan every directory above it)
+# at each start. For qm, run by root from any directory, that would let a
+# file in the directory set the environment (QMAILQUEUE names the program
+# that queues mail) or preload code; and the scan cost ~1-4 ms per start.
 #   sh scripts/build.sh [OUT]        (default dist/qm)
 set -eu
 OUT=${1:-dist/qm}
 case $OUT in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
 cd "$(dirname "$0")/.."
-exec node_modules/.bin/bun build --compile --minify --bytecode --splitting --format=esm cli/qm.ts --outfile "$OUT"
+exec node_modules/.bin/bun build --compile --minify --bytecode --splitting --format=esm \
+  --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
+  cli/qm.ts --outfile "$OUT"
