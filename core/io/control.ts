@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fromBytes } from "../lib/bytes.ts";
 import { ok, type Result } from "../lib/result.ts";
@@ -10,8 +10,11 @@ import { fromErrno, isMissing } from "./errno.ts";
 // trip per file cost a short-lived qm inject a millisecond at start-up.
 
 async function readRaw(home: string, name: string): Promise<Result<string | null>> {
+  const path = join(home, "control", name);
   try {
-    return ok(fromBytes(readFileSync(join(home, "control", name))));
+    // most control files are absent: asking first spares an exception (dear in a cold process) per file
+    if (statSync(path, { throwIfNoEntry: false }) === undefined) return ok(null);
+    return ok(fromBytes(readFileSync(path)));
   } catch (err) {
     if (isMissing(err)) return ok(null);
     return fromErrno(err, `Unable to read control/${name}`);

@@ -6,10 +6,12 @@ import { read, readSync } from "node:fs";
  * per message) starts faster than through process.stdin. `blocking`: read in
  * this thread, for a program with nothing else to do; a descriptor that turns
  * out to be non-blocking (EAGAIN: nothing yet) is tried again a moment later.
+ * Each read goes into one reused buffer and what came is copied out, so a
+ * small message costs a small allocation.
  */
 export async function* readFd(fd: number, size = 64 * 1024, blocking = false): AsyncGenerator<Uint8Array> {
+  const buf = new Uint8Array(size);
   for (;;) {
-    const buf = new Uint8Array(size);
     let n: number;
     if (blocking) {
       try {
@@ -21,6 +23,6 @@ export async function* readFd(fd: number, size = 64 * 1024, blocking = false): A
       }
     } else n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, size, null, (err, got) => (err ? reject(err) : resolve(got))));
     if (n === 0) return;
-    yield n === size ? buf : buf.subarray(0, n);
+    yield buf.slice(0, n);
   }
 }
