@@ -17,7 +17,7 @@ import { randomHex, type Message } from "./qq.ts";
  * written into it with pwrite only after the whole message went through, so
  * a message cut short meets an empty envelope and is never queued.
  */
-export async function runQueueProgram(program: string, home: string, message: Message, env: Envelope): Promise<Result<{ qp: number }>> {
+export async function runQueueProgram(program: string, message: Message, env: Envelope): Promise<Result<{ qp: number }>> {
   const path = join(tmpdir(), `qm-envelope.${process.pid}.${randomHex()}`);
   let fh;
   try {
@@ -28,7 +28,8 @@ export async function runQueueProgram(program: string, home: string, message: Me
   }
   try {
     return await new Promise((resolve) => {
-      const child = spawn(program, [], { cwd: home, stdio: ["pipe", fh.fd, "inherit"] });
+      // our working directory, as qmail's callers leave theirs: the queue program finds its queue itself
+      const child = spawn(program, [], { stdio: ["pipe", fh.fd, "inherit"] });
       let complete = false;
       child.on("error", () => resolve(qqFail(120)));
       child.on("close", (code, signal) => {

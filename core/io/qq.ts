@@ -29,7 +29,7 @@ export interface SubmitOptions {
 export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<{ qp: number }>> {
   const qq = (opts.env ?? process.env).QMAILQUEUE;
   // $QMAILQUEUE: loaded only here, so an injector on a normal host never loads child_process or node:os
-  if (qq) return (await import("./qq-program.ts")).runQueueProgram(qq, home, message, env);
+  if (qq) return (await import("./qq-program.ts")).runQueueProgram(qq, message, env);
   if (existsSync(join(home, "control", "qmqpservers"))) {
     // a QMQP null client (mini-qmail): loaded only here, so injectors on a normal host never load node:net
     const { qmqpSubmit } = await import("./qmqp-client.ts");

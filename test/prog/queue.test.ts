@@ -102,4 +102,14 @@ describe("qm queue", () => {
     writeFileSync(script, "#!/bin/sh\ncat >/dev/null\nexit 53\n", { mode: 0o755 });
     assert.equal((await submit(home, new TextEncoder().encode("x\n"), { sender: "", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } })).kind, "temp");
   });
+
+  it("runs $QMAILQUEUE whatever the home: a home that does not exist (qm local's default) is not the queue program's business", async () => {
+    const out = join(tempDir(), "qq-out");
+    const script = join(tempDir(), "fake-qq");
+    writeFileSync(script, `#!/bin/sh\ncat > ${out}.msg\ncat <&1 > ${out}.env\nexit 0\n`, { mode: 0o755 });
+    const { submit } = await import("../../core/io/qq.ts");
+    const r = await submit(join(tempDir(), "no-such-home"), new TextEncoder().encode("hi\n"), { sender: "s@x", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } });
+    assert.equal(r.kind, "ok", JSON.stringify(r));
+    assert.equal(readFileSync(`${out}.env`, "latin1"), "Fs@x\0Tr@y\0\0");
+  });
 });
