@@ -9,11 +9,8 @@ set -e
 cd "$(dirname "$0")/.."
 M=${1:-2000}; S=${2:-20}; L=${3:-2048}; N=${INJECTS:-50}
 QP=${QMQP_PORT:-6280}; SP=${SMTP_PORT:-2526}
-QM=${QM_BIN:-}
-if [ -z "$QM" ]; then
-  QM=$(mktemp -d)/qm
-  node_modules/.bin/bun build --compile --minify --bytecode cli/qm.ts --outfile "$QM" >/dev/null
-fi
+. bench/_qm.sh
+QM=$(qm_binary "$(mktemp -d)") || exit 111
 H=$(mktemp -d)/hub
 QMHOME=$H "$QM" init --me hub.test >/dev/null
 chmod 755 "$(dirname "$H")"

@@ -13,8 +13,8 @@ set -e
 cd "$(dirname "$0")/.."
 . bench/_postfix.sh
 N=${1:-1000}; J=${2:-4}; C=${CONCURRENCY:-20}; SINK=${SINK_PORT:-2627}; LIMIT=${LIMIT:-300}
-QM=$(realpath "${QM_BIN:-dist/qm}" 2>/dev/null || echo dist/qm)
-[ -x "$QM" ] || { npm run build >/dev/null 2>&1; QM=$(realpath dist/qm); }
+. bench/_qm.sh
+QM=$(qm_binary "$(mktemp -d)") || exit 111
 pf_install || { echo "postfix missing: remote benchmark skipped" >&2; exit 0; }
 T=$(mktemp -d); chmod 755 "$T"
 H=$T/qm; P=$T/postfix

@@ -11,6 +11,7 @@
 set -u
 cd "$(dirname "$0")/.."
 . bench/_postfix.sh
+. bench/_qm.sh
 
 if [ "${BENCH_QUICK:-}" = 1 ]; then D_DRAIN="1000 5000"; D_E2E=300; D_SMTPD=1000; D_REMOTE=200; D_START=30; else D_DRAIN="1000 10000 100000"; D_E2E=2000; D_SMTPD=5000; D_REMOTE=1000; D_START=100; fi
 DRAIN=${BENCH_DRAIN:-$D_DRAIN}; E2E=${BENCH_E2E:-$D_E2E}; SMTPD_M=${BENCH_SMTPD:-$D_SMTPD}; REMOTE_M=${BENCH_REMOTE:-$D_REMOTE}; START_N=${BENCH_STARTUP:-$D_START}
@@ -55,9 +56,7 @@ rss_max() { ps -o rss= -p "$1" 2>/dev/null | awk '{ print int($1 / 1024) }'; }
 
 # --- qm, the standalone binary -------------------------------------------------
 say "building the standalone qm"
-QM=$W/bin/qm
-mkdir -p "$W/bin"; chmod 755 "$W/bin"
-node_modules/.bin/bun build --compile --minify --bytecode cli/qm.ts --outfile "$QM" >/dev/null 2>&1 || { say "bun build failed"; exit 111; }
+QM=$(qm_binary "$W/bin") || exit 111
 chmod 755 "$QM"
 QMV=$("$QM" --version 2>/dev/null | head -1)
 
@@ -108,21 +107,18 @@ pf_wait_empty() { # pf_wait_empty TIMEOUT -> time the queue emptied
 }
 
 # --- 1. start-up: one small message through qm inject / Postfix's sendmail (issue 7) ---
-say "start-up: $START_N x qm inject beside Postfix sendmail"
+say "start-up: $START_N rounds of qm inject and Postfix sendmail, taking turns"
 H=$(qm_home startup)
-t0=$(now); i=0
-while [ $i -lt "$START_N" ]; do QMHOME=$H "$QM" inject -- postmaster@example.test < "$MSG" || say "inject failed"; i=$((i + 1)); done
-t1=$(now)
-QM_START=$(calc "($t1 - $t0) * 1000 / $START_N")
-PF_START=-
+set -- "QMHOME=$H $QM inject -- postmaster@example.test"
 if [ $PF_OK = 1 ]; then
   pf_defer "smtp relay virtual"
-  t0=$(now); i=0
-  while [ $i -lt "$START_N" ]; do pf_sendmail -f bench@bench.test u@vbench.test < "$MSG"; i=$((i + 1)); done
-  t1=$(now)
-  PF_START=$(calc "($t1 - $t0) * 1000 / $START_N")
+  set -- "$@" "/usr/sbin/sendmail -C $PF/etc -f bench@bench.test u@vbench.test"
 fi
-row "inject one message (sendmail start-up), ms/message, $START_N in a row" "$QM_START" "$PF_START" ms "target: no slower than Postfix" 0
+node bench/interleave.mjs "$START_N" "$MSG" "$@" > "$W/startup.txt" || say "start-up timing failed"
+QM_START=$(awk 'NR == 1 { print $1 }' "$W/startup.txt")
+PF_START=$([ $PF_OK = 1 ] && awk 'NR == 2 { print $1 }' "$W/startup.txt" || echo -)
+awk '$3 != 0 { print "bench: start-up: " $3 " runs failed: " $0 > "/dev/stderr" }' "$W/startup.txt"
+row "inject one message (sendmail start-up), median ms/message, $START_N rounds taking turns" "$QM_START" "$PF_START" ms "target: no slower than Postfix" 0
 
 # --- 2. SMTP server: smtp-source -s 20 -m M -l 2048, queuing for real (issue 5) ---
 say "smtpd: smtp-source -s 20 -m $SMTPD_M -l 2048"
@@ -272,7 +268,7 @@ PFV=$(postconf -d mail_version 2>/dev/null | sed 's/.*= //')
   echo "is better (higher rate, or fewer ms). The anchor column quotes the figure or target the issues give."
   echo
   echo "Machine: $(nproc) CPUs ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(free -m | awk '/Mem:/ { print $2 }') MB memory,"
-  echo "kernel $(uname -r), Node $(node --version), qm $QMV (bun build --compile --bytecode), Postfix ${PFV:-not available},"
+  echo "kernel $(uname -r), Node $(node --version), qm $QMV (scripts/build.sh: bun build --compile, bytecode, code splitting, --smol), Postfix ${PFV:-not available},"
   echo "file system of /tmp: $(df -T /tmp | awk 'NR == 2 { print $2 }')."
   echo
   echo "| benchmark | qm | Postfix | unit | ratio | anchor |"

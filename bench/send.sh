@@ -16,8 +16,8 @@ trap '[ -n "$SEND" ] && kill $SEND 2>/dev/null; rm -rf "$W"' EXIT INT TERM
 now() { date +%s.%N; }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
 count() { find "$1" -type f 2>/dev/null | wc -l; }
-QM=${QM_BIN:-$W/qm}
-[ -x "$QM" ] || node_modules/.bin/bun build --compile --minify --bytecode cli/qm.ts --outfile "$QM" >/dev/null 2>&1 || { echo "bun build failed" >&2; exit 111; }
+. bench/_qm.sh
+QM=$(qm_binary "$W/bin") || exit 111
 MSG=$W/msg.txt
 { printf 'From: bench@example.test\nTo: postmaster@example.test\nSubject: bench\n\n'; awk 'BEGIN { for (i = 0; i < 26; i++) { s = ""; for (j = 0; j < 76; j++) s = s "x"; print s } }'; } > "$MSG"
 home() { h=$W/$1/qm; mkdir -p "$W/$1"; chmod 755 "$W/$1"; QMHOME=$h "$QM" init --me example.test >/dev/null 2>&1; echo "$h"; }

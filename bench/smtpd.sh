@@ -13,8 +13,8 @@ cd "$(dirname "$0")/.."
 . bench/_postfix.sh
 M=${1:-5000}; S=${2:-20}; L=${3:-2048}; BIG=${BIG:-104857600}
 QP=${QM_PORT:-2625}; PP=${POSTFIX_PORT:-2626}
-QM=${QM_BIN:-dist/qm}
-[ -x "$QM" ] || npm run build >/dev/null 2>&1
+. bench/_qm.sh
+QM=$(qm_binary "$(mktemp -d)") || exit 111
 pf_install || { echo "postfix missing: smtpd benchmark skipped" >&2; exit 0; }
 T=$(mktemp -d); chmod 755 "$T"
 H=$T/qm; P=$T/postfix
