@@ -2,6 +2,7 @@ import { defineCommand } from "./_command.ts";
 import { startSend } from "../core/prog/send.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
+import { stopWithParent } from "./_parent.ts";
 
 export default defineCommand({
   meta: { name: "send", description: "The queue manager: deliver, retry and bounce queued mail (qmail-send)" },
@@ -23,6 +24,7 @@ export default defineCommand({
     process.on("SIGHUP", () => h.hup());
     process.on("SIGALRM", () => h.alrm());
     process.on("SIGPIPE", () => {});
+    stopWithParent();
     const r = await h.done;
     if (r.kind === "ok" && args.once) {
       const s = r.value;

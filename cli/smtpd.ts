@@ -3,6 +3,7 @@ import { smtpdInetd, smtpdListen } from "../core/prog/smtpd.ts";
 import { perm } from "../core/lib/result.ts";
 import { qmHome } from "../core/io/sys.ts";
 import { exitWith } from "./_exit.ts";
+import { stopWithParent } from "./_parent.ts";
 
 export default defineCommand({
   meta: { name: "smtpd", description: "SMTP server: one session on stdin/stdout (tcpserver, inetd), or --listen IP:PORT" },
@@ -20,6 +21,7 @@ export default defineCommand({
       await smtpdInetd(qmHome(), process.env);
       process.exit(0);
     }
+    stopWithParent();
     const max = Number(args.max);
     const perIP = Number(args["max-per-ip"]);
     if (!Number.isInteger(max) || max < 1 || !Number.isInteger(perIP) || perIP < 1) exitWith(perm("--max and --max-per-ip take positive numbers", "5.3.5"), "qm smtpd");

@@ -162,9 +162,10 @@ export function start(opts: StartOptions): StartHandle {
   };
 }
 
+/** A part's stdin is a pipe start never writes to: its end of file tells the part that start is gone (cli/_parent.ts). */
 function spawnPart(p: Part): ChildProcess {
   const self = selfCommand();
-  return spawn(self.cmd, [...self.args, ...p.argv], { stdio: ["ignore", "pipe", "pipe"], argv0: "qm" });
+  return spawn(self.cmd, [...self.args, ...p.argv], { stdio: ["pipe", "pipe", "pipe"], argv0: "qm", env: { ...process.env, QM_PARENT: "stdin" } });
 }
 
 /** Each line of the child's stdout and stderr to `out`, bounded in length. */

@@ -162,6 +162,30 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
   });
 });
 
+describe("qm start killed outright", { skip: ROOT_ONLY }, () => {
+  it("its parts stop by themselves: a SIGKILLed start leaves no queue manager or listener running", async () => {
+    const fast = await fastQm();
+    const home = join(tempDir(), "qm");
+    chmodSync(join(home, ".."), 0o755);
+    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    const qm = new Started(home, ["--listen", "127.0.0.1:0", "--smtpd-user", "nobody"]);
+    await qm.wait(/smtpd: listening on 127\.0\.0\.1:\d+/);
+    await qm.wait(/^status: local 0\/10 remote 0\/20$/m);
+    const pids = [...qm.text.matchAll(/started, pid (\d+)/g)].map((m) => Number(m[1]));
+    assert.equal(pids.length, 2);
+    qm.child.kill("SIGKILL");
+    await qm.exited();
+    // gone, or a zombie waiting for init to reap it
+    const running = (pid: number): boolean => alive(pid) && !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, "latin1"));
+    await waitFor("the parts to stop", () => (pids.some(running) ? null : true), 20_000);
+    // the queue is free again: a new start runs its own queue manager
+    const again = new Started(home, ["--no-smtpd"]);
+    await again.wait(/^status: local 0\/10 remote 0\/20$/m);
+    again.child.kill("SIGTERM");
+    assert.deepEqual(await again.exited(), { code: 0, signal: null });
+  });
+});
+
 describe("qm start --no-smtpd", { skip: ROOT_ONLY }, () => {
   it("runs the queue manager alone", async () => {
     const fast = await fastQm();
