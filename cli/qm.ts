@@ -50,9 +50,10 @@ async function entry(): Promise<void> {
   if (req.kind === "help") process.exit((await showHelp(main, SUB, req.sub), 0));
 
   const [name, ...rest] = process.argv.slice(2);
-  const load = name === undefined ? undefined : SUB[name];
+  const load = name !== undefined && Object.hasOwn(SUB, name) ? SUB[name] : undefined; // not "constructor" and the like
   try {
     if (load) await runSub(await load(), rest);
+    else if (name !== undefined && !name.startsWith("-")) throw Object.assign(new Error(`Unknown command ${name}`), { name: "CLIError" });
     else await (await import("citty")).runCommand(main, { rawArgs: process.argv.slice(2) }); // its usage errors
   } catch (err) {
     const usage = err instanceof Error && err.name === "CLIError"; // citty does not export the class

@@ -45,4 +45,11 @@ describe("qm --version", () => {
     const r = await runQm(["no-such-command"]);
     assert.equal(r.code, 100);
   });
+  it("takes no object property for a command: constructor, __proto__, toString are unknown commands", async () => {
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      const r = await runQm([name]);
+      assert.equal(r.code, 100, name);
+      assert.match(r.stderr.toString(), new RegExp(`^qm: fatal: Unknown command ${name}\n$`), name);
+    }
+  });
 });
