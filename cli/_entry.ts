@@ -34,6 +34,17 @@ export async function showHelp(main: CommandDef, subs: Record<string, () => Prom
   if (sub === null) process.stdout.write("Each command has a manual page: man qm, man qm-COMMAND.\n");
 }
 
+/** For a usage error, on stderr: the usage of `sub` (or the overview), without colours. */
+export async function usageText(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<string> {
+  const load = sub === null ? undefined : subs[sub];
+  const text = load ? `${await (await import("citty")).renderUsage(await load(), main)}\n\n` : await overview(subs);
+  return uncoloured(text);
+}
+
+export function uncoloured(text: string): string {
+  return text.replace(/\x1b\[[0-9;]*m/g, "");
+}
+
 /** One line per command; a command that fails to load is still named. */
 async function overview(subs: Record<string, () => Promise<CommandDef>>): Promise<string> {
   const rows: string[] = [];
@@ -46,5 +57,5 @@ async function overview(subs: Record<string, () => Promise<CommandDef>>): Promis
 
 /** citty colours its usage even into a pipe: keep the colours for a terminal only. */
 function plain(text: string): string {
-  return process.stdout.isTTY && !process.env.NO_COLOR ? text : text.replace(/\x1b\[[0-9;]*m/g, "");
+  return process.stdout.isTTY && !process.env.NO_COLOR ? text : uncoloured(text);
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env tsx
 import { defineCommand, runSub, type Command } from "./_command.ts";
 import { writeSync } from "node:fs";
-import { invokedAs, request, showHelp } from "./_entry.ts";
+import { invokedAs, request, showHelp, uncoloured, usageText } from "./_entry.ts";
 import { say } from "./_exit.ts";
 // qm inject is loaded with the entry, not on demand: one process per message,
 // and every module chunk loaded separately costs a start ~0.15 ms on Bun
@@ -57,8 +57,8 @@ async function entry(): Promise<void> {
     else await (await import("citty")).runCommand(main, { rawArgs: process.argv.slice(2) }); // its usage errors
   } catch (err) {
     const usage = err instanceof Error && err.name === "CLIError"; // citty does not export the class
-    if (usage) await (await import("citty")).showUsage(main);
-    say(`qm: ${usage ? "fatal" : "temporary"}: ${err instanceof Error ? err.message : String(err)}`);
+    if (usage) writeSync(2, await usageText(main, SUB, load ? (name ?? null) : null)); // a usage error: usage on stderr
+    say(`qm: ${usage ? "fatal" : "temporary"}: ${uncoloured(err instanceof Error ? err.message : String(err))}`);
     process.exit(usage ? 100 : 111); // bad usage will not fix itself; a crash might
   }
 }

@@ -41,15 +41,20 @@ describe("qm --version", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
     assert.equal(r.stdout.toString(), `qm ${pkg.version}\n`);
   });
-  it("answers an unknown command with usage and exit 100", async () => {
+  it("answers an unknown command with usage and exit 100, all on stderr and without colour codes", async () => {
     const r = await runQm(["no-such-command"]);
     assert.equal(r.code, 100);
+    assert.equal(r.stdout.length, 0);
+    const err = r.stderr.toString();
+    assert.match(err, /^USAGE {2}qm COMMAND/m);
+    assert.match(err, /\nqm: fatal: Unknown command no-such-command\n$/);
+    assert.doesNotMatch(err, /\x1b/);
   });
   it("takes no object property for a command: constructor, __proto__, toString are unknown commands", async () => {
     for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
       const r = await runQm([name]);
       assert.equal(r.code, 100, name);
-      assert.match(r.stderr.toString(), new RegExp(`^qm: fatal: Unknown command ${name}\n$`), name);
+      assert.match(r.stderr.toString(), new RegExp(`\nqm: fatal: Unknown command ${name}\n$`), name);
     }
   });
 });
