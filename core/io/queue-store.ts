@@ -5,7 +5,7 @@
  * process owns these files, and each step is one small system call whose
  * order is the crash-safety argument.
  */
-import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, fsync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fromBytes, toBytes } from "../lib/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../lib/queue-layout.ts";
@@ -13,7 +13,6 @@ import type { Channel, Routed } from "../lib/rewrite.ts";
 import type { ChannelRecord } from "../lib/send-state.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText, isMissing } from "./errno.ts";
-import { open } from "node:fs/promises";
 
 export interface NewMessage {
   readonly id: number;
@@ -153,12 +152,13 @@ export async function releaseTodo(queue: string, ids: readonly number[], batch: 
   }
 }
 
+/** fsync a file or directory: the open and close synchronous (cheap), only the fsync in the thread pool, so a batch's fsyncs still run at once. */
 async function syncPath(path: string, flags: number): Promise<void> {
-  const fh = await open(path, flags);
+  const fd = openSync(path, flags);
   try {
-    await fh.sync();
+    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
   } finally {
-    await fh.close();
+    closeSync(fd);
   }
 }
 
