@@ -1,9 +1,11 @@
-import { stat, readFile } from "node:fs/promises";
+import { readFileSync, statSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { join } from "node:path";
 import { getpwCandidates, lookupAssign, type Assignment } from "../lib/assign.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText, isMissing } from "./errno.ts";
-import { passwdPath, readPasswd, type PasswdEntry } from "./passwd.ts";
+import { parsePasswd, passwdPath, type PasswdEntry } from "./passwd.ts";
+import { fromBytes } from "../lib/bytes.ts";
 
 // Who receives a local part (qmail.md §3.1–3.3): users/cdb, then the password
 // file (qmail-getpw's rules), then the alias user. The result is never uid 0.
@@ -22,7 +24,7 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
     const hit = lookupAssign(cdb.value, local);
     if (hit) return { kind: "ok", value: hit };
   }
-  const pw = await readPasswd(opts.passwd ?? passwdPath());
+  const pw = passwdTable(opts.passwd ?? passwdPath());
   if (pw.kind !== "ok") return { kind: "error", code: "sys", reason: pw.reason };
   for (const c of getpwCandidates(local)) {
     const acct = pw.value.get(c.name);
@@ -38,11 +40,42 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
 
 /** users/cdb bytes, null when there is none (ENOENT); other errors are temporary. */
 export async function readUsersCdb(qmhome: string): Promise<Result<Uint8Array | null>> {
+  const r = cached(join(qmhome, "users", "cdb"), (b) => b);
+  return r.kind === "ok" ? r : temp(`Unable to read users/cdb: ${r.reason}`, "4.3.0");
+}
+
+/** The password file by name (the first line for a name wins); a missing file is an empty table. */
+function passwdTable(path: string): Result<ReadonlyMap<string, PasswdEntry>> {
+  const r = cached(path, (b) => {
+    const map = new Map<string, PasswdEntry>();
+    for (const e of parsePasswd(fromBytes(b))) if (!map.has(e.name)) map.set(e.name, e);
+    return map;
+  });
+  if (r.kind !== "ok") return temp(`Unable to read ${path}: ${r.reason}`, "4.3.0");
+  return ok(r.value ?? new Map());
+}
+
+// users/cdb and the password file are read for every local delivery: each is
+// kept parsed and read again only when a stat shows it changed (another inode,
+// size, mtime or ctime; qm newu and vipw write a new file and rename it).
+const files = new Map<string, { readonly stamp: string; readonly value: unknown }>();
+
+function cached<T>(path: string, parse: (bytes: Uint8Array) => T): Result<T | null> {
   try {
-    return ok(new Uint8Array(await readFile(join(qmhome, "users", "cdb"))));
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (st === undefined) {
+      files.delete(path);
+      return ok(null);
+    }
+    const stamp = `${st.dev}:${st.ino}:${st.size}:${st.mtimeMs}:${st.ctimeMs}`;
+    const hit = files.get(path);
+    if (hit?.stamp === stamp) return ok(hit.value as T);
+    const value = parse(new Uint8Array(readFileSync(path)));
+    files.set(path, { stamp, value });
+    return ok(value);
   } catch (err) {
     if (isMissing(err)) return ok(null);
-    return temp(`Unable to read users/cdb: ${errText(err)}`, "4.3.0");
+    return temp(errText(err), "4.3.0");
   }
 }
 
