@@ -3,6 +3,7 @@
  * read the getopt way: flags may be bundled (`-nH`), `-f` takes the rest of its
  * word or the next word, the first non-option or `--` ends the options.
  */
+import { scanOptions } from "./getopt.ts";
 import { ok, perm, type Result } from "./result.ts";
 
 /** Where recipients come from: a = arguments only, h = header only, A = arguments else header, H = both. */
@@ -31,27 +32,24 @@ type Mutable = { mode: RecipientMode; print: boolean; sender: string | null };
 
 export function parseInjectArgs(argv: readonly string[]): Result<InjectOptions> {
   const o: Mutable = { mode: "A", print: false, sender: null };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      i++;
-      break;
+  const end = scanOptions(argv, (arg, next) => readWord(o, arg, next));
+  return end.kind === "ok" ? ok({ ...o, recipients: argv.slice(end.value) }) : end;
+}
+
+/** One option word (`-nH`, `-fsender`, `-f` followed by the sender); how many following words it took. */
+function readWord(o: Mutable, arg: string, next: string | undefined): Result<number> {
+  for (let j = 1; j < arg.length; j++) {
+    const c = arg[j]!;
+    if (c === "f") {
+      const rest = arg.slice(j + 1);
+      const value = rest !== "" ? rest : next;
+      if (value === undefined) return perm(`Option -f needs a sender; ${USAGE}`, "5.3.0");
+      o.sender = value;
+      return ok(rest !== "" ? 0 : 1);
     }
-    if (!arg.startsWith("-") || arg === "-") break;
-    for (let j = 1; j < arg.length; j++) {
-      const c = arg[j]!;
-      if (c === "f") {
-        const rest = arg.slice(j + 1);
-        const value = rest !== "" ? rest : argv[++i];
-        if (value === undefined) return perm(`Option -f needs a sender; ${USAGE}`, "5.3.0");
-        o.sender = value;
-        break;
-      }
-      const set = FLAGS.get(c);
-      if (!set) return perm(`Unknown option -${c}; ${USAGE}`, "5.3.0");
-      set(o);
-    }
+    const set = FLAGS.get(c);
+    if (!set) return perm(`Unknown option -${c}; ${USAGE}`, "5.3.0");
+    set(o);
   }
-  return ok({ ...o, recipients: argv.slice(i) });
+  return ok(0);
 }

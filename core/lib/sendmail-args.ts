@@ -4,6 +4,7 @@
  * in the next word, the first non-option or `--` ends the options), plus the
  * name the program was called by: sendmail, mailq or newaliases.
  */
+import { scanOptions } from "./getopt.ts";
 import { ok, perm, type Result } from "./result.ts";
 
 /** What one sendmail command line asks for. */
@@ -84,19 +85,8 @@ export function parseSendmailArgs(argv: readonly string[], as: Personality = "se
   if (as === "mailq") return ok({ kind: "list" });
   if (as === "newaliases") return ok({ kind: "newaliases" });
   const s: State = { mode: "m", header: false, sender: null, fullName: null };
-  let i = 0;
-  for (; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === "--") {
-      i++;
-      break;
-    }
-    if (!arg.startsWith("-") || arg === "-") break;
-    const r = readWord(s, arg, argv[i + 1]);
-    if (r.kind !== "ok") return r;
-    i += r.value;
-  }
-  return plan(s, argv.slice(i));
+  const end = scanOptions(argv, (arg, next) => readWord(s, arg, next));
+  return end.kind === "ok" ? plan(s, argv.slice(end.value)) : end;
 }
 
 /** One option word; ok(1) when it used the next word as its value. */
