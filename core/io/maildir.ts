@@ -1,7 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, writeSync, constants } from "node:fs";
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { writeAll } from "./sys.ts";
 import { maildirName } from "../lib/maildir-name.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText, fromErrno } from "./errno.ts";
@@ -55,9 +56,6 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
   return ok(name);
 }
 
-export function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-}
 
 /** maildirmake: dir plus tmp/ new/ cur/, mode 0700. An existing dir is an error, as in maildirmake. */
 export function makeMaildir(dir: string): Result<void> {

@@ -2,7 +2,7 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, unl
 import { createFromQuoter } from "../lib/mbox-quote.ts";
 import { ok, temp, type Result } from "../lib/result.ts";
 import { errText } from "./errno.ts";
-import { writeAll } from "./maildir.ts";
+import { writeAll } from "./sys.ts";
 import type { MessageSource } from "./message-source.ts";
 
 // mbox delivery (qmail.md §4.5): a dot-lock (<path>.lock, O_EXCL) for up to

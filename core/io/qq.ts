@@ -1,8 +1,9 @@
-import { closeSync, constants, existsSync, fsync, fsyncSync, open as openCb, openSync, renameSync, statSync, unlink, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, open as openCb, openSync, renameSync, statSync, unlink } from "node:fs";
 import { join } from "node:path";
+import { fsyncFd, fsyncPath, writeAll } from "./sys.ts";
 import { encodeEnvelope, type Envelope } from "../lib/envelope.ts";
 import { qqFail } from "../lib/queue-codes.ts";
-import { ok, temp, type Result } from "../lib/result.ts";
+import { ok, type Result } from "../lib/result.ts";
 import { fromErrno } from "./errno.ts";
 import { enqueue, pullTrigger, type Invoker } from "./queue-dir.ts";
 
@@ -73,12 +74,12 @@ export async function maildrop(home: string, message: Message, env: Envelope, bl
     writeAll(fd, encodeEnvelope(env));
     if (message instanceof Uint8Array) writeAll(fd, message);
     else for await (const chunk of message) writeAll(fd, chunk);
-    if (blocking) fsyncSync(fd);
-    else await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
+    await fsyncFd(fd, blocking);
     closeSync(fd);
     fd = -1;
     renameSync(tmp, join(dir, name));
-    await syncDir(dir, blocking); // the directory is not readable by its writers: rename is durable on journaling filesystems
+    // the directory is not readable by its writers: rename is durable on journaling filesystems; a failure here is not the message's
+    await fsyncPath(dir, { directory: true, blocking }).catch(() => {});
   } catch (err) {
     if (fd >= 0) closeSync(fd);
     unlink(tmp, () => {});
@@ -88,23 +89,3 @@ export async function maildrop(home: string, message: Message, env: Envelope, bl
   return ok({ qp: process.pid });
 }
 
-async function syncDir(dir: string, blocking: boolean): Promise<void> {
-  let d: number;
-  try {
-    d = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch {
-    return;
-  }
-  if (blocking) {
-    try {
-      fsyncSync(d);
-    } catch {
-      // as below: a directory that cannot be synced is not the message's failure
-    }
-  } else await new Promise<void>((resolve) => fsync(d, () => resolve()));
-  closeSync(d);
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-}

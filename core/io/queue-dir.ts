@@ -1,5 +1,6 @@
-import { closeSync, constants, fstatSync, fsync, fsyncSync, linkSync, open, openSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, linkSync, open, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { fsyncFd, fsyncPath, writeAll } from "./sys.ts";
 import { toBytes } from "../lib/bytes.ts";
 import { formatDate822 } from "../lib/date822.ts";
 import { MAX_ADDR, type Envelope } from "../lib/envelope.ts";
@@ -98,7 +99,8 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   fds.add(ifd);
   try {
     writeAll(ifd, info);
-    await Promise.all([fsyncFd(fd, sync), fsyncFd(ifd, sync), fsyncDir(messDir, sync), fsyncDir(join(queue, "intd"), sync)]);
+    const dir = { directory: true, blocking: sync };
+    await Promise.all([fsyncFd(fd, sync), fsyncFd(ifd, sync), fsyncPath(messDir, dir), fsyncPath(join(queue, "intd"), dir)]);
   } catch (err) {
     return fail([intd, mess], QQ.writeError, `unable to write intd file: ${String(err)}`);
   }
@@ -106,7 +108,7 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   fds.clear();
   try {
     linkSync(intd, join(queue, flatPath("todo", id)));
-    await fsyncDir(join(queue, "todo"), sync);
+    await fsyncPath(join(queue, "todo"), { directory: true, blocking: sync });
   } catch (err) {
     return fail([intd, mess], QQ.todoTrouble, `unable to link todo file: ${String(err)}`);
   }
@@ -164,25 +166,6 @@ async function createFile(path: string, sync: boolean): Promise<number> {
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
   if (sync) return openSync(path, flags, 0o644);
   return new Promise((resolve, reject) => open(path, flags, 0o644, (err, fd) => (err ? reject(err) : resolve(fd))));
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let off = 0; off < bytes.length; ) off += writeSync(fd, bytes, off, bytes.length - off);
-}
-
-async function fsyncFd(fd: number, sync: boolean): Promise<void> {
-  if (sync) return fsyncSync(fd);
-  return new Promise((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-}
-
-/** fsync a directory: only the fsync itself goes to the thread pool. */
-async function fsyncDir(dir: string, sync: boolean): Promise<void> {
-  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await fsyncFd(fd, sync);
-  } finally {
-    closeQuietly(fd);
-  }
 }
 
 function closeQuietly(fd: number): void {

@@ -5,8 +5,9 @@
  * process owns these files, and each step is one small system call whose
  * order is the crash-safety argument.
  */
-import { closeSync, constants, existsSync, fstatSync, fsync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { fsyncPath } from "./sys.ts";
 import { fromBytes, toBytes } from "../lib/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../lib/queue-layout.ts";
 import type { Channel, Routed } from "../lib/rewrite.ts";
@@ -138,8 +139,8 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
  */
 export async function releaseTodo(queue: string, ids: readonly number[], batch: Batch): Promise<Result<void>> {
   try {
-    await Promise.all(batch.files.map((f) => syncPath(f, constants.O_RDONLY)));
-    await Promise.all([...batch.dirs].map((d) => syncPath(d, constants.O_RDONLY | constants.O_DIRECTORY)));
+    await Promise.all(batch.files.map((f) => fsyncPath(f)));
+    await Promise.all([...batch.dirs].map((d) => fsyncPath(d, { directory: true })));
     batch.files.length = 0;
     batch.dirs.clear();
     for (const id of ids) {
@@ -152,15 +153,6 @@ export async function releaseTodo(queue: string, ids: readonly number[], batch: 
   }
 }
 
-/** fsync a file or directory: the open and close synchronous (cheap), only the fsync in the thread pool, so a batch's fsyncs still run at once. */
-async function syncPath(path: string, flags: number): Promise<void> {
-  const fd = openSync(path, flags);
-  try {
-    await new Promise<void>((resolve, reject) => fsync(fd, (err) => (err ? reject(err) : resolve())));
-  } finally {
-    closeSync(fd);
-  }
-}
 
 export interface KnownMessage {
   readonly id: number;
