@@ -12,42 +12,33 @@ async function collect(fd: number, size?: number, blocking = false): Promise<Buf
   return Buffer.concat(parts);
 }
 
+/** `data` written to a file, then read back through readFd() from an open descriptor. */
+async function readBack(data: Uint8Array | string, size?: number, blocking = false): Promise<Buffer> {
+  const path = join(tempDir(), "data");
+  writeFileSync(path, data);
+  const fd = openSync(path, "r");
+  try {
+    return await collect(fd, size, blocking);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 describe("readFd()", () => {
   it("yields every byte of the descriptor, in order, across many chunks", async () => {
-    const path = join(tempDir(), "data");
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) & 255));
-    writeFileSync(path, data);
-    const fd = openSync(path, "r");
-    try {
-      assert.ok((await collect(fd, 4096)).equals(data));
-    } finally {
-      closeSync(fd);
-    }
+    assert.ok((await readBack(data, 4096)).equals(data));
   });
   it("ends at once on an empty descriptor", async () => {
-    const path = join(tempDir(), "empty");
-    writeFileSync(path, "");
-    const fd = openSync(path, "r");
-    try {
-      assert.equal((await collect(fd)).length, 0);
-    } finally {
-      closeSync(fd);
-    }
+    assert.equal((await readBack("")).length, 0);
   });
   it("rejects on a descriptor that cannot be read", async () => {
     await assert.rejects(collect(987_654));
     await assert.rejects(collect(987_654, undefined, true));
   });
   it("blocking: the same bytes, read in this thread", async () => {
-    const path = join(tempDir(), "data");
     const data = Buffer.from(Array.from({ length: 150_000 }, (_, i) => (i * 7) & 255));
-    writeFileSync(path, data);
-    const fd = openSync(path, "r");
-    try {
-      assert.ok((await collect(fd, 4096, true)).equals(data));
-    } finally {
-      closeSync(fd);
-    }
+    assert.ok((await readBack(data, 4096, true)).equals(data));
   });
   it("blocking: a non-blocking pipe with nothing in it yet is waited on, not an error", async () => {
     const fifo = join(tempDir(), "fifo");

@@ -1,29 +1,18 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { spawn } from "node:child_process";
-import { qmCommand, runQm, tempDir } from "../_qm.ts";
+import { qmCommand, runQm } from "../_qm.ts";
 import { startPeer } from "../_smtp-peer.ts";
 import { BATCH_MAX, recordsFor } from "../../core/prog/rspawn.ts";
 import type { Record } from "../../core/lib/remote-report.ts";
-import { spawnInput, spawnReports } from "./_spawn.ts";
+import { rspawnHome, spawnInput, spawnReports } from "./_spawn.ts";
 
 // qm rspawn shares one SMTP transaction among commands that arrive together
 // for the same message, sender and domain; every slot still gets its own report.
 
 function home(port: number): { h: string; mess: string; other: string } {
-  const h = join(tempDir(), "qm");
-  mkdirSync(join(h, "control"), { recursive: true });
-  mkdirSync(join(h, "queue", "lock"), { recursive: true });
-  mkdirSync(join(h, "queue", "mess", "3"), { recursive: true });
-  writeFileSync(join(h, "control", "me"), "client.test\n");
-  writeFileSync(join(h, "control", "smtproutes"), `:127.0.0.1:${port}\n`);
-  const mess = join(h, "queue", "mess", "3", "26");
-  const other = join(h, "queue", "mess", "3", "49");
-  writeFileSync(mess, "Subject: batch\n\nbody\n");
-  writeFileSync(other, "Subject: other\n\nbody\n");
-  return { h, mess, other };
+  const { h, messes } = rspawnHome(port, ["Subject: batch\n\nbody\n", "Subject: other\n\nbody\n"]);
+  return { h, mess: messes[0]!, other: messes[1]! };
 }
 
 describe("qm rspawn batching", () => {

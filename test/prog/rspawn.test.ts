@@ -1,27 +1,20 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { makeHome, runQm, tempDir } from "../_qm.ts";
 import { startPeer } from "../_smtp-peer.ts";
 import { TABLE_SIZE } from "../../core/lib/tcpto.ts";
-import { spawnInput, spawnReports } from "./_spawn.ts";
+import { rspawnHome, spawnInput, spawnReports } from "./_spawn.ts";
 
 // qm rspawn speaks send's spawn protocol: `slot\0path\0sender\0rcpt\0` in,
 // `slot\0<K|Z|D>text\0` out, deliveries concurrent, exit 0 at EOF.
 
 function home(port: number): { h: string; mess: string } {
-  const h = join(tempDir(), "qm");
-  mkdirSync(join(h, "control"), { recursive: true });
-  mkdirSync(join(h, "queue", "lock"), { recursive: true });
-  mkdirSync(join(h, "queue", "mess", "3"), { recursive: true });
-  writeFileSync(join(h, "control", "me"), "client.test\n");
-  writeFileSync(join(h, "control", "smtproutes"), `:127.0.0.1:${port}\n`);
-  const mess = join(h, "queue", "mess", "3", "26");
-  writeFileSync(mess, "Subject: via rspawn\n\nbody\n");
-  return { h, mess };
+  const { h, messes } = rspawnHome(port, ["Subject: via rspawn\n\nbody\n"]);
+  return { h, mess: messes[0]! };
 }
 
 describe("qm rspawn", () => {
