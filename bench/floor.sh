@@ -9,21 +9,10 @@ cd "$(dirname "$0")/.."
 . bench/_postfix.sh
 . bench/_qm.sh
 N=${1:-100}
-W=$(mktemp -d /tmp/qm-floor-XXXXXX)
-chmod 755 "$W"
-PF=$W/pf
-cleanup() { [ -d "$PF/etc" ] && pf_stop "$PF"; rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-QM=$(qm_binary "$W/bin") || exit 111
-node_modules/.bin/bun build --compile --minify --bytecode --format=esm --compile-exec-argv=--smol \
-  --no-compile-autoload-dotenv --no-compile-autoload-bunfig bench/floor.ts --outfile "$W/floor" >/dev/null 2>&1 || { echo "floor: build failed" >&2; exit 111; }
-export QMHOME=$W/qm
-"$QM" init --me example.test >/dev/null 2>&1 || exit 111
-MSG=$W/msg.txt
-printf 'From: bench@example.test\nTo: postmaster@example.test\nSubject: floor\n\nOne small message.\n' > "$MSG"
+oneshot_setup floor
+sh scripts/build.sh "$W/floor" bench/floor.ts >/dev/null 2>&1 || { echo "floor: build failed" >&2; exit 111; }
 set -- "$W/floor hello" "QMHOME=$QMHOME $W/floor one" "QMHOME=$QMHOME $W/floor all" "QMHOME=$QMHOME $QM inject -- postmaster@example.test"
-if pf_install && pf_start "$PF" "" "relay_domains = example.test
-defer_transports = smtp relay local virtual" ""; then set -- "$@" "/usr/sbin/sendmail -C $PF/etc -t -i"; fi
+[ $PF_OK = 1 ] && set -- "$@" "/usr/sbin/sendmail -C $PF/etc -t -i"
 GAP_MS=30 node bench/interleave.mjs "$N" "$MSG" "$@" > "$W/times.txt" || exit 111
 echo "median ms per run ($N rounds, taking turns):"
 awk 'BEGIN { split("runtime alone (floor hello)|syscalls, 1 fsync (floor one)|syscalls, qm fsyncs (floor all)|qm inject|Postfix sendmail -t", l, "|") }

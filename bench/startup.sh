@@ -13,24 +13,9 @@ cd "$(dirname "$0")/.."
 . bench/_postfix.sh
 . bench/_qm.sh
 N=${1:-100}
-W=$(mktemp -d /tmp/qm-startup-XXXXXX)
-chmod 755 "$W"
-PF=$W/pf
-cleanup() { [ -d "$PF/etc" ] && pf_stop "$PF"; rm -rf "$W"; }
-trap cleanup EXIT INT TERM
-say() { printf 'startup: %s\n' "$*" >&2; }
 calc() { awk "BEGIN { printf \"%.${2:-1}f\", $1 }"; }
-
-QM=$(qm_binary "$W/bin") || exit 111
+oneshot_setup startup
 ln -s "$QM" "$W/sendmail"
-export QMHOME=$W/qm
-"$QM" init --me example.test >/dev/null 2>&1 || { say "qm init failed"; exit 111; }
-MSG=$W/msg.txt
-printf 'From: bench@example.test\nTo: postmaster@example.test\nSubject: startup\n\nOne small message.\n' > "$MSG"
-
-PF_OK=1
-pf_install && pf_start "$PF" "" "relay_domains = example.test
-defer_transports = smtp relay local virtual" "" || { PF_OK=0; say "Postfix is not available: qm figures only"; }
 
 set -- "QMHOME=$QMHOME $QM inject -- postmaster@example.test" "QMHOME=$QMHOME $W/sendmail -t -i"
 [ $PF_OK = 1 ] && set -- "$@" "/usr/sbin/sendmail -C $PF/etc -t -i"

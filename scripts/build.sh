@@ -13,11 +13,13 @@
 #
 # --smol: a smaller heap to start with; one `qm inject` (a process per
 # message) starts ~0.8 ms sooner. The daemons measured no slower (bench/).
-#   sh scripts/build.sh [OUT]        (default dist/qm)
+#   sh scripts/build.sh [OUT [ENTRY]]   (default dist/qm from cli/qm.ts;
+#                                        bench/floor.sh builds bench/floor.ts alike)
 set -eu
 OUT=${1:-dist/qm}
+ENTRY=${2:-cli/qm.ts}
 case $OUT in /*) ;; *) OUT=$(pwd)/$OUT ;; esac
 cd "$(dirname "$0")/.."
 exec node_modules/.bin/bun build --compile --minify --bytecode --splitting --format=esm \
   --compile-exec-argv=--smol --no-compile-autoload-dotenv --no-compile-autoload-bunfig --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
-  cli/qm.ts --outfile "$OUT"
+  "$ENTRY" --outfile "$OUT"
