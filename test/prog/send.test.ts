@@ -43,7 +43,8 @@ describe("qm send --once", () => {
     assert.match(first.stderr.toString(), /1 deliveries .* 1 left/);
     const early = await sendOnce(home, [], { QM_CLOCK_OFFSET: "350" });
     assert.match(early.stderr.toString(), /0 deliveries/, "not due before 400 s");
-    const due = await sendOnce(home, [], { QM_CLOCK_OFFSET: "402" });
+    // first retry: birth + 20² = 400 s, or birth + 21² = 441 s when the first try came a second or more after birth (a slow machine)
+    const due = await sendOnce(home, [], { QM_CLOCK_OFFSET: "445" });
     assert.match(due.stderr.toString(), /1 deliveries \(0 success, 0 failure, 1 deferral\)/);
     const notYet = await sendOnce(home, [], { QM_CLOCK_OFFSET: "1000" });
     assert.match(notYet.stderr.toString(), /0 deliveries/, "next one is at 1600 s");
