@@ -1,7 +1,7 @@
 // Fills a qm queue fast for the drain benchmarks: N messages of about SIZE
 // bytes through submit() in-process (qmail-queue's paper path, fsync and all),
 // CONC at a time. Not a test. Usage: node --import tsx bench/fill.ts HOME N SIZE RCPT [CONC]
-import { submit } from "../core/io/qq.ts";
+import { submit } from "../core/io/queue/submit.ts";
 
 const [home = "", nText = "1000", sizeText = "2048", rcpt = "", concText = "8"] = process.argv.slice(2);
 const n = Number(nText);

@@ -2,7 +2,7 @@
 // of L bytes over S concurrent connections, one message a connection, to HOST:PORT.
 // Usage: node --import tsx bench/qmqp-source.ts HOST:PORT [M] [S] [L]
 import { connect } from "node:net";
-import { decodeReply, encodeRequest } from "../core/lib/qmqp.ts";
+import { decodeReply, encodeRequest } from "../core/lib/qmqp/protocol.ts";
 
 const [target = "127.0.0.1:628", m = "1000", s = "20", l = "2048"] = process.argv.slice(2);
 const [host = "127.0.0.1", port = "628"] = target.split(":");

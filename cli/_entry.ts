@@ -1,6 +1,6 @@
 // The entry's own jobs, out of cli/qm.ts: the name it was called by, --help, --version.
 import type { CommandDef } from "citty";
-import { personality, type Personality } from "../core/lib/sendmail-args.ts";
+import { personality, type Personality } from "../core/lib/inject/sendmail-args.ts";
 import { EXAMPLES } from "./_help.ts";
 
 /** The personality of the name this process was started as; null for plain qm. */

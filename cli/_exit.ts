@@ -1,5 +1,5 @@
 import { writeSync } from "node:fs";
-import { describe, exitCode, type Result } from "../core/lib/result.ts";
+import { describe, exitCode, type Result } from "../core/lib/base/result.ts";
 
 /** The one place besides cli/qm.ts that ends the process: a failure prints one line on stderr. */
 export function exitWith(r: Result<unknown>, prefix = "qm"): never {

@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { fastforwardCli } from "../core/prog/fastforward.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
   meta: { name: "fastforward", description: "Deliver through the aliases cdb, from the alias user's .qmail-default: [-p] [-d] [FILE.cdb]" },

@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { init } from "../core/prog/init.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { inject, parseInjectArgs, stdinChunks } from "../core/prog/inject.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({

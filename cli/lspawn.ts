@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { lspawn } from "../core/prog/lspawn.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
   meta: { name: "lspawn", description: "Local delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },

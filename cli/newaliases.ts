@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { newaliases } from "../core/prog/newaliases.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { newu } from "../core/prog/newu.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({

@@ -1,7 +1,7 @@
 import { defineCommand } from "./_command.ts";
 import { qmqpdInetd, qmqpdListen, SESSION_MS } from "../core/prog/qmqpd.ts";
-import { perm } from "../core/lib/result.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { perm } from "../core/lib/base/result.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitRaw, exitWith } from "./_exit.ts";
 
 const log = (line: string): void => void process.stderr.write(`${line}\n`);

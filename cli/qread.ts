@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { qread } from "../core/prog/qread.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 // stdout with back-pressure; once the reader has gone (EPIPE: `qm qread | head`) writes answer false.

@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { runQueue } from "../core/prog/queue.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitRaw } from "./_exit.ts";
 
 export default defineCommand({

@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { remote } from "../core/prog/remote.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
   meta: { name: "remote", description: "Deliver one message by SMTP (qmail-remote): qm remote -- host sender recipient..." },

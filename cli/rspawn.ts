@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { rspawn } from "../core/prog/rspawn.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
   meta: { name: "rspawn", description: "Remote delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },

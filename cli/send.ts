@@ -1,6 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { startSend } from "../core/prog/send.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 import { stopWithParent } from "./_parent.ts";
 

@@ -1,8 +1,8 @@
 import { defineCommand } from "./_command.ts";
 import { inject, stdinChunks } from "../core/prog/inject.ts";
 import { sendmail } from "../core/prog/sendmail.ts";
-import { parseSendmailArgs, type Personality } from "../core/lib/sendmail-args.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { parseSendmailArgs, type Personality } from "../core/lib/inject/sendmail-args.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitRaw, exitWith } from "./_exit.ts";
 
 /** The wrapper's whole run: also reached from cli/qm.ts when called as sendmail, mailq or newaliases. */

@@ -1,7 +1,7 @@
 import { defineCommand } from "./_command.ts";
 import { smtpdInetd, smtpdListen } from "../core/prog/smtpd.ts";
-import { perm } from "../core/lib/result.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { perm } from "../core/lib/base/result.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 import { stopWithParent } from "./_parent.ts";
 

@@ -1,7 +1,7 @@
 import { defineCommand } from "./_command.ts";
 import { listenAddresses, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
-import { qmHome } from "../core/io/sys.ts";
+import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({

@@ -3,7 +3,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT, runQm } from "./_qm.ts";
+import { ROOT, runQm } from "./support/qm.ts";
 
 const SUBS = [...readFileSync(join(ROOT, "cli/qm.ts"), "utf8").matchAll(/^\s+"?([a-z][a-z0-9-]*)"?: \(\) => import\(/gm)].map((m) => m[1]!);
 

@@ -7,9 +7,9 @@ import { join } from "node:path";
 const ROOT = new URL("..", import.meta.url).pathname;
 const PACKAGE_HOME: Record<string, string> = {
   citty: "cli/",
-  consola: "core/io/log.ts",
-  "consola/core": "core/io/log.ts",
-  "dns-packet": "core/io/dns.ts",
+  consola: "core/io/base/log.ts",
+  "consola/core": "core/io/base/log.ts",
+  "dns-packet": "core/io/remote/dns.ts",
   mailparser: "core/io/message.ts",
 };
 
@@ -37,7 +37,7 @@ function allowed(file: string, spec: string): string | null {
   if (file.startsWith("core/lib/")) return target.startsWith("core/lib/") ? null : "core/lib imports only core/lib";
   if (file.startsWith("core/io/")) return target.startsWith("core/lib/") || target.startsWith("core/io/") ? null : "core/io imports core/io and core/lib";
   if (file.startsWith("core/prog/")) return target.startsWith("core/prog/") ? "a program never imports another program" : null;
-  if (file.startsWith("cli/")) return target.startsWith("core/io/") && target !== "core/io/log.ts" && target !== "core/io/sys.ts" ? "cli goes through core/prog" : null;
+  if (file.startsWith("cli/")) return target.startsWith("core/io/") && target !== "core/io/base/log.ts" && target !== "core/io/base/sys.ts" ? "cli goes through core/prog" : null;
   return null;
 }
 

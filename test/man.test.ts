@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { ROOT } from "./_qm.ts";
+import { ROOT } from "./support/qm.ts";
 
 const MAN = join(ROOT, "man");
 const PAGES = readdirSync(MAN).filter((f) => /\.[1-9]$/.test(f)).sort();

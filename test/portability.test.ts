@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { join } from "node:path";
-import { asText, fastQm, ROOT, runProcess, tempDir } from "./_qm.ts";
+import { asText, fastQm, ROOT, runProcess, tempDir } from "./support/qm.ts";
 
 interface Cmd {
   readonly cmd: string;

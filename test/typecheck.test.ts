@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { ROOT } from "./_qm.ts";
+import { ROOT } from "./support/qm.ts";
 
 describe("tsc --noEmit", () => {
   it("finds no type errors in cli/, core/, test/ and bench/ (strict)", { timeout: 180_000 }, () => {

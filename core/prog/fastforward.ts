@@ -1,16 +1,16 @@
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
-import { decodeInstructions, lookupKeys, parseIncludeList, type AliasDefaults } from "../lib/aliases.ts";
-import { fromBytes, toBytes } from "../lib/bytes.ts";
-import { cdbFind } from "../lib/cdb.ts";
-import { programOutcome, ufLine } from "../lib/dot-qmail.ts";
-import { describe, ok, perm, temp, type Result } from "../lib/result.ts";
-import { errText } from "../io/errno.ts";
-import { deliverMbox } from "../io/mbox.ts";
-import { fdSource, type MessageSource } from "../io/message-source.ts";
-import { loadAliases } from "../io/aliases-file.ts";
-import { runProgram } from "../io/program.ts";
-import { submit } from "../io/qq.ts";
+import { decodeInstructions, lookupKeys, parseIncludeList, type AliasDefaults } from "../lib/local/aliases.ts";
+import { fromBytes, toBytes } from "../lib/base/bytes.ts";
+import { cdbFind } from "../lib/base/cdb.ts";
+import { programOutcome, ufLine } from "../lib/local/dot-qmail.ts";
+import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
+import { errText } from "../io/base/errno.ts";
+import { deliverMbox } from "../io/local/mbox.ts";
+import { fdSource, type MessageSource } from "../io/local/message-source.ts";
+import { loadAliases } from "../io/local/aliases-file.ts";
+import { runProgram } from "../io/local/program.ts";
+import { submit } from "../io/queue/submit.ts";
 
 // qm fastforward (fastforward, qmail.md §11.2): delivery through the aliases
 // cdb from the alias user's .qmail-default. Each distinct instruction runs

@@ -1,5 +1,5 @@
-import { describe, ok, perm, temp, type Result } from "../lib/result.ts";
-import { submit } from "../io/qq.ts";
+import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
+import { submit } from "../io/queue/submit.ts";
 
 /** Text (argv, env) to a byte string (bytes.ts), the form envelopes carry. */
 function byteString(s: string): string {

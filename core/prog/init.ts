@@ -2,10 +2,10 @@ import { spawnSync } from "node:child_process";
 import { chmod, chown, lstat, mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { QUEUE_MODES, SPLIT, SPLIT_DIRS } from "../lib/queue-layout.ts";
-import { ok, perm, type Result } from "../lib/result.ts";
-import { fromErrno } from "../io/errno.ts";
-import { passwdPath, readPasswd } from "../io/passwd.ts";
+import { QUEUE_MODES, SPLIT, SPLIT_DIRS } from "../lib/queue/layout.ts";
+import { ok, perm, type Result } from "../lib/base/result.ts";
+import { fromErrno } from "../io/base/errno.ts";
+import { passwdPath, readPasswd } from "../io/base/passwd.ts";
 
 export interface InitOptions {
   readonly me?: string;

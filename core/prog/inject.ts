@@ -7,21 +7,21 @@
  * process.env give them; they are UTF-8 encoded into byte strings here.
  */
 import type { Writable } from "node:stream";
-import { readControlLine } from "../io/control.ts";
-import { readListFile } from "../io/list-file.ts";
-import { writeAll } from "../io/out-stream.ts";
-import { submit } from "../io/qq.ts";
-import { readFd } from "../io/fd-reader.ts";
-import { readHead } from "../io/read-head.ts";
-import { toBytes, utf8ByteString as utf8 } from "../lib/bytes.ts";
-import { parseFields } from "../lib/header.ts";
-import type { InjectOptions } from "../lib/inject-args.ts";
-import { INJECT_CONTROLS, readInjectEnv, type Env, type InjectControl, type InjectEnv } from "../lib/inject-env.ts";
-import { prepareHeader, type InjectConfig, type Prepared } from "../lib/inject-header.ts";
-import { ok, perm, type Result } from "../lib/result.ts";
+import { readControlLine } from "../io/base/control.ts";
+import { readListFile } from "../io/base/list-file.ts";
+import { writeAll } from "../io/inject/out-stream.ts";
+import { submit } from "../io/queue/submit.ts";
+import { readFd } from "../io/inject/fd-reader.ts";
+import { readHead } from "../io/inject/read-head.ts";
+import { toBytes, utf8ByteString as utf8 } from "../lib/base/bytes.ts";
+import { parseFields } from "../lib/base/header.ts";
+import type { InjectOptions } from "../lib/inject/args.ts";
+import { INJECT_CONTROLS, readInjectEnv, type Env, type InjectControl, type InjectEnv } from "../lib/inject/env.ts";
+import { prepareHeader, type InjectConfig, type Prepared } from "../lib/inject/header.ts";
+import { ok, perm, type Result } from "../lib/base/result.ts";
 
-export type { InjectOptions, RecipientMode } from "../lib/inject-args.ts";
-export { parseInjectArgs, USAGE } from "../lib/inject-args.ts";
+export type { InjectOptions, RecipientMode } from "../lib/inject/args.ts";
+export { parseInjectArgs, USAGE } from "../lib/inject/args.ts";
 
 export interface InjectContext {
   readonly home: string;

@@ -3,17 +3,17 @@ import { join, resolve } from "node:path";
 import {
   checkArgs, dotQmailCandidates, dtLine, extParts, hostParts, newSender, parseDotQmail, programOutcome,
   rpLine, safeExt, ufLine, type Instruction,
-} from "../lib/dot-qmail.ts";
-import { describe, ok, perm, temp, type Fail, type Result } from "../lib/result.ts";
-import { errText } from "../io/errno.ts";
-import { deliverMaildir } from "../io/maildir.ts";
-import { deliverMbox } from "../io/mbox.ts";
-import { bytesSource, fdSource, headerHasLine, type MessageSource } from "../io/message-source.ts";
-import { becomeHomeOwner } from "../io/privilege.ts";
-import { runProgram } from "../io/program.ts";
-import { submit } from "../io/qq.ts";
-import { qmHome, uid as currentUid } from "../io/sys.ts";
-import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
+} from "../lib/local/dot-qmail.ts";
+import { describe, ok, perm, temp, type Fail, type Result } from "../lib/base/result.ts";
+import { errText } from "../io/base/errno.ts";
+import { deliverMaildir } from "../io/local/maildir.ts";
+import { deliverMbox } from "../io/local/mbox.ts";
+import { bytesSource, fdSource, headerHasLine, type MessageSource } from "../io/local/message-source.ts";
+import { becomeHomeOwner } from "../io/base/privilege.ts";
+import { runProgram } from "../io/local/program.ts";
+import { submit } from "../io/queue/submit.ts";
+import { qmHome, uid as currentUid } from "../io/base/sys.ts";
+import { createFrameReader, encodeFields } from "../lib/local/wire.ts";
 
 /** qmail-local's eight arguments. */
 export interface LocalRequest {

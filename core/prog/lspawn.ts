@@ -1,11 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
 import { resolve } from "node:path";
-import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
-import { type Assignment } from "../lib/assign.ts";
-import { readControlLine } from "../io/control.ts";
-import { resolveLocal, type ResolveError } from "../io/users.ts";
-import { spawnSelf } from "../io/self.ts";
+import { createFrameReader, encodeFields } from "../lib/local/wire.ts";
+import { type Assignment } from "../lib/local/assign.ts";
+import { readControlLine } from "../io/base/control.ts";
+import { resolveLocal, type ResolveError } from "../io/local/users.ts";
+import { spawnSelf } from "../io/base/self.ts";
 
 // qm lspawn (qmail-lspawn, qmail.md §3.1): commands from qm send on stdin,
 // K/Z/D reports on stdout. Deliveries run as the recipient's uid through a

@@ -1,5 +1,5 @@
-import { perm, type Result } from "../lib/result.ts";
-import { makeMaildir } from "../io/maildir.ts";
+import { perm, type Result } from "../lib/base/result.ts";
+import { makeMaildir } from "../io/local/maildir.ts";
 
 /** qm maildirmake DIR: the directory and tmp/ new/ cur/, mode 0700. */
 export function maildirmake(dir: string | undefined): Result<void> {

@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
-import { compileAliases } from "../lib/aliases.ts";
-import { aliasDefaults, aliasesPath } from "../io/aliases-file.ts";
-import { fromBytes } from "../lib/bytes.ts";
-import { ok, type Result } from "../lib/result.ts";
-import { fromErrno } from "../io/errno.ts";
-import { writeCdbAtomically } from "../io/cdb-file.ts";
+import { compileAliases } from "../lib/local/aliases.ts";
+import { aliasDefaults, aliasesPath } from "../io/local/aliases-file.ts";
+import { fromBytes } from "../lib/base/bytes.ts";
+import { ok, type Result } from "../lib/base/result.ts";
+import { fromErrno } from "../io/base/errno.ts";
+import { writeCdbAtomically } from "../io/base/cdb-file.ts";
 
 /** qm newaliases [FILE]: FILE → FILE.cdb (via FILE.cdb.tmp, fsync, rename); the old cdb stays on any error. */
 export async function newaliases(qmhome: string, arg?: string): Promise<Result<{ path: string; count: number }>> {

@@ -1,11 +1,11 @@
 import { constants } from "node:fs";
 import { open, rename, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { buildCdb } from "../lib/cdb.ts";
-import { ok, perm, type Result } from "../lib/result.ts";
-import { mrhRecords } from "../lib/smtp-policy.ts";
-import { readControlList } from "../io/control.ts";
-import { fromErrno } from "../io/errno.ts";
+import { buildCdb } from "../lib/base/cdb.ts";
+import { ok, perm, type Result } from "../lib/base/result.ts";
+import { mrhRecords } from "../lib/smtpd/policy.ts";
+import { readControlList } from "../io/base/control.ts";
+import { fromErrno } from "../io/base/errno.ts";
 
 /**
  * qm newmrh (qmail-newmrh, qmail.md §10.3): control/morercpthosts, one domain

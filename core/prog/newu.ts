@@ -1,10 +1,10 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { compileAssign } from "../lib/assign.ts";
-import { fromBytes } from "../lib/bytes.ts";
-import { ok, type Result } from "../lib/result.ts";
-import { fromErrno } from "../io/errno.ts";
-import { writeCdbAtomically } from "../io/cdb-file.ts";
+import { compileAssign } from "../lib/local/assign.ts";
+import { fromBytes } from "../lib/base/bytes.ts";
+import { ok, type Result } from "../lib/base/result.ts";
+import { fromErrno } from "../io/base/errno.ts";
+import { writeCdbAtomically } from "../io/base/cdb-file.ts";
 
 /** qm newu (qmail-newu): users/assign → users/cdb via users/cdb.tmp, fsync, rename. Errors leave users/cdb alone. */
 export async function newu(qmhome: string): Promise<Result<number>> {

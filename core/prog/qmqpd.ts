@@ -1,18 +1,18 @@
 import { readFileSync, statSync } from "node:fs";
 import type { Socket } from "node:net";
 import { join } from "node:path";
-import { parseRules, type Rule } from "../lib/access-rules.ts";
-import { toBytes } from "../lib/bytes.ts";
-import { receivedLine } from "../lib/smtp-received.ts";
-import { perm, type Result } from "../lib/result.ts";
-import { errText } from "../io/errno.ts";
-import { logSafe } from "../io/log.ts";
-import { getpwnam } from "../io/passwd.ts";
-import { switchTo } from "../io/privilege.ts";
-import { uid } from "../io/sys.ts";
-import { submit } from "../io/qq.ts";
-import { serveQmqp, type Deliver, type SessionEnd } from "../io/qmqp-session.ts";
-import { listen, parseListenAddress, type Listener } from "../io/smtp-server.ts";
+import { parseRules, type Rule } from "../lib/base/access-rules.ts";
+import { toBytes } from "../lib/base/bytes.ts";
+import { receivedLine } from "../lib/smtpd/received.ts";
+import { perm, type Result } from "../lib/base/result.ts";
+import { errText } from "../io/base/errno.ts";
+import { logSafe } from "../io/base/log.ts";
+import { getpwnam } from "../io/base/passwd.ts";
+import { switchTo } from "../io/base/privilege.ts";
+import { uid } from "../io/base/sys.ts";
+import { submit } from "../io/queue/submit.ts";
+import { serveQmqp, type Deliver, type SessionEnd } from "../io/qmqp/session.ts";
+import { listen, parseListenAddress, type Listener } from "../io/base/listener.ts";
 
 /**
  * `qm qmqpd`: the QMQP server (qmail-qmqpd). It relays to any address, so

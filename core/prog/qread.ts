@@ -3,9 +3,9 @@
  * preprocessed ones first, then those still in todo/. Trouble with one
  * message is a warning line in the listing; an unreadable queue is temporary.
  */
-import { scanQueue } from "../io/queue-read.ts";
-import { formatMessage, formatTrouble } from "../lib/qread.ts";
-import { ok, temp, type Result } from "../lib/result.ts";
+import { scanQueue } from "../io/queue/read.ts";
+import { formatMessage, formatTrouble } from "../lib/queue/qread.ts";
+import { ok, temp, type Result } from "../lib/base/result.ts";
 
 /** `out` answers false when the listing can no longer be written (the reader went away): qread stops there. */
 export async function qread(home: string, out: (text: string) => Promise<boolean> | boolean): Promise<Result<{ messages: number }>> {

@@ -1,11 +1,11 @@
 import { createReadStream, constants } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { decodeEnvelope, type Envelope } from "../lib/envelope.ts";
-import { QQ } from "../lib/queue-codes.ts";
-import { enqueue } from "../io/queue-dir.ts";
-import { maildrop, writesQueue } from "../io/qq.ts";
-import { isQmqpClient, runQmqpClient } from "../io/qmqp-client.ts";
+import { decodeEnvelope, type Envelope } from "../lib/queue/envelope.ts";
+import { QQ } from "../lib/queue/codes.ts";
+import { enqueue } from "../io/queue/enqueue.ts";
+import { maildrop, writesQueue } from "../io/queue/submit.ts";
+import { isQmqpClient, runQmqpClient } from "../io/qmqp/client.ts";
 
 const MAX_ENVELOPE = 100 * 1024 * 1024; // bytes read from fd 1 before giving up with 91
 

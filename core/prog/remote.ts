@@ -1,7 +1,7 @@
-import { formatRecord, MESSAGE, type Record } from "../lib/remote-report.ts";
-import { deliverRemote, loadRemoteConfig } from "../io/remote-delivery.ts";
-import { stdinMessage } from "../io/remote-message.ts";
-import { readOnlyTcpto, readTcpto } from "../io/tcpto.ts";
+import { formatRecord, MESSAGE, type Record } from "../lib/remote/report.ts";
+import { deliverRemote, loadRemoteConfig } from "../io/remote/delivery.ts";
+import { stdinMessage } from "../io/remote/message.ts";
+import { readOnlyTcpto, readTcpto } from "../io/remote/tcpto.ts";
 
 // qm remote HOST SENDER RECIPIENT... (qmail-remote(8)): the message on fd 0,
 // one r/h/s record per recipient then one K/Z/D record on `out`, each ending

@@ -1,10 +1,10 @@
 import { join } from "node:path";
-import { createFrameReader, encodeFields } from "../lib/local-wire.ts";
-import { MESSAGE, synthesizeReport, type MessageLetter, type Record } from "../lib/remote-report.ts";
-import { deliverRemote, loadRemoteConfig, type RemoteConfig } from "../io/remote-delivery.ts";
-import { openMessageFile } from "../io/remote-message.ts";
-import { ConnPool } from "../io/smtp-pool.ts";
-import { ownedTcpto, type Tcpto } from "../io/tcpto.ts";
+import { createFrameReader, encodeFields } from "../lib/local/wire.ts";
+import { MESSAGE, synthesizeReport, type MessageLetter, type Record } from "../lib/remote/report.ts";
+import { deliverRemote, loadRemoteConfig, type RemoteConfig } from "../io/remote/delivery.ts";
+import { openMessageFile } from "../io/remote/message.ts";
+import { ConnPool } from "../io/remote/smtp-pool.ts";
+import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
 
 // qm rspawn (qmail-rspawn, qmail.md §5.1): commands from qm send on stdin,
 // K/Z/D reports on stdout. Every delivery runs in this one event loop; the
@@ -16,7 +16,7 @@ import { ownedTcpto, type Tcpto } from "../io/tcpto.ts";
 // transaction, one RCPT each, as qmail-remote does for a recipient list:
 // each slot gets its own recipient record with the message record. A
 // connection whose transaction went through waits a moment for the next
-// message to the same address (core/io/smtp-pool.ts).
+// message to the same address (core/io/remote/smtp-pool.ts).
 
 type Report = { letter: MessageLetter; text: string };
 type Job = { readonly slot: string; readonly rcpt: string };

@@ -5,22 +5,22 @@
  * result, retries on qmail's schedule, bounces, and cleans up.
  */
 import { join } from "node:path";
-import { bounceParagraph } from "../lib/bounce.ts";
-import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "../lib/prioq.ts";
-import { ok, temp, type Result } from "../lib/result.ts";
-import { bounceRecipient, rewrite, verpSender, type Channel } from "../lib/rewrite.ts";
-import { isDying, nextRetry } from "../lib/schedule.ts";
-import { line } from "../lib/send-log.ts";
-import type { Report } from "../lib/send-spawn.ts";
-import type { ChannelRecord, Msg, Pass, Slot, Summary } from "../lib/send-state.ts";
-import { injectBounce } from "../io/bounce-inject.ts";
-import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue-clean.ts";
-import * as store from "../io/queue-store.ts";
-import { readRules, readSendControls, type SendControls } from "../io/send-controls.ts";
-import { dropToQueueOwner, remoteUser, Spawner } from "../io/spawner.ts";
-import { openTrigger, takeSendMutex, type Trigger } from "../io/trigger.ts";
+import { bounceParagraph } from "../lib/send/bounce.ts";
+import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "../lib/send/prioq.ts";
+import { ok, temp, type Result } from "../lib/base/result.ts";
+import { bounceRecipient, rewrite, verpSender, type Channel } from "../lib/send/rewrite.ts";
+import { isDying, nextRetry } from "../lib/send/schedule.ts";
+import { line } from "../lib/send/log.ts";
+import type { Report } from "../lib/send/spawn-wire.ts";
+import type { ChannelRecord, Msg, Pass, Slot, Summary } from "../lib/send/state.ts";
+import { injectBounce } from "../io/queue/bounce.ts";
+import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue/clean.ts";
+import * as store from "../io/queue/store.ts";
+import { readRules, readSendControls, type SendControls } from "../io/send/controls.ts";
+import { dropToQueueOwner, remoteUser, Spawner } from "../io/send/spawner.ts";
+import { openTrigger, takeSendMutex, type Trigger } from "../io/queue/trigger.ts";
 
-export type { Summary } from "../lib/send-state.ts";
+export type { Summary } from "../lib/send/state.ts";
 
 export interface SendOptions {
   readonly home: string;

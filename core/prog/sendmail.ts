@@ -5,8 +5,8 @@
  * trusted local client; -bp lists the queue; -q is one queue run
  * (`qm send --once`); -bi and newaliases run `qm newaliases`.
  */
-import { injectEnv, smtpEnv, type SendmailPlan } from "../lib/sendmail-args.ts";
-import { ok, type Result } from "../lib/result.ts";
+import { injectEnv, smtpEnv, type SendmailPlan } from "../lib/inject/sendmail-args.ts";
+import { ok, type Result } from "../lib/base/result.ts";
 
 type Env = NodeJS.ProcessEnv;
 
@@ -56,7 +56,7 @@ export async function sendmail(plan: SendmailPlan, deps: SendmailDeps): Promise<
 export async function runSelf(sub: string, args: readonly string[], env: Env): Promise<number> {
   // loaded here, not at the top: `sendmail -t`, one process per message, never starts a child
   const { spawn } = await import("node:child_process");
-  const self = (await import("../io/self.ts")).selfCommand();
+  const self = (await import("../io/base/self.ts")).selfCommand();
   return new Promise((resolve) => {
     const child = spawn(self.cmd, [...self.args, sub, ...args], { stdio: "inherit", env, argv0: "qm" });
     child.on("error", () => resolve(111));

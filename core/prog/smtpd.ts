@@ -1,26 +1,26 @@
 import { networkInterfaces } from "node:os";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext } from "node:tls";
-import { parseRules, type Rule } from "../lib/access-rules.ts";
-import { toBytes } from "../lib/bytes.ts";
-import { formatIP, parseIP } from "../lib/ip-addr.ts";
-import { describe, ok, perm, temp, type Result } from "../lib/result.ts";
-import { MAX_AUTH_LINE } from "../lib/smtp-auth.ts";
-import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtp-data.ts";
-import { acceptsDomain, inBadMailFrom } from "../lib/smtp-policy.ts";
-import { protocolName, receivedLine } from "../lib/smtp-received.ts";
-import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session } from "../lib/smtp-session.ts";
-import { checkPassword } from "../io/checkpassword.ts";
-import { readControlList } from "../io/control.ts";
-import { log } from "../io/log.ts";
-import { getpwnam } from "../io/passwd.ts";
-import { switchTo } from "../io/privilege.ts";
-import { submit } from "../io/qq.ts";
-import { checkRecipient } from "../io/rcpt-check.ts";
-import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtp-controls.ts";
-import { listen, normalIP, parseListenAddress, type Listener } from "../io/smtp-server.ts";
-import { SmtpConn } from "../io/smtpd-conn.ts";
-import { uid } from "../io/sys.ts";
+import { parseRules, type Rule } from "../lib/base/access-rules.ts";
+import { toBytes } from "../lib/base/bytes.ts";
+import { formatIP, parseIP } from "../lib/base/ip-addr.ts";
+import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
+import { MAX_AUTH_LINE } from "../lib/smtpd/auth.ts";
+import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtpd/data.ts";
+import { acceptsDomain, inBadMailFrom } from "../lib/smtpd/policy.ts";
+import { protocolName, receivedLine } from "../lib/smtpd/received.ts";
+import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session } from "../lib/smtpd/session.ts";
+import { checkPassword } from "../io/smtpd/checkpassword.ts";
+import { readControlList } from "../io/base/control.ts";
+import { log } from "../io/base/log.ts";
+import { getpwnam } from "../io/base/passwd.ts";
+import { switchTo } from "../io/base/privilege.ts";
+import { submit } from "../io/queue/submit.ts";
+import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
+import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtpd/controls.ts";
+import { listen, normalIP, parseListenAddress, type Listener } from "../io/base/listener.ts";
+import { SmtpConn } from "../io/smtpd/conn.ts";
+import { uid } from "../io/base/sys.ts";
 
 /**
  * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on

@@ -10,9 +10,9 @@
  * owner (its spawners as qmail's do), smtpd to --user after binding.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { ok, type Result } from "../lib/result.ts";
-import { readControlList } from "../io/control.ts";
-import { selfCommand } from "../io/self.ts";
+import { ok, type Result } from "../lib/base/result.ts";
+import { readControlList } from "../io/base/control.ts";
+import { selfCommand } from "../io/base/self.ts";
 
 export interface Part {
   readonly name: string;

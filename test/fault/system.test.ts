@@ -4,9 +4,9 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statfsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { fastQm, makeHome, qmCommand, ROOT, tempDir } from "../_qm.ts";
-import { startPeer, type Peer } from "../_smtp-peer.ts";
-import { Client, control, isRoot, NOBODY } from "../prog/_smtpd.ts";
+import { fastQm, makeHome, qmCommand, ROOT, tempDir } from "../support/qm.ts";
+import { startPeer, type Peer } from "../support/smtp-peer.ts";
+import { Client, control, isRoot, NOBODY } from "../support/smtpd.ts";
 
 // Fault injection across the whole system. While SMTP clients and `qm inject`
 // feed it, SIGKILL qm smtpd, qm send and send's children (lspawn,

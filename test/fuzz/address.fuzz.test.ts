@@ -1,9 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { addrText, formatItem, listAddrs, parseAddressList, quote } from "../../core/lib/address.ts";
-import { tokenize } from "../../core/lib/token822.ts";
-import { HOSTILE, params, timed, tokens } from "./_fuzz.ts";
+import { addrText, formatItem, listAddrs, parseAddressList, quote } from "../../core/lib/inject/address.ts";
+import { tokenize } from "../../core/lib/inject/token822.ts";
+import { HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // RFC 822 address lists from message headers (qm inject, forward, bounces):
 // written by anyone who can send mail.

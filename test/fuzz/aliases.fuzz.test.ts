@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compileAliases, decodeInstructions, lookupKeys, parseIncludeList, splitTop } from "../../core/lib/aliases.ts";
-import { buildCdb, cdbFind } from "../../core/lib/cdb.ts";
-import { fromBytes, toBytes } from "../../core/lib/bytes.ts";
-import { HOSTILE, params, timed, tokens } from "./_fuzz.ts";
+import { compileAliases, decodeInstructions, lookupKeys, parseIncludeList, splitTop } from "../../core/lib/local/aliases.ts";
+import { buildCdb, cdbFind } from "../../core/lib/base/cdb.ts";
+import { fromBytes, toBytes } from "../../core/lib/base/bytes.ts";
+import { HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // /etc/aliases (newaliases) and :include: files: hand-edited, often
 // generated from other systems; the compiled instructions drive forwards,

@@ -1,9 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { compileAssign, getpwCandidates, lookupAssign } from "../../core/lib/assign.ts";
-import { buildCdb } from "../../core/lib/cdb.ts";
-import { byteString, params, timed, tokens } from "./_fuzz.ts";
+import { compileAssign, getpwCandidates, lookupAssign } from "../../core/lib/local/assign.ts";
+import { buildCdb } from "../../core/lib/base/cdb.ts";
+import { byteString, params, timed, tokens } from "../support/fuzz.ts";
 
 // users/assign is root's file, but the local part looked up in users/cdb is
 // the sender's choice.

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { buildCdb, cdbFind, cdbFindAll } from "../../core/lib/cdb.ts";
-import { params, timed } from "./_fuzz.ts";
+import { buildCdb, cdbFind, cdbFindAll } from "../../core/lib/base/cdb.ts";
+import { params, timed } from "../support/fuzz.ts";
 
 // users/cdb, morercpthosts.cdb and the aliases cdb are files someone else
 // wrote; a damaged or hostile one must give answers or misses, not a crash or

@@ -3,10 +3,10 @@ import assert from "node:assert/strict";
 import { createSocket } from "node:dgram";
 import fc from "fast-check";
 import dnsPacket from "dns-packet";
-import { extract, type DnsMessage, type QType } from "../../core/lib/dns-answer.ts";
-import { lookup } from "../../core/io/dns.ts";
-import { parseResolvConf } from "../../core/io/resolv.ts";
-import { params, timed, tokens } from "./_fuzz.ts";
+import { extract, type DnsMessage, type QType } from "../../core/lib/remote/dns-answer.ts";
+import { lookup } from "../../core/io/remote/dns.ts";
+import { parseResolvConf } from "../../core/io/remote/resolv.ts";
+import { params, timed, tokens } from "../support/fuzz.ts";
 
 // DNS answers come from the network: anyone who can race a UDP packet, or
 // who runs the zone, writes them.

@@ -2,9 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { resolve, sep } from "node:path";
 import fc from "fast-check";
-import { dotQmailCandidates, dtLine, parseDotQmail, rpLine, ufLine } from "../../core/lib/dot-qmail.ts";
-import { getpwCandidates } from "../../core/lib/assign.ts";
-import { byteString, HOSTILE, params, timed, tokens } from "./_fuzz.ts";
+import { dotQmailCandidates, dtLine, parseDotQmail, rpLine, ufLine } from "../../core/lib/local/dot-qmail.ts";
+import { getpwCandidates } from "../../core/lib/local/assign.ts";
+import { byteString, HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // qm local turns the recipient's local part (chosen by the sender) into the
 // name of a .qmail file in the user's home, and into header lines. The

@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decodeEnvelope, encodeEnvelope, MAX_ADDR } from "../../core/lib/envelope.ts";
-import { params, timed } from "./_fuzz.ts";
+import { decodeEnvelope, encodeEnvelope, MAX_ADDR } from "../../core/lib/queue/envelope.ts";
+import { params, timed } from "../support/fuzz.ts";
 
 // The envelope comes from whoever runs `qm queue` (fd 1) and from maildrop
 // files a local user writes: hostile bytes.

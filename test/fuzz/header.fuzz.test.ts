@@ -1,8 +1,8 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { parseFields, scanHeader } from "../../core/lib/header.ts";
-import { params, timed, tokens } from "./_fuzz.ts";
+import { parseFields, scanHeader } from "../../core/lib/base/header.ts";
+import { params, timed, tokens } from "../support/fuzz.ts";
 
 // Message headers: qm inject reads them from any program or user.
 

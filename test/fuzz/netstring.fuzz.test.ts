@@ -1,9 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { decodeAll, decodeNetstring, encodeNetstring, HeaderReader } from "../../core/lib/netstring.ts";
-import { decodeEnvelopePart, decodeReply, encodeReply, MAX_ADDRESS } from "../../core/lib/qmqp.ts";
-import { params, timed } from "./_fuzz.ts";
+import { decodeAll, decodeNetstring, encodeNetstring, HeaderReader } from "../../core/lib/qmqp/netstring.ts";
+import { decodeEnvelopePart, decodeReply, encodeReply, MAX_ADDRESS } from "../../core/lib/qmqp/protocol.ts";
+import { params, timed } from "../support/fuzz.ts";
 
 // QMQP (qm qmqpd and its client) is netstrings end to end.
 

@@ -1,11 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { formatRecord, parseRecords, remoteSaid, type Letter } from "../../core/lib/remote-report.ts";
-import { reportReader } from "../../core/lib/send-spawn.ts";
-import { createFrameReader, encodeFields } from "../../core/lib/local-wire.ts";
-import { answer, startSasl, type Sasl } from "../../core/lib/smtp-auth.ts";
-import { byteString, params, timed } from "./_fuzz.ts";
+import { formatRecord, parseRecords, remoteSaid, type Letter } from "../../core/lib/remote/report.ts";
+import { reportReader } from "../../core/lib/send/spawn-wire.ts";
+import { createFrameReader, encodeFields } from "../../core/lib/local/wire.ts";
+import { answer, startSasl, type Sasl } from "../../core/lib/smtpd/auth.ts";
+import { byteString, params, timed } from "../support/fuzz.ts";
 
 // The pipes between the parts (remote reports, spawn reports, local worker
 // frames) cross a privilege boundary: the reader must not trust the writer.

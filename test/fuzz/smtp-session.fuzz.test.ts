@@ -1,9 +1,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { authChecked, MAX_ERRORS, rcptChecked, startSession, step, type Policy, type Session } from "../../core/lib/smtp-session.ts";
-import { splitAddress } from "../../core/lib/smtp-address.ts";
-import { HOSTILE, params, timed, tokens } from "./_fuzz.ts";
+import { authChecked, MAX_ERRORS, rcptChecked, startSession, step, type Policy, type Session } from "../../core/lib/smtpd/session.ts";
+import { splitAddress } from "../../core/lib/smtpd/address.ts";
+import { HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // The smtpd session step function gets every command line a client sends.
 // Whatever the lines, it answers with well-formed SMTP replies, never throws,

@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { createDotStuffer, ehloKeywords, parseReply, parseReplyLine, quoteAddress, REPLY_LINES_MAX, takeLines } from "../../core/lib/smtp-wire.ts";
-import { DEFAULT_LIMITS, feedData, startData } from "../../core/lib/smtp-data.ts";
-import { parsePathArg } from "../../core/lib/smtp-address.ts";
-import { byteString, HOSTILE, params, timed, tokens } from "./_fuzz.ts";
+import { createDotStuffer, ehloKeywords, parseReply, parseReplyLine, quoteAddress, REPLY_LINES_MAX, takeLines } from "../../core/lib/remote/smtp-wire.ts";
+import { DEFAULT_LIMITS, feedData, startData } from "../../core/lib/smtpd/data.ts";
+import { parsePathArg } from "../../core/lib/smtpd/address.ts";
+import { byteString, HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // smtp-wire reads what a remote SMTP server answers (qm remote), and the
 // DATA decoder reads what a client sends (qm smtpd). Both are fed garbage;

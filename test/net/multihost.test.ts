@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fastQm, makeHome, qmCommand, ROOT, tempDir } from "../_qm.ts";
-import { Net, SUBNET, whyNoNamespaces, type Host } from "./_netns.ts";
+import { fastQm, makeHome, qmCommand, ROOT, tempDir } from "../support/qm.ts";
+import { Net, SUBNET, whyNoNamespaces, type Host } from "../support/netns.ts";
 
 // Four hosts on one machine, each in its own network namespace: a DNS
 // server, a primary and a backup MX for hub.test, and a null client that
@@ -139,7 +139,7 @@ describe("mail between hosts in network namespaces", { skip: skip ?? false, time
     const bin = await fastQm().catch(() => null);
     qm = bin ? { cmd: bin, args: [] } : qmCommand();
     net = new Net(HOSTS);
-    const dns = net.spawn("dns", process.execPath, ["--import", "tsx", join(ROOT, "test/net/_ns-dns.ts"), ipOf("dns"), JSON.stringify(ZONE)], { cwd: ROOT });
+    const dns = net.spawn("dns", process.execPath, ["--import", "tsx", join(ROOT, "test/support/ns-dns.ts"), ipOf("dns"), JSON.stringify(ZONE)], { cwd: ROOT });
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error("dns server did not start")), 20_000);
       dns.stderr!.on("data", (b: Buffer) => { if (/listening/.test(b.toString())) { clearTimeout(timer); resolve(); } });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { makeHome, runQueue, tempDir } from "../_qm.ts";
+import { makeHome, runQueue, tempDir } from "../support/qm.ts";
 
 // A small tmpfs makes "disk full" real. Mounting needs root (CI runs as root).
 const mnt = join(tempDir("qm-tmpfs-"), "fs");

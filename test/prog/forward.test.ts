@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
+import { runQm, tempDir } from "../support/qm.ts";
 
 // Forwards from .qmail lines and `qm forward`, through a QMAILQUEUE stub that
 // records the message (fd 0) and the envelope (fd 1).

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
+import { runQm, tempDir } from "../support/qm.ts";
 
 describe("qm init", () => {
   it("creates control/ with qmail's defaults, the queue layout with its modes, users/ and alias/", async () => {

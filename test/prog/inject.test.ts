@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeHome, runQm, tempDir } from "../_qm.ts";
+import { makeHome, runQm, tempDir } from "../support/qm.ts";
 
 // A known environment: none of the caller's QMAIL* or MAIL* variables leak in ("" counts as unset).
 const CLEAN = Object.fromEntries(

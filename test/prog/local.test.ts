@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
+import { runQm, tempDir } from "../support/qm.ts";
 
 // qm local end to end. As root (CI) every delivery runs as uid 65534 into a
 // home owned by 65534; otherwise as the invoking user.

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { qmCommand, runQm, tempDir } from "../_qm.ts";
+import { qmCommand, runQm, tempDir } from "../support/qm.ts";
 
 // qm lspawn speaks the spawn protocol; as root it delivers as uid 65534
 // through a reused local-worker. Not root: it delivers as the invoking user.

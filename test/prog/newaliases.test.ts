@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { qmCommand, ROOT, runQm, tempDir } from "../_qm.ts";
+import { qmCommand, ROOT, runQm, tempDir } from "../support/qm.ts";
 
 // qm newaliases compiles an aliases file into a cdb; qm fastforward delivers
 // through it. The queue is a QMAILQUEUE stub recording message and envelope.

@@ -2,8 +2,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { runQm } from "../_qm.ts";
-import { control, smtpdHome } from "./_smtpd.ts";
+import { runQm } from "../support/qm.ts";
+import { control, smtpdHome } from "../support/smtpd.ts";
 
 const codes = (out: Buffer) => out.toString("latin1").split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3));
 const session = (home: string, input: string) => runQm(["smtpd"], { input: Buffer.from(input, "latin1"), env: { QMHOME: home, TCPREMOTEIP: "192.0.2.9" } });

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
+import { runQm, tempDir } from "../support/qm.ts";
 
 const tinycdb = spawnSync("cdb", ["-h"]).error === undefined;
 

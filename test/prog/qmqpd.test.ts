@@ -4,8 +4,8 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { dirname, join } from "node:path";
-import { encodeRequest } from "../../core/lib/qmqp.ts";
-import { fastQm, makeHome, qmCommand, runQm, runQueue } from "../_qm.ts";
+import { encodeRequest } from "../../core/lib/qmqp/protocol.ts";
+import { fastQm, makeHome, qmCommand, runQm, runQueue } from "../support/qm.ts";
 
 // Dozens of qm processes: the standalone binary starts in a fraction of tsx's time
 // (when it cannot be built, the tests run qm from source, only slower).

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeHome, runQm, tempDir } from "../_qm.ts";
+import { makeHome, runQm, tempDir } from "../support/qm.ts";
 
 const CLEAN = { QMAILUSER: "", MAILUSER: "", QMAILHOST: "", MAILHOST: "", QMAILSUSER: "", QMAILSHOST: "", QMAILINJECT: "", QMAILQUEUE: "", USER: "joe" };
 const QREAD_LINE = /^\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT {2}#(\d+) {2}(\d+) {2}<([^>]*)> ( bouncing)?$/;

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fastQm, makeHome } from "../_qm.ts";
+import { fastQm, makeHome } from "../support/qm.ts";
 
 const RUNS = 200;
 

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { constants, openSync, readdirSync, readFileSync, closeSync, readSync, chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { makeHome, qmCommand, runQueue, tempDir } from "../_qm.ts";
+import { makeHome, qmCommand, runQueue, tempDir } from "../support/qm.ts";
 
 function queueFiles(home: string, dir: string): string[] {
   return readdirSync(join(home, "queue", dir), { recursive: true, withFileTypes: true })
@@ -83,7 +83,7 @@ describe("qm queue", () => {
     const out = join(tempDir(), "qq-out");
     const script = join(tempDir(), "fake-qq");
     writeFileSync(script, `#!/bin/sh\ncat > ${out}.msg\ncat <&1 > ${out}.env\nexit 0\n`, { mode: 0o755 });
-    const { submit } = await import("../../core/io/qq.ts");
+    const { submit } = await import("../../core/io/queue/submit.ts");
     const r = await submit(home, new TextEncoder().encode("hello\n"), { sender: "s@x", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } });
     assert.equal(r.kind, "ok");
     assert.equal(readFileSync(`${out}.msg`, "latin1"), "hello\n");
@@ -107,7 +107,7 @@ describe("qm queue", () => {
     const out = join(tempDir(), "qq-out");
     const script = join(tempDir(), "fake-qq");
     writeFileSync(script, `#!/bin/sh\ncat > ${out}.msg\ncat <&1 > ${out}.env\nexit 0\n`, { mode: 0o755 });
-    const { submit } = await import("../../core/io/qq.ts");
+    const { submit } = await import("../../core/io/queue/submit.ts");
     const r = await submit(join(tempDir(), "no-such-home"), new TextEncoder().encode("hi\n"), { sender: "s@x", recipients: ["r@y"] }, { env: { QMAILQUEUE: script } });
     assert.equal(r.kind, "ok", JSON.stringify(r));
     assert.equal(readFileSync(`${out}.env`, "latin1"), "Fs@x\0Tr@y\0\0");

@@ -4,10 +4,10 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { existsSync, mkdirSync, chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect, createServer } from "node:net";
 import { join } from "node:path";
-import { runQm, tempDir } from "../_qm.ts";
-import { startDnsServer, type DnsServer, type NameEntry } from "../_dns-server.ts";
-import { makeCert } from "../_smtp-peer.ts";
-import { control, queued, smtpdHome, startListener, type Running } from "./_smtpd.ts";
+import { runQm, tempDir } from "../support/qm.ts";
+import { startDnsServer, type DnsServer, type NameEntry } from "../support/dns-server.ts";
+import { makeCert } from "../support/smtp-peer.ts";
+import { control, queued, smtpdHome, startListener, type Running } from "../support/smtpd.ts";
 
 // qm remote end to end: a real `qm remote` process, a DNS server on
 // loopback, and real SMTP peers (Postfix's smtp-sink, qm smtpd, dnsmasq).

@@ -1,11 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { qmCommand, runQm } from "../_qm.ts";
-import { startPeer } from "../_smtp-peer.ts";
+import { qmCommand, runQm } from "../support/qm.ts";
+import { startPeer } from "../support/smtp-peer.ts";
 import { BATCH_MAX, recordsFor } from "../../core/prog/rspawn.ts";
-import type { Record } from "../../core/lib/remote-report.ts";
-import { rspawnHome, spawnInput, spawnReports } from "./_spawn.ts";
+import type { Record } from "../../core/lib/remote/report.ts";
+import { rspawnHome, spawnInput, spawnReports } from "../support/spawn.ts";
 
 // qm rspawn shares one SMTP transaction among commands that arrive together
 // for the same message, sender and domain; every slot still gets its own report.

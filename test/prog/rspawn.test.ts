@@ -4,10 +4,10 @@ import { spawn } from "node:child_process";
 import { chmodSync, existsSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
-import { makeHome, runQm, tempDir } from "../_qm.ts";
-import { startPeer } from "../_smtp-peer.ts";
-import { TABLE_SIZE } from "../../core/lib/tcpto.ts";
-import { rspawnHome, spawnInput, spawnReports } from "./_spawn.ts";
+import { makeHome, runQm, tempDir } from "../support/qm.ts";
+import { startPeer } from "../support/smtp-peer.ts";
+import { TABLE_SIZE } from "../../core/lib/remote/tcpto.ts";
+import { rspawnHome, spawnInput, spawnReports } from "../support/spawn.ts";
 
 // qm rspawn speaks send's spawn protocol: `slot\0path\0sender\0rcpt\0` in,
 // `slot\0<K|Z|D>text\0` out, deliveries concurrent, exit 0 at EOF.

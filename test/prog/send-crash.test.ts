@@ -2,7 +2,7 @@
 // SIGKILLed at random moments; afterwards nothing is lost and nothing is left.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { localHome, newMail, put, queueFiles, startDaemon } from "../fixtures/send-env.ts";
+import { localHome, newMail, put, queueFiles, startDaemon } from "../support/send-env.ts";
 
 const root = (process.getuid?.() ?? -1) === 0;
 const MESSAGES = 500;

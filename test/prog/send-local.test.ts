@@ -1,7 +1,7 @@
 // qm inject -> qm send -> qm lspawn -> Maildir, with the real local parts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { localHome, newMail, put, queueFiles, runBin } from "../fixtures/send-env.ts";
+import { localHome, newMail, put, queueFiles, runBin } from "../support/send-env.ts";
 
 const root = (process.getuid?.() ?? -1) === 0;
 const skip = root ? false : "needs root: deliveries switch to uid 65534";

@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { SPLIT } from "../../core/lib/queue-layout.ts";
-import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon, type Daemon } from "../fixtures/send-env.ts";
+import { SPLIT } from "../../core/lib/queue/layout.ts";
+import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon, type Daemon } from "../support/send-env.ts";
 
 const daemons: Daemon[] = [];
 after(() => {

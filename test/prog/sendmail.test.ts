@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
-import { asText, fastQm, ROOT, runProcess, tempDir } from "../_qm.ts";
+import { asText, fastQm, ROOT, runProcess, tempDir } from "../support/qm.ts";
 
 interface Out {
   readonly code: number | null;

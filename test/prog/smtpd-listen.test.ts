@@ -5,8 +5,8 @@ import { chmodSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import nodemailer from "nodemailer";
-import { tempDir } from "../_qm.ts";
-import { Client, control, have, queued, smtpdHome, startListener, todoCount, type Running } from "./_smtpd.ts";
+import { tempDir } from "../support/qm.ts";
+import { Client, control, have, queued, smtpdHome, startListener, todoCount, type Running } from "../support/smtpd.ts";
 
 const PY = "/usr/bin/python3";
 let home = "";

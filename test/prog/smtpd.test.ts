@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { qmCommand, ROOT, runQm } from "../_qm.ts";
-import { control, queued, smtpdHome, todoCount } from "./_smtpd.ts";
+import { qmCommand, ROOT, runQm } from "../support/qm.ts";
+import { control, queued, smtpdHome, todoCount } from "../support/smtpd.ts";
 
 const ENV = { TCPREMOTEIP: "192.0.2.9", TCPLOCALIP: "192.0.2.1", TCPLOCALHOST: "mx.example.test" };
 const codes = (out: Buffer) => out.toString("latin1").split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3));

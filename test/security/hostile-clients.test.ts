@@ -3,8 +3,8 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { fastQm, runQm, tempDir } from "../_qm.ts";
-import { Client, control, queued, smtpdHome, startListener, type Running } from "../prog/_smtpd.ts";
+import { fastQm, runQm, tempDir } from "../support/qm.ts";
+import { Client, control, queued, smtpdHome, startListener, type Running } from "../support/smtpd.ts";
 
 // The hostile-client table (SECURITY.md): a real `qm smtpd --listen` on
 // 127.0.0.1, one fresh connection a row, each row asserting the reply qm

@@ -7,7 +7,7 @@ import { describe, it, before } from "node:test";
 import assert from "node:assert/strict";
 import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { asText, fastQm, makeHome, runProcess, tempDir } from "../_qm.ts";
+import { asText, fastQm, makeHome, runProcess, tempDir } from "../support/qm.ts";
 
 describe("the standalone binary ignores its working directory", () => {
   let qm = "";

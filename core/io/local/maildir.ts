@@ -1,0 +1,69 @@
+import { randomBytes } from "node:crypto";
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, constants } from "node:fs";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { writeAll } from "../base/sys.ts";
+import { maildirName } from "../../lib/local/maildir-name.ts";
+import { ok, temp, type Result } from "../../lib/base/result.ts";
+import { errText, fromErrno } from "../base/errno.ts";
+import type { MessageSource } from "./message-source.ts";
+
+// Maildir delivery (qmail.md §4.5, §13): tmp/<unique>, fsync, link to
+// new/<unique>, unlink tmp/. Never overwrites: O_EXCL, then link() which fails
+// on an existing name. Every failure is temporary.
+
+let seq = 0;
+const TRIES = 3;
+
+export function uniqueName(now = Date.now(), usec = Math.floor((performance.now() % 1000) * 1000)): string {
+  return maildirName({
+    sec: Math.floor(now / 1000),
+    usec: (now % 1000) * 1000 + (usec % 1000),
+    pid: process.pid,
+    seq: ++seq,
+    random: randomBytes(4),
+    host: hostname(),
+  });
+}
+
+/** Writes `head` then the message into maildir `dir`; the unique name on success. */
+export async function deliverMaildir(dir: string, head: Uint8Array, msg: MessageSource): Promise<Result<string>> {
+  let fd = -1;
+  let name = "";
+  for (let i = 0; i < TRIES && fd < 0; i++) {
+    name = uniqueName();
+    try {
+      fd = openSync(join(dir, "tmp", name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+    } catch (err) {
+      if ((err as { code?: string }).code !== "EEXIST") return temp(`Unable to open ${join(dir, "tmp")}: ${errText(err)}`, "4.2.1");
+    }
+  }
+  if (fd < 0) return temp("Unable to find a unique name in maildir tmp/", "4.2.1");
+  const tmp = join(dir, "tmp", name);
+  try {
+    writeAll(fd, head);
+    for await (const chunk of msg.chunks()) writeAll(fd, chunk);
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = -1;
+    linkSync(tmp, join(dir, "new", name));
+  } catch (err) {
+    if (fd >= 0) closeSync(fd);
+    try { unlinkSync(tmp); } catch { /* nothing more to undo */ }
+    return temp(`Unable to write maildir ${dir}: ${errText(err)}`, "4.2.1");
+  }
+  try { unlinkSync(tmp); } catch { /* delivered; a stray tmp file is cleaned by readers after 36 h */ }
+  return ok(name);
+}
+
+
+/** maildirmake: dir plus tmp/ new/ cur/, mode 0700. An existing dir is an error, as in maildirmake. */
+export function makeMaildir(dir: string): Result<void> {
+  try {
+    mkdirSync(dir, { mode: 0o700 });
+    for (const sub of ["tmp", "new", "cur"]) mkdirSync(join(dir, sub), { mode: 0o700 });
+    return ok(undefined);
+  } catch (err) {
+    return fromErrno(err, `Unable to make maildir ${dir}`);
+  }
+}

@@ -1,0 +1,92 @@
+import { readdir, readFile, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { fromBytes } from "../../lib/base/bytes.ts";
+import { flatPath, parseId, splitPath, SPLIT } from "../../lib/queue/layout.ts";
+import { parseChannelFile, parseInfo, parseTodo, type QueueCounts, type QueuedMessage, type Recipient } from "../../lib/queue/qread.ts";
+import { ok, type Fail, type Result } from "../../lib/base/result.ts";
+import { errText, fromErrno, isMissing } from "../base/errno.ts";
+
+// Read-only views of the queue for qm qstat and qm qread. Nothing here writes.
+
+/** Regular files under mess/*, in todo/, and finished submissions in maildrop/. */
+export async function countQueue(home: string): Promise<Result<QueueCounts>> {
+  const q = join(home, "queue");
+  try {
+    let mess = 0;
+    for (let i = 0; i < SPLIT; i++) mess += await countFiles(join(q, "mess", String(i)));
+    const todo = await countFiles(join(q, "todo"));
+    const maildrop = await countFiles(join(q, "maildrop"), true).catch(() => 0); // write-only for most users
+    return ok({ mess, todo, maildrop });
+  } catch (err) {
+    return fromErrno(err, "Unable to read the queue");
+  }
+}
+
+async function countFiles(dir: string, skipDot = false): Promise<number> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries.filter((e) => e.isFile() && !(skipDot && e.name.startsWith("."))).length;
+}
+
+export type QueueEntry =
+  | { readonly kind: "message"; readonly message: QueuedMessage }
+  | { readonly kind: "trouble"; readonly id: number; readonly reason: string }
+  | { readonly kind: "fatal"; readonly fail: Fail };
+
+/**
+ * Every message: those preprocessed (info/0..22, ids ascending), then those
+ * still in todo/. One message is read at a time; a message that left the
+ * queue meanwhile is skipped; other trouble with one message is reported
+ * and the scan goes on; an unreadable directory ends it (fatal).
+ */
+export async function* scanQueue(home: string): AsyncGenerator<QueueEntry> {
+  const q = join(home, "queue");
+  const todo = await ids(join(q, "todo"));
+  if (todo.kind !== "ok") return yield { kind: "fatal", fail: todo };
+  const pending = new Set(todo.value);
+  for (let i = 0; i < SPLIT; i++) {
+    const info = await ids(join(q, "info", String(i)));
+    if (info.kind !== "ok") return yield { kind: "fatal", fail: info };
+    for (const id of info.value) if (!pending.has(id)) yield* entry(id, () => preprocessed(q, id));
+  }
+  for (const id of todo.value) yield* entry(id, () => notYetPreprocessed(q, id));
+}
+
+async function ids(dir: string): Promise<Result<number[]>> {
+  try {
+    const names = await readdir(dir);
+    return ok(names.map(parseId).filter((n): n is number => n !== null).sort((a, b) => a - b));
+  } catch (err) {
+    return fromErrno(err, `Unable to read ${dir}`);
+  }
+}
+
+async function* entry(id: number, read: () => Promise<QueuedMessage | null>): AsyncGenerator<QueueEntry> {
+  try {
+    const message = await read();
+    if (message) yield { kind: "message", message };
+  } catch (err) {
+    if (!isMissing(err)) yield { kind: "trouble", id, reason: errText(err) };
+  }
+}
+
+async function preprocessed(q: string, id: number): Promise<QueuedMessage | null> {
+  const infoPath = join(q, splitPath("info", id));
+  const [text, st, size] = [fromBytes(await readFile(infoPath)), await stat(infoPath), (await stat(join(q, splitPath("mess", id)))).size];
+  const sender = parseInfo(text);
+  if (sender === null) throw new Error("damaged info file");
+  const recipients: Recipient[] = [];
+  for (const channel of ["local", "remote"] as const) {
+    const file = await readFile(join(q, splitPath(channel, id))).catch((err: unknown) => (isMissing(err) ? null : Promise.reject(err)));
+    if (file) recipients.push(...parseChannelFile(fromBytes(file), channel));
+  }
+  const bouncing = await stat(join(q, flatPath("bounce", id))).then(() => true, () => false);
+  return { id, time: st.mtimeMs, size, sender, bouncing, recipients };
+}
+
+async function notYetPreprocessed(q: string, id: number): Promise<QueuedMessage | null> {
+  const todoPath = join(q, flatPath("todo", id));
+  const [text, st, size] = [fromBytes(await readFile(todoPath)), await stat(todoPath), (await stat(join(q, splitPath("mess", id)))).size];
+  const parsed = parseTodo(text);
+  if (parsed === null) throw new Error("damaged todo file");
+  return { id, time: st.mtimeMs, size, sender: parsed.sender, bouncing: false, recipients: parsed.recipients };
+}

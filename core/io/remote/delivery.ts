@@ -1,0 +1,140 @@
+import { dnsPermRecord, MESSAGE, type Record } from "../../lib/remote/report.ts";
+import { cutAtSelf, domainListed, findRoute, ipLiteral, orderMx, SMTP_PORT, type Mx, type Target } from "../../lib/remote/mx.ts";
+import { isNullMx } from "../../lib/remote/dns-answer.ts";
+import { ok, temp, type Result } from "../../lib/base/result.ts";
+import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
+import { lookupIps, lookupMx, type DnsOptions } from "./dns.ts";
+import { localAddresses, nameServers } from "./resolv.ts";
+import { converse, type TlsPolicy, type Transaction } from "./smtp-client.ts";
+import { connectSmtp } from "./smtp-conn.ts";
+import type { ConnPool } from "./smtp-pool.ts";
+import type { Tcpto } from "./tcpto.ts";
+
+// One remote delivery, as qmail-remote does it (qmail.md §5.3): route or MX
+// list, self-avoidance, downed hosts skipped, each address tried until one
+// SMTP session decides. Shared by `qm remote` (one shot) and `qm rspawn`.
+
+export interface RemoteConfig {
+  readonly helo: string;
+  readonly me: string;
+  readonly locals: readonly string[];
+  readonly routes: ReadonlyMap<string, string>;
+  readonly tlsRequired: readonly string[];
+  readonly connectMs: number;
+  readonly remoteMs: number;
+  readonly dns: DnsOptions;
+  readonly localIps: ReadonlySet<string>;
+  readonly random: () => number;
+}
+
+/** control/{me,helohost,locals,smtproutes,tlsrequired,timeoutconnect,timeoutremote,resolvers}. */
+export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfig>> {
+  const me = await readControlLine(home, "me", null);
+  if (me.kind !== "ok") return me;
+  const helo = await readControlLine(home, "helohost", me.value);
+  if (helo.kind !== "ok") return helo;
+  if (!helo.value) return temp("Unable to read control/helohost or control/me");
+  const locals = await readControlList(home, "locals");
+  const routes = await readControlMap(home, "smtproutes");
+  const tls = await readControlList(home, "tlsrequired");
+  const connect = await readControlNumber(home, "timeoutconnect", 60);
+  const remote = await readControlNumber(home, "timeoutremote", 1200);
+  const servers = await nameServers(home);
+  for (const r of [locals, routes, tls, connect, remote, servers]) if (r.kind !== "ok") return r;
+  return ok({
+    helo: helo.value,
+    me: me.value ?? helo.value,
+    locals: (locals.kind === "ok" && locals.value) || (me.value ? [me.value] : []),
+    routes: routes.kind === "ok" ? routes.value : new Map(),
+    tlsRequired: (tls.kind === "ok" && tls.value) || [],
+    connectMs: Math.max(1, connect.kind === "ok" ? connect.value : 60) * 1000,
+    remoteMs: Math.max(1, remote.kind === "ok" ? remote.value : 1200) * 1000,
+    dns: { servers: servers.kind === "ok" ? servers.value : [], timeoutMs: 3000, tries: 2 },
+    localIps: localAddresses(),
+    random: Math.random,
+  });
+}
+
+type Targets = { kind: "ok"; targets: Target[]; selfCheck: boolean } | { kind: "fail"; record: Record };
+
+async function addressesOf(cfg: RemoteConfig, mxs: readonly Mx[], port: number): Promise<Target[] | Record> {
+  const out: Target[] = [];
+  let tempSeen = false;
+  const looked = await Promise.all(mxs.map((mx) => lookupIps(cfg.dns, mx.exchange)));
+  mxs.forEach((mx, i) => {
+    const a = looked[i]!;
+    if (a.kind === "temp") tempSeen = true;
+    if (a.kind === "ok") for (const ip of a.records) out.push({ ip, port, preference: mx.preference, exchange: mx.exchange });
+  });
+  if (out.length === 0) return tempSeen ? MESSAGE.dnsTemp : MESSAGE.noMx;
+  return out;
+}
+
+/** The addresses to try for `host`, in order. */
+export async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targets> {
+  const route = findRoute(cfg.routes, host);
+  if (route === "invalid") return { kind: "fail", record: { letter: "Z", text: "Unable to parse control/smtproutes. (#4.3.5)\n" } };
+  const port = route?.port ?? SMTP_PORT;
+  const name = route && route.relay !== "" ? route.relay : host;
+  const literal = ipLiteral(name);
+  if (literal) return { kind: "ok", targets: [{ ip: literal, port, preference: 0, exchange: name }], selfCheck: !route?.relay };
+  if (route && route.relay !== "") {
+    const a = await addressesOf(cfg, [{ preference: 0, exchange: name }], port);
+    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(name) : a };
+  }
+  const mx = await lookupMx(cfg.dns, name);
+  if (mx.kind === "temp") return { kind: "fail", record: MESSAGE.dnsTemp };
+  if (mx.kind === "nxdomain") return { kind: "fail", record: dnsPermRecord(name) };
+  if (isNullMx(mx.records)) return { kind: "fail", record: MESSAGE.nullMx };
+  const mxs = mx.records.length > 0 ? orderMx(mx.records, cfg.random) : [{ preference: 0, exchange: mx.canonical }];
+  const a = await addressesOf(cfg, mxs, port);
+  return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: true } : { kind: "fail", record: a };
+}
+
+function isMe(cfg: RemoteConfig, t: Target): boolean {
+  const name = t.exchange.toLowerCase();
+  if (name === cfg.me.toLowerCase() || domainListed(cfg.locals, name)) return true;
+  return t.port === SMTP_PORT && cfg.localIps.has(t.ip.toLowerCase()); // our own listener is on port 25
+}
+
+/** qmail-remote's records for one message to `host`. */
+export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: string, tx: Transaction, pool?: ConnPool): Promise<Record[]> {
+  const found = await targetsFor(cfg, host);
+  if (found.kind === "fail") return [found.record];
+  const targets = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
+  if (targets === null) return [MESSAGE.selfMx];
+  const policy: TlsPolicy = domainListed(cfg.tlsRequired, host) ? "must" : "may";
+  let refused: Record[] | null = null;
+  let anyTemp = false;
+  for (const t of targets) {
+    if (tcpto.isDown(t.ip)) continue;
+    const r = await attempt(cfg, tcpto, t, tx, policy, pool);
+    if (r === null) continue;
+    if (!r.next) return [...r.records];
+    refused = [...r.records];
+    if (r.records.at(-1)?.letter !== "D") anyTemp = true;
+  }
+  if (!refused) return [MESSAGE.noConn];
+  const last = refused.at(-1)!;
+  return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
+}
+
+async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, policy: TlsPolicy, pool?: ConnPool) {
+  const key = `${t.ip}\0${t.port}\0${policy}\0${cfg.helo}`;
+  const peer = { ip: t.ip, name: t.exchange };
+  const cached = pool?.take(key);
+  if (cached) {
+    const out = await converse(cached.conn, tx, { ...peer, tls: policy }, { keys: cached.keys, park: (keys) => pool!.put(key, { conn: cached.conn, keys }) });
+    if (!out.stale) return out;
+  }
+  for (let tries = 0; tries < 2; tries++) {
+    const c = await connectSmtp(t.ip, t.port, cfg.connectMs, cfg.remoteMs);
+    tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
+    if (c.kind === "fail") return null;
+    const tls: TlsPolicy = tries === 0 ? policy : "never";
+    const park = pool && tries === 0 ? (keys: Map<string, string>) => pool.put(key, { conn: c.conn, keys }) : undefined;
+    const out = await converse(c.conn, tx, { ...peer, tls }, { park });
+    if (!(out.tlsFailed && policy === "may")) return out; // opportunistic: one retry in plain text
+  }
+  return null;
+}

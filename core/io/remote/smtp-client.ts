@@ -1,0 +1,174 @@
+import {
+  droppedRecord, hostRecord, MESSAGE, recipientRecord, remoteSaid, type Record,
+} from "../../lib/remote/report.ts";
+import { createDotStuffer, ehloKeywords, quoteAddress, replyClass, safeForCommand, type Reply } from "../../lib/remote/smtp-wire.ts";
+import type { SmtpConn } from "./smtp-conn.ts";
+
+// The SMTP client dialogue (qmail.md §5.4, with what modern peers expect):
+// EHLO (HELO when refused), STARTTLS when offered, PIPELINING, 8BITMIME and
+// SIZE when offered, then qmail-remote's records.
+
+export type TlsPolicy = "may" | "must" | "never";
+
+export interface Transaction {
+  readonly helo: string;
+  readonly sender: string;
+  readonly recipients: readonly string[];
+  /** The message as stored (LF line ends); read once, only after DATA is accepted. */
+  readonly message: () => AsyncIterable<Uint8Array>;
+  /** Bytes, when known (SIZE=). */
+  readonly size?: number;
+}
+
+export interface Outcome {
+  readonly records: readonly Record[];
+  /** Nothing was sent: the caller may try the next address (4xx/5xx greeting). */
+  readonly next?: boolean;
+  /** The TLS handshake failed: with policy "may" the caller may retry this address without TLS. */
+  readonly tlsFailed?: boolean;
+  /** A reused connection was gone before the server took MAIL: nothing happened, try a fresh one. */
+  readonly stale?: boolean;
+}
+
+/** A cached connection (core/io/remote/smtp-pool.ts). */
+export interface Reuse {
+  /** EHLO keywords of an open, greeted connection: greeting and EHLO are skipped. */
+  readonly keys?: Map<string, string>;
+  /** Offered the connection after a transaction the server accepted; true: kept open (no QUIT). */
+  readonly park?: (keys: Map<string, string>) => boolean;
+}
+
+export interface Peer {
+  readonly ip: string;
+  readonly name: string;
+  readonly tls: TlsPolicy;
+}
+
+type Said = { reply: Reply } | { outcome: Outcome };
+
+function quit(conn: SmtpConn, letter: "K" | "Z" | "D", prefix: string, ip: string, suffix: string, reply: Reply | null, extra: Record[] = []): Outcome {
+  conn.quit();
+  return { records: [...extra, hostRecord(letter, prefix, ip, suffix, reply)] };
+}
+function died(conn: SmtpConn, ip: string, critical = false, extra: Record[] = []): Outcome {
+  conn.abort();
+  return { records: [...extra, droppedRecord(ip, critical)] };
+}
+async function command(conn: SmtpConn, line: string, ip: string): Promise<Said> {
+  if (!(await conn.write(`${line}\r\n`))) return { outcome: died(conn, ip) };
+  const reply = await conn.readReply();
+  return reply ? { reply } : { outcome: died(conn, ip) };
+}
+
+/** Greeting, EHLO/HELO and STARTTLS; the peer's EHLO keywords, or how it ended. */
+async function hello(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<{ keys: Map<string, string> } | { outcome: Outcome }> {
+  const greeting = await conn.readReply();
+  if (!greeting) return { outcome: died(conn, peer.ip) };
+  if (greeting.code !== 220) {
+    const o = quit(conn, greeting.code >= 500 ? "D" : "Z", "Connected to ", peer.ip, " but greeting failed", greeting);
+    return { outcome: { ...o, next: true } };
+  }
+  let keys = await ehlo(conn, tx.helo, peer.ip);
+  if ("outcome" in keys) return keys;
+  if (peer.tls === "never" || conn.encrypted) return keys;
+  if (!keys.keys.has("STARTTLS")) {
+    if (peer.tls !== "must") return keys;
+    return { outcome: quit(conn, "Z", "Connected to ", peer.ip, " but it does not offer STARTTLS, which control/tlsrequired asks for", null) };
+  }
+  const said = await command(conn, "STARTTLS", peer.ip);
+  if ("outcome" in said) return said;
+  if (said.reply.code !== 220) {
+    if (peer.tls !== "must") return keys;
+    return { outcome: quit(conn, "Z", "Connected to ", peer.ip, " but STARTTLS was refused, and control/tlsrequired asks for it", said.reply) };
+  }
+  if (!(await conn.startTls({ servername: peer.name, verify: false }))) {
+    return { outcome: { records: [hostRecord("Z", "Connected to ", peer.ip, " but the TLS handshake failed", null)], tlsFailed: true } };
+  }
+  keys = await ehlo(conn, tx.helo, peer.ip);
+  return keys;
+}
+
+async function ehlo(conn: SmtpConn, helo: string, ip: string): Promise<{ keys: Map<string, string> } | { outcome: Outcome }> {
+  const e = await command(conn, `EHLO ${helo}`, ip);
+  if ("outcome" in e) return e;
+  if (replyClass(e.reply.code) === "ok") return { keys: ehloKeywords(e.reply) };
+  const h = await command(conn, `HELO ${helo}`, ip);
+  if ("outcome" in h) return h;
+  if (replyClass(h.reply.code) !== "ok") return { outcome: quit(conn, "Z", "Connected to ", ip, " but my name was rejected", h.reply) };
+  return { keys: new Map() };
+}
+
+/**
+ * MAIL, RCPT and DATA, pipelined when offered (RFC 2920: DATA ends the
+ * group). The recipient records and, when pipelined, DATA's reply; or how
+ * it ended.
+ */
+async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<string, string>, reused: boolean): Promise<{ recs: Record[]; dataReply: Reply | null } | { outcome: Outcome }> {
+  const params = `${keys.has("8BITMIME") ? " BODY=8BITMIME" : ""}${keys.has("SIZE") && tx.size !== undefined ? ` SIZE=${tx.size}` : ""}`;
+  const mail = `MAIL FROM:<${quoteAddress(tx.sender)}>${params}`;
+  const rcpts = tx.recipients.map((r) => `RCPT TO:<${quoteAddress(r)}>`);
+  const pipelined = keys.has("PIPELINING");
+  const stale = { outcome: { records: [], stale: true } };
+  if (pipelined && !(await conn.write([mail, ...rcpts, "DATA"].map((l) => `${l}\r\n`).join("")))) return reused ? (conn.abort(), stale) : { outcome: died(conn, ip) };
+  const m = pipelined ? await conn.readReply() : await command(conn, mail, ip).then((s) => ("reply" in s ? s.reply : null));
+  if (reused && (!m || m.code === 421)) return (conn.abort(), stale);
+  if (!m) return { outcome: died(conn, ip) };
+  if (m.code >= 400) return { outcome: quit(conn, m.code >= 500 ? "D" : "Z", "Connected to ", ip, " but sender was rejected", m) };
+  const recs: Record[] = [];
+  let last: Reply | null = null;
+  for (const line of rcpts) {
+    last = pipelined ? await conn.readReply() : await command(conn, line, ip).then((s) => ("reply" in s ? s.reply : null));
+    if (!last) return { outcome: died(conn, ip, false, recs) };
+    recs.push(recipientRecord(ip, last));
+  }
+  if (!recs.some((r) => r.letter === "r")) {
+    if (!pipelined) return { outcome: quit(conn, "D", "Giving up on ", ip, "", last, recs) };
+    const d = await conn.readReply(); // a server that says 354 with no recipient gets no message
+    if (d && d.code === 354) conn.abort();
+    return { outcome: quit(conn, "D", "Giving up on ", ip, "", last, recs) };
+  }
+  if (!pipelined) return { recs, dataReply: null };
+  const d = await conn.readReply();
+  if (!d) return { outcome: died(conn, ip, false, recs) };
+  return { recs, dataReply: d };
+}
+
+/** DATA, the body, the final reply. */
+async function data(conn: SmtpConn, tx: Transaction, ip: string, recs: Record[], dataReply: Reply | null, park: () => boolean): Promise<Outcome> {
+  const d: Said = dataReply ? { reply: dataReply } : await command(conn, "DATA", ip);
+  if ("outcome" in d) return { records: [...recs, ...d.outcome.records] };
+  if (d.reply.code >= 400) return quit(conn, d.reply.code >= 500 ? "D" : "Z", "", ip, " failed on DATA command", d.reply, recs);
+  const stuffer = createDotStuffer();
+  for await (const chunk of tx.message()) {
+    if (!(await conn.write(stuffer.push(chunk)))) return died(conn, ip, false, recs);
+  }
+  const tail = stuffer.end();
+  if (!tail) {
+    conn.abort();
+    return { records: [...recs, MESSAGE.partialLine] };
+  }
+  if (!(await conn.write(tail))) return died(conn, ip, true, recs);
+  const final = await conn.readReply();
+  if (!final) return died(conn, ip, true, recs);
+  if (final.code >= 400) return quit(conn, final.code >= 500 ? "D" : "Z", "", ip, " failed after I sent the message", final, recs);
+  if (!park()) conn.quit();
+  return { records: [...recs, { letter: "K", text: `${ip} accepted message.\n${remoteSaid(final)}` }] };
+}
+
+/** One SMTP session on an open connection: qmail-remote's records for it. */
+export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer, reuse: Reuse = {}): Promise<Outcome> {
+  if (!safeForCommand(tx.sender)) {
+    conn.quit();
+    return { records: [MESSAGE.badSender] };
+  }
+  const bad = tx.recipients.find((r) => !safeForCommand(r));
+  if (bad !== undefined) {
+    conn.quit();
+    return { records: [{ letter: "D", text: "Sorry, a recipient address contains CR, LF or NUL. (#5.1.3)\n" }] };
+  }
+  const h = reuse.keys ? { keys: reuse.keys } : await hello(conn, tx, peer);
+  if ("outcome" in h) return h.outcome;
+  const env = await envelope(conn, tx, peer.ip, h.keys, reuse.keys !== undefined);
+  if ("outcome" in env) return env.outcome;
+  return data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false);
+}

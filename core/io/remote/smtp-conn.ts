@@ -1,0 +1,178 @@
+import { connect as netConnect, isIP, type Socket } from "node:net";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import { parseReply, takeLines, REPLY_LINES_MAX, type Reply } from "../../lib/remote/smtp-wire.ts";
+
+// One SMTP client connection: replies read line by line with a per-read
+// timeout, writes that wait for drain with the same timeout, and the
+// STARTTLS upgrade. Every failure is "the connection died" (null / false).
+
+export type ConnectResult =
+  | { readonly kind: "ok"; readonly conn: SmtpConn }
+  | { readonly kind: "fail"; readonly timedOut: boolean; readonly reason: string };
+
+export interface TlsOptions {
+  readonly servername?: string;
+  /** Opportunistic TLS verifies nothing (Postfix's "may"/"encrypt"). */
+  readonly verify: boolean;
+}
+
+export class SmtpConn {
+  #sock: Socket | TLSSocket;
+  #pending = "";
+  #lines: string[] = [];
+  #dead = false;
+  #wake: (() => void) | null = null;
+  readonly #timeoutMs: number;
+  #tls = false;
+
+  constructor(sock: Socket, timeoutMs: number) {
+    this.#sock = sock;
+    this.#timeoutMs = timeoutMs;
+    this.#attach(sock);
+  }
+
+  get encrypted(): boolean {
+    return this.#tls;
+  }
+
+  /** Open, with nothing unread: fit to start another transaction (a cached connection). */
+  get reusable(): boolean {
+    return !this.#dead && this.#lines.length === 0 && this.#pending === "";
+  }
+
+  #attach(sock: Socket | TLSSocket): void {
+    // no setEncoding: a STARTTLS upgrade needs the raw socket to keep yielding Buffers
+    sock.on("data", (chunk: Buffer) => {
+      if (this.#sock !== sock) return;
+      const t = takeLines(this.#pending + chunk.toString("latin1"));
+      this.#lines.push(...t.lines);
+      this.#pending = t.rest;
+      if (t.tooLong || this.#lines.length > REPLY_LINES_MAX * 2) this.#kill();
+      this.#notify();
+    });
+    sock.on("error", () => this.#kill());
+    sock.on("close", () => this.#kill());
+    sock.on("end", () => this.#kill());
+  }
+  #notify(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+  #kill(): void {
+    this.#dead = true;
+    this.#notify();
+  }
+
+  /** The next whole reply; null on timeout, EOF, or a malformed or endless reply. */
+  async readReply(): Promise<Reply | null> {
+    const lines: string[] = [];
+    const deadline = Date.now() + this.#timeoutMs;
+    for (;;) {
+      const line = this.#lines.shift();
+      if (line !== undefined) {
+        lines.push(line);
+        if (/^\d{3}-/.test(line) && lines.length < REPLY_LINES_MAX) continue;
+        return parseReply(lines);
+      }
+      if (this.#dead || !(await this.#waitData(deadline))) return null;
+    }
+  }
+  #waitData(deadline: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#wake = null;
+        resolve(false);
+      }, Math.max(0, deadline - Date.now()));
+      this.#wake = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+    });
+  }
+
+  /** Writes and waits for the kernel to take it; false when the peer is gone or too slow. */
+  write(data: string | Uint8Array): Promise<boolean> {
+    if (this.#dead) return Promise.resolve(false);
+    const buf = typeof data === "string" ? Buffer.from(data, "latin1") : data;
+    if (this.#sock.write(buf)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (okay: boolean) => {
+        clearTimeout(timer);
+        this.#sock.off("drain", onDrain);
+        this.#sock.off("close", onClose);
+        resolve(okay);
+      };
+      const onDrain = () => done(true);
+      const onClose = () => done(false);
+      const timer = setTimeout(() => done(false), this.#timeoutMs);
+      this.#sock.on("drain", onDrain);
+      this.#sock.on("close", onClose);
+    });
+  }
+
+  /** After a 220 to STARTTLS: the handshake. Anything the peer sent before it is discarded. */
+  startTls(opts: TlsOptions): Promise<boolean> {
+    this.#lines = [];
+    this.#pending = "";
+    const raw = this.#sock as Socket;
+    raw.removeAllListeners("data");
+    return new Promise((resolve) => {
+      const name = opts.servername && isIP(opts.servername) === 0 ? opts.servername : undefined;
+      const tls = tlsConnect({ socket: raw, servername: name, rejectUnauthorized: opts.verify, minVersion: "TLSv1.2" });
+      const timer = setTimeout(() => fail(), this.#timeoutMs);
+      const fail = () => {
+        clearTimeout(timer);
+        tls.destroy();
+        this.#kill();
+        resolve(false);
+      };
+      tls.once("error", fail);
+      tls.once("secureConnect", () => {
+        clearTimeout(timer);
+        tls.off("error", fail);
+        tls.on("error", () => this.#kill());
+        this.#sock = tls;
+        this.#tls = true;
+        this.#attach(tls);
+        resolve(true);
+      });
+    });
+  }
+
+  /** QUIT without waiting for the answer (qmail-remote), then close. */
+  quit(): void {
+    if (!this.#dead) this.#sock.end("QUIT\r\n");
+    this.#dead = true;
+    setTimeout(() => this.#sock.destroy(), 1000).unref();
+  }
+
+  /** Drops the connection at once (a partial final line must never look like a complete message). */
+  abort(): void {
+    this.#dead = true;
+    this.#sock.destroy();
+  }
+}
+
+/** TCP connect with its own timeout; timedOut feeds the downed-host memory. */
+export function connectSmtp(ip: string, port: number, connectMs: number, ioMs: number): Promise<ConnectResult> {
+  return new Promise((resolve) => {
+    const sock = netConnect({ host: ip, port });
+    const timer = setTimeout(() => finish({ kind: "fail", timedOut: true, reason: "connect timed out" }), connectMs);
+    const finish = (r: ConnectResult) => {
+      clearTimeout(timer);
+      sock.removeAllListeners("connect");
+      if (r.kind === "fail") {
+        sock.on("error", () => {});
+        sock.destroy();
+      }
+      resolve(r);
+    };
+    sock.once("error", (err: NodeJS.ErrnoException) => finish({ kind: "fail", timedOut: err.code === "ETIMEDOUT", reason: err.message }));
+    sock.once("connect", () => {
+      sock.removeAllListeners("error");
+      sock.setNoDelay(true);
+      finish({ kind: "ok", conn: new SmtpConn(sock, ioMs) });
+    });
+  });
+}

@@ -1,0 +1,56 @@
+/**
+ * The control files `qm send` reads at start-up (qmail.md §10.1); locals and
+ * virtualdomains again on SIGHUP.
+ */
+import type { BounceControls } from "../../lib/send/bounce.ts";
+import type { Channel, RewriteRules } from "../../lib/send/rewrite.ts";
+import { ok, temp, type Result } from "../../lib/base/result.ts";
+import { capConcurrency, DEFAULT_CONCURRENCY, QUEUE_LIFETIME } from "../../lib/send/schedule.ts";
+import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
+
+export interface SendControls {
+  readonly me: string;
+  readonly rules: RewriteRules;
+  readonly bounce: BounceControls;
+  readonly concurrency: Readonly<Record<Channel, number>>;
+  readonly lifetime: number;
+}
+
+export async function readRules(home: string, me: string): Promise<Result<RewriteRules>> {
+  const locals = await readControlList(home, "locals");
+  const vd = await readControlMap(home, "virtualdomains");
+  const ph = await readControlList(home, "percenthack");
+  const noat = await readControlLine(home, "envnoathost", me);
+  for (const r of [locals, vd, ph, noat]) if (r.kind !== "ok") return r;
+  if (locals.kind !== "ok" || vd.kind !== "ok" || ph.kind !== "ok" || noat.kind !== "ok") return temp("unreachable");
+  const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
+  return ok({
+    locals: lower(locals.value ?? [me]),
+    virtualdomains: vd.value,
+    percenthack: lower(ph.value ?? []),
+    envnoathost: noat.value ?? "envnoathost",
+  });
+}
+
+export async function readSendControls(home: string): Promise<Result<SendControls>> {
+  const me = await readControlLine(home, "me", null);
+  if (me.kind !== "ok") return me;
+  if (me.value === null) return temp("control/me is missing");
+  const host = me.value;
+  const rules = await readRules(home, host);
+  if (rules.kind !== "ok") return rules;
+  const line = (name: string, def: string) => readControlLine(home, name, def);
+  const parts = [await line("bouncefrom", "MAILER-DAEMON"), await line("bouncehost", host), await line("doublebounceto", "postmaster"), await line("doublebouncehost", host)];
+  const nums = [await readControlNumber(home, "concurrencylocal", DEFAULT_CONCURRENCY.local), await readControlNumber(home, "concurrencyremote", DEFAULT_CONCURRENCY.remote), await readControlNumber(home, "queuelifetime", QUEUE_LIFETIME)];
+  for (const r of [...parts, ...nums]) if (r.kind !== "ok") return r;
+  const v = <T>(r: Result<T>) => (r as { value: T }).value;
+  const [bouncefrom, bouncehost, doublebounceto, doublebouncehost] = parts.map((r) => v(r) ?? "");
+  const [local, remote, lifetime] = nums.map((r) => v(r));
+  return ok({
+    me: host,
+    rules: rules.value,
+    bounce: { bouncefrom: bouncefrom!, bouncehost: bouncehost!, doublebounceto: doublebounceto!, doublebouncehost: doublebouncehost! },
+    concurrency: { local: capConcurrency(local!), remote: capConcurrency(remote!) },
+    lifetime: lifetime!,
+  });
+}

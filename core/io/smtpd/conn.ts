@@ -1,0 +1,200 @@
+import type { Duplex } from "node:stream";
+import { TLSSocket, type SecureContext } from "node:tls";
+import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
+
+/**
+ * One SMTP connection's bytes: reads with a time limit and a bounded input
+ * buffer (the socket is paused above HIGH_WATER), replies collected and sent
+ * in one write before the next wait for input (PIPELINING), and the
+ * STARTTLS switch, which throws away anything the client sent after the
+ * command (RFC 3207 §4.2; the CVE-2011-0411 family).
+ */
+export type LineRead =
+  | { readonly kind: "line"; readonly line: string }
+  | { readonly kind: "eof" }
+  | { readonly kind: "timeout" }
+  | { readonly kind: "toolong" };
+
+const HIGH_WATER = 256 * 1024;
+
+export class SmtpConn {
+  #sock: Duplex;
+  #queue: Uint8Array[] = [];
+  #queued = 0;
+  #ended = false;
+  #wake: (() => void) | null = null;
+  #out: string[] = [];
+  #timeoutMs: number;
+  readonly #onData = (b: Buffer): void => {
+    this.#queue.push(b);
+    this.#queued += b.length;
+    if (this.#queued > HIGH_WATER) this.#sock.pause();
+    this.#wakeUp();
+  };
+  readonly #onEnd = (): void => {
+    this.#ended = true;
+    this.#wakeUp();
+  };
+
+  constructor(sock: Duplex, timeoutMs: number) {
+    this.#sock = sock;
+    this.#timeoutMs = timeoutMs;
+    this.#attach();
+  }
+
+  set timeoutMs(ms: number) {
+    this.#timeoutMs = ms;
+  }
+  get tls(): boolean {
+    return this.#sock instanceof TLSSocket;
+  }
+
+  #attach(): void {
+    this.#sock.on("data", this.#onData);
+    this.#sock.on("end", this.#onEnd);
+    this.#sock.on("close", this.#onEnd);
+    this.#sock.on("error", this.#onEnd);
+  }
+  #detach(): void {
+    this.#sock.off("data", this.#onData);
+    this.#sock.off("end", this.#onEnd);
+    this.#sock.off("close", this.#onEnd);
+  }
+  #wakeUp(): void {
+    const w = this.#wake;
+    this.#wake = null;
+    w?.();
+  }
+
+  /** True when input is waiting: replies may wait for the next command (pipelining). */
+  get hasInput(): boolean {
+    return this.#queued > 0;
+  }
+
+  /** The next bytes from the client: null at end of input, "timeout" after timeoutMs of silence. */
+  async nextChunk(): Promise<Uint8Array | null | "timeout"> {
+    if (this.#queue.length === 0 && !this.#ended) await this.flush();
+    if (this.#queue.length === 0 && !this.#ended) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const timedOut = await new Promise<boolean>((resolve) => {
+        this.#wake = () => resolve(false);
+        timer = setTimeout(() => resolve(true), this.#timeoutMs);
+      });
+      clearTimeout(timer);
+      this.#wake = null;
+      if (timedOut) return "timeout";
+    }
+    const chunk = this.#queue.shift();
+    if (!chunk) return null;
+    this.#queued -= chunk.length;
+    if (this.#queued <= HIGH_WATER / 2) this.#sock.resume();
+    return chunk;
+  }
+
+  /** Gives back bytes read past the end of a line or of the data. */
+  unread(bytes: Uint8Array): void {
+    if (bytes.length === 0) return;
+    this.#queue.unshift(bytes);
+    this.#queued += bytes.length;
+  }
+
+  /** One line up to LF, one CR before it removed; a line over `max` bytes is skipped and reported. */
+  async readLine(max: number): Promise<LineRead> {
+    const parts: Uint8Array[] = [];
+    let len = 0;
+    let tooLong = false;
+    for (;;) {
+      const c = await this.nextChunk();
+      if (c === null) return { kind: "eof" };
+      if (c === "timeout") return { kind: "timeout" };
+      const lf = c.indexOf(10);
+      const take = lf < 0 ? c : c.subarray(0, lf);
+      if (!tooLong) {
+        len += take.length;
+        if (len > max + 1) tooLong = true;
+        else parts.push(take);
+      }
+      if (lf < 0) continue;
+      this.unread(c.subarray(lf + 1));
+      if (tooLong) return { kind: "toolong" };
+      const line = parts.length === 1 ? fromBytes(parts[0]!) : fromBytes(concat(parts, len));
+      const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+      return text.length > max ? { kind: "toolong" } : { kind: "line", line: text };
+    }
+  }
+
+  /** Queues reply lines (byte strings); they go out at the next flush. */
+  reply(lines: readonly string[]): void {
+    for (const l of lines) this.#out.push(`${l}\r\n`);
+  }
+
+  /** Sends the queued replies; waits for the socket to drain (bounded by the timeout). */
+  async flush(): Promise<void> {
+    if (this.#out.length === 0) return;
+    const text = this.#out.join("");
+    this.#out = [];
+    if (this.#sock.destroyed || this.#sock.writableEnded) return;
+    if (this.#sock.write(toBytes(text))) return;
+    await this.#drained();
+  }
+
+  #drained(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#sock.destroy();
+        resolve();
+      }, this.#timeoutMs);
+      const done = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.#sock.once("drain", done);
+      this.#sock.once("close", done);
+    });
+  }
+
+  /** RFC 3207: input already buffered is discarded; true once the handshake is done. */
+  async startTls(context: SecureContext): Promise<boolean> {
+    await this.flush();
+    this.#detach();
+    this.#queue = [];
+    this.#queued = 0;
+    const raw = this.#sock;
+    raw.resume();
+    const tls = new TLSSocket(raw as never, { isServer: true, secureContext: context });
+    const ok = await new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => resolve(false), this.#timeoutMs);
+      tls.once("secure", () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+      tls.once("error", () => {
+        clearTimeout(timer);
+        resolve(false);
+      });
+    });
+    this.#sock = tls;
+    this.#ended = false;
+    this.#attach();
+    if (!ok) this.close();
+    return ok;
+  }
+
+  /** Sends what is queued and closes; the socket is destroyed if the peer does not read. */
+  async close(): Promise<void> {
+    await this.flush();
+    this.#sock.end();
+    const s = this.#sock;
+    setTimeout(() => s.destroy(), 5000).unref();
+  }
+}
+
+function concat(parts: readonly Uint8Array[], len: number): Uint8Array {
+  const out = new Uint8Array(len);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}

@@ -1,0 +1,90 @@
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { RewriteRules } from "../../lib/send/rewrite.ts";
+import { ok, temp, type Result } from "../../lib/base/result.ts";
+import { readControlLine, readControlList, readControlNumber } from "../base/control.ts";
+import { errText, isMissing } from "../base/errno.ts";
+import { readRules } from "../send/controls.ts";
+
+/** Everything `qm smtpd` reads from control/ (qmail.md §6.1, §10; man qm-smtpd). */
+export interface SmtpControls {
+  readonly me: string;
+  readonly greeting: string;
+  readonly localiphost: string;
+  readonly timeout: number; // seconds
+  readonly databytes: number;
+  readonly maxRcpt: number;
+  readonly rcpthosts: ReadonlySet<string> | null;
+  readonly mrh: Uint8Array | null;
+  readonly badmailfrom: ReadonlySet<string>;
+  readonly rcptCheck: boolean;
+  readonly checkpassword: string | null;
+  readonly rules: RewriteRules;
+}
+
+/** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
+export const DEFAULT_MAXRCPT = 1000;
+const MAX_DATABYTES = 0xffffffff;
+
+/** Reads the controls; any failure but a missing file is temporary (the session answers 421). */
+export async function readSmtpControls(home: string): Promise<Result<SmtpControls>> {
+  const me = await readControlLine(home, "me", null);
+  if (me.kind !== "ok") return me;
+  const greeting = await readControlLine(home, "smtpgreeting", me.value);
+  if (greeting.kind !== "ok") return greeting;
+  if (greeting.value === null) return temp("control/smtpgreeting and control/me are both missing");
+  const host = me.value ?? greeting.value;
+  const lines = await Promise.all([readControlLine(home, "localiphost", host), readControlLine(home, "checkpassword", null)]);
+  const nums = await Promise.all([readControlNumber(home, "timeoutsmtpd", 1200), readControlNumber(home, "databytes", 0), readControlNumber(home, "maxrcpt", DEFAULT_MAXRCPT), readControlNumber(home, "rcptcheck", 1)]);
+  const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom")]);
+  const files = [await optionalFile(join(home, "control", "morercpthosts.cdb"))];
+  const rules = await readRules(home, host);
+  for (const r of [...lines, ...nums, ...lists, ...files, rules]) if (r.kind !== "ok") return r;
+  const v = <T>(r: Result<T>): T => (r as { value: T }).value;
+  const [localiphost, checkpassword] = lines.map(v);
+  const [timeout, databytes, maxRcpt, rcptCheck] = nums.map(v);
+  const [rcpthosts, badmailfrom] = lists.map(v);
+  const [mrh] = files.map(v);
+  const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
+  return ok({
+    me: host,
+    greeting: greeting.value,
+    localiphost: localiphost ?? host,
+    timeout: Math.max(1, timeout!),
+    databytes: Math.min(databytes!, MAX_DATABYTES),
+    maxRcpt: Math.max(1, maxRcpt!),
+    rcpthosts: rcpthosts ? lower(rcpthosts) : null,
+    mrh: rcpthosts ? (mrh ?? null) : null, // qmail opens the cdb only when rcpthosts exists
+    badmailfrom: lower(badmailfrom ?? []),
+    rcptCheck: rcptCheck !== 0,
+    checkpassword: checkpassword ?? null,
+    rules: v(rules),
+  });
+}
+
+/** control/servercert.pem (key and certificate chain), read before privileges are dropped; null: no STARTTLS. */
+export function readServerCert(home: string): Promise<Result<Uint8Array | null>> {
+  return optionalFile(join(home, "control", "servercert.pem"));
+}
+
+async function optionalFile(path: string): Promise<Result<Uint8Array | null>> {
+  try {
+    return ok(new Uint8Array(await readFile(path)));
+  } catch (err) {
+    if (isMissing(err)) return ok(null);
+    return temp(`Unable to read ${path}: ${errText(err)}`, "4.3.0");
+  }
+}
+
+/** The controls, read again at most once a second (a listener serves many sessions). */
+export function cachedControls(home: string, ttlMs = 1000, now: () => number = Date.now): () => Promise<Result<SmtpControls>> {
+  let at = -Infinity;
+  let last: Promise<Result<SmtpControls>> | null = null;
+  return () => {
+    if (last === null || now() - at >= ttlMs) {
+      at = now();
+      last = readSmtpControls(home);
+    }
+    return last;
+  };
+}

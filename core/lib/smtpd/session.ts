@@ -1,0 +1,224 @@
+import { answer, startSasl, type Sasl, type SaslStep } from "./auth.ts";
+import { domainProblem, literalIP, parsePathArg, printable, routingTrick, splitAddress, type PathArg } from "./address.ts";
+import { isUtf8 } from "../base/bytes.ts";
+
+/**
+ * The SMTP server as a pure state machine over command lines, qmail-smtpd's
+ * command table (qmail.md §6.2) plus ESMTP, STARTTLS and AUTH. Effects the
+ * machine cannot do itself (a recipient lookup, a password check, the TLS
+ * handshake, the message data) come back as `effect`; the caller does them
+ * and feeds the outcome to the matching continuation below.
+ */
+export interface Policy {
+  readonly greeting: string;
+  readonly localiphost: string;
+  readonly databytes: number; // 0: no limit
+  readonly maxRcpt: number;
+  readonly tls: boolean; // a certificate is there: STARTTLS is offered
+  readonly auth: boolean; // a checkpassword program is set: AUTH is offered under TLS
+  readonly rcptCheck: boolean;
+  readonly acceptsDomain: (domain: string) => boolean; // rcpthosts + morercpthosts, domain lowercased
+  readonly isMyIP: (ip: Uint8Array) => boolean;
+  readonly badMailFrom: (addr: string) => boolean;
+}
+
+export interface Session {
+  readonly helo: string | null;
+  readonly esmtp: boolean;
+  readonly tls: boolean;
+  readonly user: string | null; // authenticated
+  readonly relay: string | null; // RELAYCLIENT: appended to every recipient, rcpthosts skipped
+  readonly sender: string | null;
+  readonly utf8: boolean;
+  readonly badSender: boolean;
+  readonly recipients: readonly string[];
+  readonly sasl: Sasl | null;
+  readonly errors: number;
+}
+
+export type Effect =
+  | { readonly kind: "quit" }
+  | { readonly kind: "data" }
+  | { readonly kind: "starttls" }
+  | { readonly kind: "rcpt"; readonly addr: string }
+  | { readonly kind: "auth"; readonly user: string; readonly pass: string };
+
+export interface Step {
+  readonly session: Session;
+  readonly replies: readonly string[];
+  readonly effect?: Effect;
+}
+
+/** Unrecognized commands allowed before the session is dropped with 421. */
+export const MAX_ERRORS = 20;
+
+export function startSession(relay: string | null, tls = false): Session {
+  return { helo: null, esmtp: false, tls, user: null, relay, sender: null, utf8: false, badSender: false, recipients: [], sasl: null, errors: 0 };
+}
+
+const reply = (session: Session, ...replies: string[]): Step => ({ session, replies });
+const reset = (s: Session): Session => ({ ...s, sender: null, utf8: false, badSender: false, recipients: [] });
+
+type Handler = (s: Session, arg: string, p: Policy) => Step;
+
+function helo(s: Session, arg: string, p: Policy, esmtp: boolean): Step {
+  if (arg === "") return reply(s, `501 5.5.4 syntax: ${esmtp ? "EHLO" : "HELO"} hostname`);
+  const next = { ...reset(s), helo: arg, esmtp };
+  if (!esmtp) return reply(next, `250 ${p.greeting}`);
+  const ext = ["PIPELINING", "8BITMIME", p.databytes > 0 ? `SIZE ${p.databytes}` : "SIZE", "ENHANCEDSTATUSCODES", "SMTPUTF8"];
+  if (p.tls && !s.tls) ext.push("STARTTLS");
+  if (p.auth && s.tls) ext.push("AUTH PLAIN LOGIN");
+  return reply(next, `250-${p.greeting}`, ...ext.map((e, i) => `250${i === ext.length - 1 ? " " : "-"}${e}`));
+}
+
+function mail(s: Session, arg: string, p: Policy): Step {
+  if (s.sender !== null) return reply(s, "503 5.5.1 nested MAIL command: RSET first");
+  const parsed = parsePathArg(arg, "FROM");
+  if (!parsed.ok) return reply(s, parsed.reply);
+  const bad = mailParams(parsed.value, p);
+  if (bad) return reply(s, bad);
+  const utf8 = parsed.value.params.has("SMTPUTF8");
+  const addr = withLocalIP(parsed.value.addr, p);
+  const { domain } = splitAddress(addr);
+  if (!utf8 && /[\x80-\xff]/.test(addr)) return reply(s, "553 5.6.7 non-ASCII sender address requires SMTPUTF8");
+  if (!isUtf8(addr)) return reply(s, "553 5.6.7 sender address is not valid UTF-8");
+  const problem = addr === "" || domain === null ? null : domainProblem(domain, utf8);
+  if (problem) return reply(s, `553 5.1.7 bad sender address: ${problem}`);
+  return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [] }, "250 2.1.0 ok");
+}
+
+function mailParams(arg: PathArg, p: Policy): string | null {
+  for (const [key, value] of arg.params) {
+    if (key === "SIZE") {
+      if (value === null || !/^\d{1,15}$/.test(value)) return "501 5.5.4 SIZE needs a number";
+      if (p.databytes > 0 && Number(value) > p.databytes) return "552 5.3.4 sorry, that message size exceeds my databytes limit";
+    } else if (key === "BODY") {
+      if (value === null || !/^(7bit|8bitmime)$/i.test(value)) return "555 5.5.4 BODY must be 7BIT or 8BITMIME";
+    } else if (key === "SMTPUTF8") {
+      if (value !== null) return "555 5.5.4 SMTPUTF8 takes no value";
+    } else if (key !== "AUTH") return `555 5.5.4 unsupported MAIL parameter ${printable(key)}`;
+  }
+  return null;
+}
+
+/** qmail: box@[my.ip] becomes box@localiphost, for senders and recipients alike. */
+function withLocalIP(addr: string, p: Policy): string {
+  const { local, domain } = splitAddress(addr);
+  const ip = domain === null ? null : literalIP(domain);
+  return ip && p.isMyIP(ip) ? `${local}@${p.localiphost}` : addr;
+}
+
+function rcpt(s: Session, arg: string, p: Policy): Step {
+  if (s.sender === null) return reply(s, "503 5.5.1 MAIL first");
+  const parsed = parsePathArg(arg, "TO");
+  if (!parsed.ok) return reply(s, parsed.reply);
+  const param = parsed.value.params.keys().next();
+  if (!param.done) return reply(s, `555 5.5.4 unsupported RCPT parameter ${printable(param.value)}`);
+  if (s.badSender) return reply(s, "553 5.7.1 sorry, your envelope sender is in my badmailfrom list");
+  if (s.recipients.length >= p.maxRcpt) return reply(s, `452 4.5.3 too many recipients (limit ${p.maxRcpt} a message)`);
+  const addr = withLocalIP(parsed.value.addr, p);
+  const refused = relayRefusal(s, addr, p);
+  if (refused) return reply(s, refused);
+  const full = s.relay !== null && s.user === null ? addr + s.relay : addr;
+  if (p.rcptCheck) return { session: s, replies: [], effect: { kind: "rcpt", addr: full } };
+  return reply({ ...s, recipients: [...s.recipients, full] }, "250 2.1.5 ok");
+}
+
+/** Why this recipient is refused (null: accepted). No routing trick gets past a client without relay rights. */
+function relayRefusal(s: Session, addr: string, p: Policy): string | null {
+  const { local, domain } = splitAddress(addr);
+  if (!s.utf8 && /[\x80-\xff]/.test(addr)) return "553 5.6.7 non-ASCII recipient address requires SMTPUTF8";
+  if (!isUtf8(addr)) return "553 5.6.7 recipient address is not valid UTF-8";
+  if (domain === null) return local.toLowerCase() === "postmaster" ? null : "553 5.1.3 recipient address must include a domain";
+  const problem = domainProblem(domain, s.utf8);
+  if (problem) return `553 5.1.2 bad recipient address: ${problem}`;
+  if (s.relay !== null || s.user !== null) return null;
+  const trick = routingTrick(local);
+  if (trick) return `553 5.7.1 sorry, ${trick} is not accepted here (no relaying)`;
+  if (!p.acceptsDomain(domain.toLowerCase())) return "553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts";
+  return null;
+}
+
+function data(s: Session): Step {
+  if (s.sender === null) return reply(s, "503 5.5.1 MAIL first");
+  if (s.recipients.length === 0) return reply(s, "503 5.5.1 RCPT first");
+  return { session: s, replies: ["354 go ahead, end with <CR><LF>.<CR><LF>"], effect: { kind: "data" } };
+}
+
+function starttls(s: Session, arg: string, p: Policy): Step {
+  if (!p.tls) return unknown(s);
+  if (s.tls) return reply(s, "503 5.5.1 TLS is already active");
+  if (arg !== "") return reply(s, "501 5.5.4 STARTTLS takes no arguments");
+  return { session: s, replies: ["220 2.0.0 ready to start TLS"], effect: { kind: "starttls" } };
+}
+
+function auth(s: Session, arg: string, p: Policy): Step {
+  if (!p.auth) return unknown(s);
+  if (!s.tls) return reply(s, "538 5.7.11 encryption required: use STARTTLS first");
+  if (s.user !== null) return reply(s, "503 5.5.1 already authenticated");
+  if (s.sender !== null) return reply(s, "503 5.5.1 AUTH is not allowed during a mail transaction");
+  return sasl(s, startSasl(arg));
+}
+
+function sasl(s: Session, st: SaslStep): Step {
+  if (st.kind === "challenge") return reply({ ...s, sasl: st.sasl }, st.reply);
+  const next = { ...s, sasl: null };
+  if (st.kind === "fail") return reply(next, st.reply);
+  return { session: next, replies: [], effect: { kind: "auth", user: st.user, pass: st.pass } };
+}
+
+function unknown(s: Session): Step {
+  const errors = s.errors + 1;
+  if (errors >= MAX_ERRORS) return { session: { ...s, errors }, replies: ["421 4.7.0 too many unrecognized commands, closing"], effect: { kind: "quit" } };
+  return reply({ ...s, errors }, "502 5.5.1 unimplemented");
+}
+
+// A Map, not an object literal: a client that sends "constructor" must reach unknown().
+const COMMANDS = new Map<string, Handler>([
+  ["helo", (s, a, p) => helo(s, a, p, false)],
+  ["ehlo", (s, a, p) => helo(s, a, p, true)],
+  ["mail", mail],
+  ["rcpt", rcpt],
+  ["data", data],
+  ["rset", (s) => reply(reset(s), "250 2.0.0 flushed")],
+  ["noop", (s) => reply(s, "250 2.0.0 ok")],
+  ["vrfy", (s) => reply(s, "252 2.5.2 send some mail, I'll try my best")],
+  ["help", (s) => reply(s, "214 2.0.0 qm smtpd: see man qm-smtpd")],
+  ["quit", (s, _a, p) => ({ session: s, replies: [`221 2.0.0 ${p.greeting}`], effect: { kind: "quit" } })],
+  ["starttls", starttls],
+  ["auth", auth],
+]);
+
+/** One command line (CR LF removed) -> the replies and the next state. */
+export function step(s: Session, line: string, p: Policy): Step {
+  if (s.sasl !== null) return sasl(s, answer(s.sasl, line));
+  if (line.includes("\0")) return reply(s, "500 5.5.2 NUL byte in command");
+  const sp = line.indexOf(" ");
+  const verb = (sp < 0 ? line : line.slice(0, sp)).toLowerCase();
+  const handler = COMMANDS.get(verb);
+  return handler ? handler(s, sp < 0 ? "" : line.slice(sp + 1).replace(/^ +/, "").replace(/[ \t]+$/, ""), p) : unknown(s);
+}
+
+/** After the recipient lookup of a "rcpt" effect. */
+export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" | "temp"): Step {
+  if (verdict === "ok") return reply({ ...s, recipients: [...s.recipients, addr] }, "250 2.1.5 ok");
+  if (verdict === "unknown") return reply(s, "550 5.1.1 sorry, no mailbox here by that name");
+  return reply(s, "451 4.3.0 unable to check that recipient now; try again later");
+}
+
+/** After the password check of an "auth" effect. */
+export function authChecked(s: Session, user: string, verdict: "ok" | "no" | "temp"): Step {
+  if (verdict === "ok") return reply({ ...s, user }, "235 2.7.0 authentication successful");
+  if (verdict === "no") return reply(s, "535 5.7.8 authentication failed");
+  return reply(s, "454 4.7.0 temporary authentication failure; try again later");
+}
+
+/** After the TLS handshake: RFC 3207 forgets everything the client said before. */
+export function tlsStarted(s: Session): Session {
+  return startSession(s.relay, true);
+}
+
+/** After the data: the reply is the queue's verdict (or the decoder's); a new MAIL is needed. */
+export function dataDone(s: Session, replyLine: string): Step {
+  return reply(reset(s), replyLine);
+}

@@ -1,0 +1,173 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { authChecked, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
+
+const POLICY: Policy = {
+  greeting: "mx.example.org",
+  localiphost: "example.org",
+  databytes: 1000,
+  maxRcpt: 3,
+  tls: true,
+  auth: true,
+  rcptCheck: false,
+  acceptsDomain: (d) => d === "example.org" || d.endsWith(".example.org"),
+  isMyIP: (ip) => ip.length === 4 && ip[0] === 192 && ip[1] === 0 && ip[2] === 2 && ip[3] === 1,
+  badMailFrom: (a) => a.toLowerCase().endsWith("@spam.test"),
+};
+
+function run(lines: readonly string[], opts: { relay?: string | null; tls?: boolean; policy?: Policy } = {}): { codes: string[]; s: Session; last: Step } {
+  let s = startSession(opts.relay ?? null, opts.tls ?? false);
+  let last: Step = { session: s, replies: [] };
+  const codes = lines.map((line) => {
+    last = step(s, line, opts.policy ?? POLICY);
+    s = last.session;
+    return (last.replies[last.replies.length - 1] ?? "").slice(0, 3);
+  });
+  return { codes, s, last };
+}
+const rcptCode = (addr: string, opts: { relay?: string | null } = {}): string => run(["HELO c", "MAIL FROM:<s@x.test>", `RCPT TO:${addr}`], opts).codes[2] ?? "";
+
+describe("step()", () => {
+  it("runs a whole transaction", () => {
+    const r = run(["EHLO client.test", "MAIL FROM:<a@x.test> BODY=8BITMIME SIZE=100", "RCPT TO:<u@example.org>", "DATA"]);
+    assert.deepEqual(r.codes, ["250", "250", "250", "354"]);
+    assert.equal(r.last.effect?.kind, "data");
+    assert.deepEqual(r.s.recipients, ["u@example.org"]);
+  });
+  it("answers EHLO with the extensions, STARTTLS before TLS and AUTH only after", () => {
+    const plain = run(["EHLO c"]).last.replies;
+    assert.ok(plain.includes("250 STARTTLS") && !plain.some((l) => l.includes("AUTH")));
+    assert.ok(plain.includes("250-SIZE 1000") && plain.includes("250-PIPELINING") && plain.includes("250-ENHANCEDSTATUSCODES"));
+    const tls = run(["EHLO c"], { tls: true }).last.replies;
+    assert.ok(tls.includes("250 AUTH PLAIN LOGIN") && !tls.includes("250-STARTTLS"));
+  });
+  it("keeps order: RCPT before MAIL and DATA before RCPT are 503", () => {
+    assert.deepEqual(run(["RCPT TO:<u@example.org>", "DATA", "MAIL FROM:<>", "DATA"]).codes, ["503", "503", "250", "503"]);
+  });
+  it("refuses a second MAIL in a transaction and forgets it after RSET", () => {
+    assert.deepEqual(run(["MAIL FROM:<a@x.test>", "MAIL FROM:<b@x.test>", "RSET", "MAIL FROM:<b@x.test>"]).codes, ["250", "503", "250", "250"]);
+  });
+  it("answers 502 to verbs that name Object.prototype members, then drops a client after too many", () => {
+    assert.deepEqual(run(["constructor", "__proto__ x", "toString", "hasOwnProperty"]).codes, ["502", "502", "502", "502"]);
+    const r = run(Array<string>(20).fill("GARBAGE"));
+    assert.equal(r.codes[19], "421");
+    assert.equal(r.last.effect?.kind, "quit");
+  });
+  it("rejects NUL in a command, empty HELO, and unknown MAIL/RCPT parameters", () => {
+    assert.deepEqual(run(["HELO a\0b", "HELO", "MAIL FROM:<a@x.test> RET=FULL", "MAIL FROM:<a@x.test>", "RCPT TO:<u@example.org> NOTIFY=NEVER"]).codes, ["500", "501", "555", "250", "555"]);
+  });
+  it("refuses a SIZE over databytes at MAIL time with 552", () => {
+    assert.deepEqual(run(["MAIL FROM:<a@x.test> SIZE=1001"]).codes, ["552"]);
+    assert.deepEqual(run(["MAIL FROM:<a@x.test> SIZE=ten"]).codes, ["501"]);
+  });
+  it("reports a badmailfrom sender on every RCPT", () => {
+    assert.deepEqual(run(["MAIL FROM:<x@SPAM.test>", "RCPT TO:<u@example.org>", "RCPT TO:<v@example.org>"]).codes, ["250", "553", "553"]);
+  });
+  it("limits recipients per message with 452", () => {
+    const lines = ["MAIL FROM:<>", ...["a", "b", "c", "d"].map((u) => `RCPT TO:<${u}@example.org>`)];
+    assert.deepEqual(run(lines).codes, ["250", "250", "250", "250", "452"]);
+  });
+  it("asks for a recipient check when the policy says so, and applies its verdict", () => {
+    const policy = { ...POLICY, rcptCheck: true };
+    const r = run(["MAIL FROM:<>", "RCPT TO:<nobody@example.org>"], { policy });
+    assert.deepEqual(r.last.effect, { kind: "rcpt", addr: "nobody@example.org" });
+    assert.equal(rcptChecked(r.s, "nobody@example.org", "unknown").replies[0]?.slice(0, 3), "550");
+    assert.equal(rcptChecked(r.s, "nobody@example.org", "temp").replies[0]?.slice(0, 3), "451");
+    assert.deepEqual(rcptChecked(r.s, "nobody@example.org", "ok").session.recipients, ["nobody@example.org"]);
+  });
+  it("replaces my own IP literal by localiphost", () => {
+    const r = run(["MAIL FROM:<>", "RCPT TO:<u@[192.0.2.1]>"]);
+    assert.deepEqual(r.s.recipients, ["u@example.org"]);
+  });
+  it("appends RELAYCLIENT to every recipient and skips rcpthosts", () => {
+    const r = run(["MAIL FROM:<>", "RCPT TO:<u@elsewhere.test>"], { relay: "" });
+    assert.deepEqual(r.s.recipients, ["u@elsewhere.test"]);
+    assert.deepEqual(run(["MAIL FROM:<>", "RCPT TO:<u@elsewhere.test>"], { relay: "-x" }).s.recipients, ["u@elsewhere.test-x"]);
+  });
+  it("accepts UTF-8 addresses only with SMTPUTF8", () => {
+    const utf8 = "\xc3\xa9l\xc3\xa8ve@example.org";
+    assert.deepEqual(run([`MAIL FROM:<${utf8}>`]).codes, ["553"]);
+    assert.deepEqual(run([`MAIL FROM:<${utf8}> SMTPUTF8`, `RCPT TO:<${utf8}>`]).codes, ["250", "250"]);
+  });
+});
+
+describe("relay attempts", () => {
+  // Each form a relay tester tries (issue 5 item 4): none may be accepted from a client without relay rights.
+  const ATTEMPTS = [
+    ["plain foreign domain", "<victim@elsewhere.test>"],
+    ["percent hack", "<victim%elsewhere.test@example.org>"],
+    ["bang path", "<elsewhere.test!victim@example.org>"],
+    ["source route", "<@example.org:victim@elsewhere.test>"],
+    ["source route list", "<@example.org,@mx.example.org:victim@elsewhere.test>"],
+    ["quoted local part holding @", '<"victim@elsewhere.test"@example.org>'],
+    ["escaped @ in local part", "<victim\\@elsewhere.test@example.org>"],
+    ["double @", "<victim@elsewhere.test@example.org>"],
+    ["foreign IP literal", "<victim@[198.51.100.7]>"],
+    ["IPv6 literal", "<victim@[IPv6:2001:db8::7]>"],
+    ["trailing dot on a local domain", "<victim@example.org.>"],
+    ["trailing dot on a foreign domain", "<victim@elsewhere.test.>"],
+    ["mixed case foreign domain", "<victim@ElseWhere.TEST>"],
+    ["suffix that only looks local", "<victim@evilexample.org>"],
+    ["local domain as a prefix", "<victim@example.org.elsewhere.test>"],
+    ["no domain", "<victim>"],
+    ["bare address, no brackets", "victim@elsewhere.test"],
+    ["empty recipient", "<>"],
+    ["percent hack without @", "<victim%elsewhere.test>"],
+  ] as const;
+  for (const [name, addr] of ATTEMPTS) {
+    it(`refuses ${name}: ${addr}`, () => {
+      assert.match(rcptCode(addr), /^5/);
+    });
+  }
+  it("accepts the honest local forms, in any case", () => {
+    for (const a of ["<u@example.org>", "<u@EXAMPLE.org>", "<u@sub.example.org>", "<postmaster>", "<u@[192.0.2.1]>", "u@example.org"]) assert.equal(rcptCode(a), "250", a);
+  });
+  it("lets a RELAYCLIENT or an authenticated client relay", () => {
+    assert.equal(rcptCode("<victim@elsewhere.test>", { relay: "" }), "250");
+    let s = tlsStarted(startSession(null));
+    s = authChecked(s, "joe", "ok").session;
+    const r = step(step(s, "MAIL FROM:<joe@example.org>", POLICY).session, "RCPT TO:<victim@elsewhere.test>", POLICY);
+    assert.equal(r.replies[0]?.slice(0, 3), "250");
+  });
+});
+
+describe("AUTH", () => {
+  const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
+  it("is refused without TLS (538) and offered under TLS", () => {
+    assert.deepEqual(run(["EHLO c", `AUTH PLAIN ${b64("\0joe\0pw")}`]).codes, ["250", "538"]);
+    const r = run(["EHLO c", `AUTH PLAIN ${b64("\0joe\0pw")}`], { tls: true });
+    assert.deepEqual(r.last.effect, { kind: "auth", user: "joe", pass: "pw" });
+  });
+  it("walks LOGIN through its two challenges", () => {
+    const r = run(["EHLO c", "AUTH LOGIN", b64("joe"), b64("secret")], { tls: true });
+    assert.deepEqual(r.codes.slice(0, 3), ["250", "334", "334"]);
+    assert.deepEqual(r.last.effect, { kind: "auth", user: "joe", pass: "secret" });
+  });
+  it("takes PLAIN's response on the next line, and '*' cancels", () => {
+    assert.deepEqual(run(["AUTH PLAIN", b64("\0joe\0pw")], { tls: true }).last.effect, { kind: "auth", user: "joe", pass: "pw" });
+    assert.deepEqual(run(["AUTH PLAIN", "*", "NOOP"], { tls: true }).codes, ["334", "501", "250"]);
+  });
+  it("refuses hostile SASL input with a reply naming it", () => {
+    const CASES = [["AUTH CRAM-MD5", "504"], ["AUTH PLAIN !!!!", "501"], [`AUTH PLAIN ${b64("joe")}`, "501"], [`AUTH PLAIN ${b64("admin\0joe\0pw")}`, "535"], ["AUTH PLAIN a b c", "501"], ["AUTH constructor", "504"]] as const;
+    for (const [line, code] of CASES) assert.equal(run([line], { tls: true }).codes[0], code, line);
+  });
+  it("maps the password verdict to 235, 535 and 454", () => {
+    const s = tlsStarted(startSession(null));
+    assert.deepEqual(["ok", "no", "temp"].map((v) => authChecked(s, "joe", v as "ok").replies[0]?.slice(0, 3)), ["235", "535", "454"]);
+  });
+});
+
+describe("STARTTLS", () => {
+  it("asks for the handshake, then forgets the session", () => {
+    const r = run(["EHLO c", "MAIL FROM:<a@x.test>", "STARTTLS"]);
+    assert.equal(r.last.effect?.kind, "starttls");
+    const after = tlsStarted(r.s);
+    assert.equal(after.sender, null);
+    assert.equal(after.helo, null);
+    assert.equal(after.tls, true);
+    assert.deepEqual(run(["STARTTLS"], { tls: true }).codes, ["503"]);
+  });
+  it("is unknown when there is no certificate", () => {
+    assert.deepEqual(run(["STARTTLS"], { policy: { ...POLICY, tls: false } }).codes, ["502"]);
+  });
+});
