@@ -46,7 +46,7 @@ if [ "$system_sendmail" = yes ]; then
 fi
 
 if [ "$(id -u)" = 0 ]; then
-  # One system user per part (DESIGN.md "Processes and privileges"), all in group qmail.
+  # One system user per part (docs/architecture.md §2), all in group qmail.
   getent group qmail >/dev/null || groupadd --system qmail
   for u in qmaild qmailq qmailr; do
     getent passwd "$u" >/dev/null || useradd --system --gid qmail --home-dir "$QMHOME" --no-create-home --shell /usr/sbin/nologin "$u"

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 
-// STYLE.md §2.2: which layer may import which.
+// docs/style.md §2: which layer may import which.
 const ROOT = new URL("..", import.meta.url).pathname;
 const PACKAGE_HOME: Record<string, string> = {
   citty: "cli/",
@@ -42,7 +42,7 @@ function allowed(file: string, spec: string): string | null {
 }
 
 describe("layering", () => {
-  it("keeps every import inside the table of STYLE.md §2.2", () => {
+  it("keeps every import inside the table of docs/style.md §2", () => {
     const bad: string[] = [];
     for (const file of [...files("core"), ...files("cli")]) {
       for (const spec of imports(file)) {

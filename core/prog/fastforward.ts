@@ -12,7 +12,7 @@ import { loadAliases } from "../io/local/aliases-file.ts";
 import { runProgram } from "../io/local/program.ts";
 import { submit } from "../io/queue/submit.ts";
 
-// qm fastforward (fastforward, qmail.md §11.2): delivery through the aliases
+// qm fastforward (fastforward, docs/qmail.md §11.2): delivery through the aliases
 // cdb from the alias user's .qmail-default. Each distinct instruction runs
 // once, so include loops and alias cycles end.
 

@@ -13,7 +13,7 @@ export interface InitOptions {
 }
 
 /** The system users a root install runs its parts as (install.sh makes them); absent ones fall back. */
-// `qm send` is the queue user (DESIGN.md): it owns every queue directory, as qmail-queue and qmail-clean do together.
+// `qm send` is the queue user (docs/architecture.md §2): it owns every queue directory, as qmail-queue and qmail-clean do together.
 export const SYSTEM_USERS = { queue: "qmailq", send: "qmailq", smtpd: "qmaild", remote: "qmailr", alias: "alias" } as const;
 const NOBODY = { uid: 65534, gid: 65534 };
 
@@ -23,7 +23,7 @@ async function getpwnam(name: string): Promise<{ uid: number; gid: number } | nu
 }
 
 /**
- * `qm init`: creates a home with qmail's defaults (DESIGN.md "Files"). Idempotent:
+ * `qm init`: creates a home with qmail's defaults (docs/architecture.md §6). Idempotent:
  * a control file or alias file that exists is never overwritten.
  */
 export async function init(home: string, opts: InitOptions = {}): Promise<Result<string>> {

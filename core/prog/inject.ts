@@ -1,5 +1,5 @@
 /**
- * qm inject (qmail-inject, qmail.md §7): read a message, complete and rewrite
+ * qm inject (qmail-inject, docs/qmail.md §7): read a message, complete and rewrite
  * its header, pick the recipients, and queue it through submit(). Only the
  * header is held in memory (MAX_HEADER); the body streams from the input to
  * the queue. `inject()` is also the in-process entry for the sendmail wrapper:

@@ -169,7 +169,7 @@ function wrapQq(f: Fail): Fail {
   return f.kind === "perm" ? perm(reason, f.status) : temp(reason, f.status);
 }
 
-/** Home checks (qmail.md §4.2 step 1), plus: the home must belong to the uid delivering. */
+/** Home checks (docs/qmail.md §4.2 step 1), plus: the home must belong to the uid delivering. */
 function checkHome(home: string): Result<void> {
   let st;
   try {

@@ -7,7 +7,7 @@ import { readControlLine } from "../io/base/control.ts";
 import { resolveLocal, type ResolveError } from "../io/local/users.ts";
 import { spawnSelf } from "../io/base/self.ts";
 
-// qm lspawn (qmail-lspawn, qmail.md §3.1): commands from qm send on stdin,
+// qm lspawn (qmail-lspawn, docs/qmail.md §3.1): commands from qm send on stdin,
 // K/Z/D reports on stdout. Deliveries run as the recipient's uid through a
 // reused per-uid `qm local-worker`, or one `qm local` for a large message.
 // Never as uid 0.

@@ -8,7 +8,7 @@ import { readControlList } from "../io/base/control.ts";
 import { fromErrno } from "../io/base/errno.ts";
 
 /**
- * qm newmrh (qmail-newmrh, qmail.md §10.3): control/morercpthosts, one domain
+ * qm newmrh (qmail-newmrh, docs/qmail.md §10.3): control/morercpthosts, one domain
  * a line, becomes control/morercpthosts.cdb (keys lowercased, data empty),
  * written as morercpthosts.tmp, fsynced, renamed into place.
  */

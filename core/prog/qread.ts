@@ -1,5 +1,5 @@
 /**
- * qm qread (qmail-qread, qmail.md §9): one paragraph per queued message,
+ * qm qread (qmail-qread, docs/qmail.md §9): one paragraph per queued message,
  * preprocessed ones first, then those still in todo/. Trouble with one
  * message is a warning line in the listing; an unreadable queue is temporary.
  */

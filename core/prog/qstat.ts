@@ -1,4 +1,4 @@
-/** qm qstat (qmail-qstat, qmail.md §9): how many messages are in the queue, how many not yet preprocessed. */
+/** qm qstat (qmail-qstat, docs/qmail.md §9): how many messages are in the queue, how many not yet preprocessed. */
 import { countQueue } from "../io/queue/read.ts";
 import { formatQstat } from "../lib/queue/qread.ts";
 import { ok, type Result } from "../lib/base/result.ts";

@@ -6,7 +6,7 @@ import { openMessageFile } from "../io/remote/message.ts";
 import { ConnPool } from "../io/remote/smtp-pool.ts";
 import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
 
-// qm rspawn (qmail-rspawn, qmail.md §5.1): commands from qm send on stdin,
+// qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
 // K/Z/D reports on stdout. Every delivery runs in this one event loop; the
 // report is built from qm remote's records exactly as qmail-rspawn builds
 // it. This process is the only writer of queue/lock/tcpto.

@@ -1,5 +1,5 @@
 /**
- * `qm send`: the queue manager (qmail-send with qmail-clean's jobs; qmail.md
+ * `qm send`: the queue manager (qmail-send with qmail-clean's jobs; docs/qmail.md
  * §2). Preprocesses todo/ into info/local/remote, hands one recipient at a
  * time to the two spawners within the concurrency limits, checkpoints every
  * result, retries on qmail's schedule, bounces, and cleans up.

@@ -1,5 +1,5 @@
 /**
- * The sendmail wrapper (qmail.md §8): sendmail's command line on top of the
+ * The sendmail wrapper (docs/qmail.md §8): sendmail's command line on top of the
  * other parts. Messages go through qm inject in-process (one process per
  * message, no second start-up); -bs runs `qm smtpd` on our stdin/stdout as a
  * trusted local client; -bp lists the queue; -q is one queue run

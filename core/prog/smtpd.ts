@@ -49,7 +49,7 @@ interface Deps {
 /** RFC 5321 asks for 512; a little room for long parameter lists. */
 export const MAX_COMMAND = 4096;
 
-/** Peer from tcpserver's environment (qmail.md §6.1). */
+/** Peer from tcpserver's environment (docs/qmail.md §6.1). */
 export function peerFromEnv(env: NodeJS.ProcessEnv): Peer {
   const num = env.DATABYTES !== undefined && /^\d+$/.test(env.DATABYTES) ? Number(env.DATABYTES) : null;
   return {

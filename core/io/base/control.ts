@@ -4,7 +4,7 @@ import { fromBytes } from "../../lib/base/bytes.ts";
 import { ok, type Result } from "../../lib/base/result.ts";
 import { fromErrno, isMissing } from "./errno.ts";
 
-// control/* readers with qmail's rules (qmail.md §10.2): ENOENT means the
+// control/* readers with qmail's rules (docs/qmail.md §10.2): ENOENT means the
 // default; any other open error is temporary. Read synchronously, as qmail
 // does: a control file is a few bytes on a local disk, and a thread-pool round
 // trip per file cost a short-lived qm inject a millisecond at start-up.

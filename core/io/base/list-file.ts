@@ -6,7 +6,7 @@ import { fromErrno, isMissing } from "./errno.ts";
 
 /**
  * A list file named by path (QMAILMFTFILE), read with control-file rules
- * (qmail.md §10.2): null when missing, any other open error temporary.
+ * (docs/qmail.md §10.2): null when missing, any other open error temporary.
  */
 export async function readListFile(path: string): Promise<Result<string[] | null>> {
   try {

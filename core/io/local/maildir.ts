@@ -8,7 +8,7 @@ import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, fromErrno } from "../base/errno.ts";
 import type { MessageSource } from "./message-source.ts";
 
-// Maildir delivery (qmail.md §4.5, §13): tmp/<unique>, fsync, link to
+// Maildir delivery (docs/qmail.md §4.5, §13): tmp/<unique>, fsync, link to
 // new/<unique>, unlink tmp/. Never overwrites: O_EXCL, then link() which fails
 // on an existing name. Every failure is temporary.
 

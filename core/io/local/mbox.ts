@@ -5,7 +5,7 @@ import { errText } from "../base/errno.ts";
 import { writeAll } from "../base/sys.ts";
 import type { MessageSource } from "./message-source.ts";
 
-// mbox delivery (qmail.md §4.5): a dot-lock (<path>.lock, O_EXCL) for up to
+// mbox delivery (docs/qmail.md §4.5): a dot-lock (<path>.lock, O_EXCL) for up to
 // 30 s, append From_ + Return-Path + Delivered-To + the quoted message + one
 // blank line, fsync; any failure truncates the file back to where it was.
 

@@ -1,7 +1,7 @@
 import { spawn } from "node:child_process";
 import type { MessageSource } from "./message-source.ts";
 
-// A `|program` line (qmail.md §4.5): /bin/sh -c <command> in the home, the
+// A `|program` line (docs/qmail.md §4.5): /bin/sh -c <command> in the home, the
 // message on stdin, its stdout and stderr passed on as delivery text.
 
 export interface ProgramRun {

@@ -7,7 +7,7 @@ import { errText, isMissing } from "../base/errno.ts";
 import { parsePasswd, passwdPath, type PasswdEntry } from "../base/passwd.ts";
 import { fromBytes } from "../../lib/base/bytes.ts";
 
-// Who receives a local part (qmail.md §3.1–3.3): users/cdb, then the password
+// Who receives a local part (docs/qmail.md §3.1–3.3): users/cdb, then the password
 // file (qmail-getpw's rules), then the alias user. The result is never uid 0.
 
 export type ResolveError = "cdb" | "nfs" | "noalias" | "sys";

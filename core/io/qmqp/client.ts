@@ -8,7 +8,7 @@ import { readControlList } from "../base/control.ts";
 import { Spool } from "./spool.ts";
 
 /**
- * mini-qmail's queue (qmail-qmqpc, qmail.md §12): with control/qmqpservers
+ * mini-qmail's queue (qmail-qmqpc, docs/qmail.md §12): with control/qmqpservers
  * present, a message is not queued here but handed to the first QMQP server
  * that takes it. The result is a qmail-queue exit code: 0 taken, 31 refused
  * for good (D), 71 refused for now (Z), 72 connect timed out, 73 refused,

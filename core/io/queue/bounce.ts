@@ -1,5 +1,5 @@
 /**
- * Message completion's first step (qmail.md §2.8, §2.9): bounce/<id>, if
+ * Message completion's first step (docs/qmail.md §2.8, §2.9): bounce/<id>, if
  * there is one, becomes a QSBMF bounce quoting mess/<id>, put into the queue
  * through submit() as "for bounce".
  */

@@ -1,5 +1,5 @@
 /**
- * Housekeeping of the queue manager (qmail.md §2.8, qmail-clean): leftovers
+ * Housekeeping of the queue manager (docs/qmail.md §2.8, qmail-clean): leftovers
  * of crashed injectors in pid/, mess files nobody owns any more, and the
  * maildrop/ files of local users, taken into the queue.
  */

@@ -7,7 +7,7 @@ import { MAX_ADDR, type Envelope } from "../../lib/queue/envelope.ts";
 import { QQ } from "../../lib/queue/codes.ts";
 import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 
-/** Who put the message in: the text of qmail-queue's Received line (qmail.md §1.3). */
+/** Who put the message in: the text of qmail-queue's Received line (docs/qmail.md §1.3). */
 export type Invoker =
   | { readonly kind: "uid"; readonly uid: number }
   | { readonly kind: "network" }
@@ -45,7 +45,7 @@ function receivedLine(pid: number, who: Invoker, now: number): string {
 }
 
 /**
- * qmail-queue's straight paper path (qmail.md §1.2): pid/ -> link mess/ ->
+ * qmail-queue's straight paper path (docs/qmail.md §1.2): pid/ -> link mess/ ->
  * write -> intd/ -> fsync mess, intd and both directories -> link todo/ (the
  * commit point) -> fsync todo/, then the trigger. On failure nothing is left
  * in todo/, and mess/intd files of this attempt are removed.

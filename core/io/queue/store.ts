@@ -1,5 +1,5 @@
 /**
- * The queue manager's side of the queue (qmail.md §1.1, §2.2, §2.4, §2.8):
+ * The queue manager's side of the queue (docs/qmail.md §1.1, §2.2, §2.4, §2.8):
  * todo/ preprocessed into info/local/remote, channel files with T -> D
  * checkpoints, bounce/ paragraphs, completion. Synchronous on purpose: one
  * process owns these files, and each step is one small system call whose

@@ -1,5 +1,5 @@
 /**
- * The queue manager's ends of queue/lock (qmail.md §1.6, §2.1): the trigger
+ * The queue manager's ends of queue/lock (docs/qmail.md §1.6, §2.1): the trigger
  * FIFO, read as a stream so that any writer wakes send at once, and the
  * sendmutex that keeps a second queue manager out.
  */

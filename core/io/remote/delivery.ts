@@ -10,7 +10,7 @@ import { connectSmtp } from "./smtp-conn.ts";
 import type { ConnPool } from "./smtp-pool.ts";
 import type { Tcpto } from "./tcpto.ts";
 
-// One remote delivery, as qmail-remote does it (qmail.md §5.3): route or MX
+// One remote delivery, as qmail-remote does it (docs/qmail.md §5.3): route or MX
 // list, self-avoidance, downed hosts skipped, each address tried until one
 // SMTP session decides. Shared by `qm remote` (one shot) and `qm rspawn`.
 

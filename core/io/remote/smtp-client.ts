@@ -4,7 +4,7 @@ import {
 import { createDotStuffer, ehloKeywords, quoteAddress, replyClass, safeForCommand, type Reply } from "../../lib/remote/smtp-wire.ts";
 import type { SmtpConn } from "./smtp-conn.ts";
 
-// The SMTP client dialogue (qmail.md §5.4, with what modern peers expect):
+// The SMTP client dialogue (docs/qmail.md §5.4, with what modern peers expect):
 // EHLO (HELO when refused), STARTTLS when offered, PIPELINING, 8BITMIME and
 // SIZE when offered, then qmail-remote's records.
 

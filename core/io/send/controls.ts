@@ -1,5 +1,5 @@
 /**
- * The control files `qm send` reads at start-up (qmail.md §10.1); locals and
+ * The control files `qm send` reads at start-up (docs/qmail.md §10.1); locals and
  * virtualdomains again on SIGHUP.
  */
 import type { BounceControls } from "../../lib/send/bounce.ts";

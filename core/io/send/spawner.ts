@@ -1,6 +1,6 @@
 /**
  * One long-lived spawner child of `qm send` (`qm lspawn` or `qm rspawn`,
- * HACKING.md "spawn protocol"): commands on its stdin, reports on its stdout.
+ * docs/architecture.md §4): commands on its stdin, reports on its stdout.
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";

@@ -6,7 +6,7 @@ import { readControlLine, readControlList, readControlNumber } from "../base/con
 import { errText, isMissing } from "../base/errno.ts";
 import { readRules } from "../send/controls.ts";
 
-/** Everything `qm smtpd` reads from control/ (qmail.md §6.1, §10; man qm-smtpd). */
+/** Everything `qm smtpd` reads from control/ (docs/qmail.md §6.1, §10; man qm-smtpd). */
 export interface SmtpControls {
   readonly me: string;
   readonly greeting: string;

@@ -6,7 +6,7 @@ import { resolveLocal } from "../local/users.ts";
 
 /**
  * Would local delivery certainly refuse this recipient? (issue 5 item 5;
- * qmail.md §2.3, §3.2–3.3, §4.3.) Routed as qm send routes it; a local
+ * docs/qmail.md §2.3, §3.2–3.3, §4.3.) Routed as qm send routes it; a local
  * address is looked up as the local spawner does (users/cdb, passwd, alias
  * user); when that lookup leaves an extension, one of the .qmail files
  * qmail-local would try must exist. Anything uncertain is "ok" (delivery

@@ -1,5 +1,5 @@
 /**
- * djb's constant database (qmail.md §11.5), over Uint8Array: the byte layout
+ * djb's constant database (docs/qmail.md §11.5), over Uint8Array: the byte layout
  * cdbmake and tinycdb write and read. Pure: the caller reads and writes files.
  */
 const HEADER = 2048;

@@ -1,5 +1,5 @@
 /**
- * A message header as qmail-inject reads it (qmail.md §7.4): lines up to the
+ * A message header as qmail-inject reads it (docs/qmail.md §7.4): lines up to the
  * first empty line; continuation lines (leading space or tab) belong to the
  * field before; a first line `From ...` is kept as `MBOX-Line: From ...`; a
  * line that is not a field ends the header and starts the body. Byte

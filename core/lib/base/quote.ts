@@ -1,5 +1,5 @@
 /**
- * qmail's quoting helpers (qmail.md §10.4), the one copy every part uses:
+ * qmail's quoting helpers (docs/qmail.md §10.4), the one copy every part uses:
  * envelopes on the SMTP wire, Return-Path lines, bounces, rewritten headers.
  */
 const ATOM = /^[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]+$/;

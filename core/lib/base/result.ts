@@ -1,4 +1,4 @@
-/** qmail's temporary/permanent split, as types (STYLE.md §2.3). */
+/** qmail's temporary/permanent split, as types (docs/style.md §3). */
 export type TempStatus = `4.${number}.${number}`;
 export type PermStatus = `5.${number}.${number}`;
 export type Fail =

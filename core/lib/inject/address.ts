@@ -1,5 +1,5 @@
 /**
- * RFC 822 address lists as qmail-inject reads them (qmail.md §7.3, §10.4):
+ * RFC 822 address lists as qmail-inject reads them (docs/qmail.md §7.3, §10.4):
  * parse a field body into addresses and groups, rewrite each address with
  * defaulthost / plusdomain / defaultdomain, and write the list back.
  * Addresses are byte strings; the envelope form is `local@domain` unquoted.
@@ -41,7 +41,7 @@ export function formatAddr(a: Addr): string {
   return `${quote(a.local)}@${a.domain}`;
 }
 
-/** qmail-inject's rewriting, in its order (qmail.md §7.3). <> and `x@[]` are left alone. */
+/** qmail-inject's rewriting, in its order (docs/qmail.md §7.3). <> and `x@[]` are left alone. */
 export function rewriteAddr(a: Addr, hosts: RewriteHosts): Addr {
   if ((a.local === "" && a.domain === null) || a.domain === "[]") return a;
   let domain = a.domain ?? hosts.defaulthost;

@@ -1,5 +1,5 @@
 /**
- * qmail-inject's command line (qmail.md §7.1): `[-nNaAhH] [-f sender] [--] [recip ...]`,
+ * qmail-inject's command line (docs/qmail.md §7.1): `[-nNaAhH] [-f sender] [--] [recip ...]`,
  * read the getopt way: flags may be bundled (`-nH`), `-f` takes the rest of its
  * word or the next word, the first non-option or `--` ends the options.
  */

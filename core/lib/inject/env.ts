@@ -1,5 +1,5 @@
 /**
- * qmail-inject's environment (qmail.md §7.2): who the mail is from, the
+ * qmail-inject's environment (docs/qmail.md §7.2): who the mail is from, the
  * envelope sender's default, the QMAILINJECT letters, and the variables that
  * override control/defaulthost and friends. Pure: the caller passes the env.
  */

@@ -1,5 +1,5 @@
 /**
- * qmail-inject's header processing (qmail.md §7.4): rewrite address fields,
+ * qmail-inject's header processing (docs/qmail.md §7.4): rewrite address fields,
  * drop Bcc, Resent-Bcc, Return-Path and Content-Length, pick recipients per
  * mode, decide the envelope sender, and add Date, Message-ID, From, Cc and
  * Mail-Followup-To (or their Resent- forms) before the surviving fields.

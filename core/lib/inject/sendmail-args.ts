@@ -1,5 +1,5 @@
 /**
- * The sendmail wrapper's command line (qmail.md §8): sendmail's own flags, read
+ * The sendmail wrapper's command line (docs/qmail.md §8): sendmail's own flags, read
  * the getopt way (bundled letters, an option's value in the rest of its word or
  * in the next word, the first non-option or `--` ends the options), plus the
  * name the program was called by: sendmail, mailq or newaliases.

@@ -1,6 +1,6 @@
 /**
  * /etc/aliases compiled to cdb records, and their expansion at delivery
- * (fastforward's newaliases and fastforward, qmail.md §11.1–11.2). Pure.
+ * (fastforward's newaliases and fastforward, docs/qmail.md §11.1–11.2). Pure.
  *
  * Instructions stored per alias, each NUL-terminated: `&address`,
  * `|command`, `>file` (append, mbox format), `.path` or `/path` (an include

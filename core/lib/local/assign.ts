@@ -1,5 +1,5 @@
 /**
- * users/assign and users/cdb (qmail.md §3.3) and qmail-getpw's prefix rule
+ * users/assign and users/cdb (docs/qmail.md §3.3) and qmail-getpw's prefix rule
  * (§3.2). Pure: the caller reads the files.
  */
 import { fromBytes, toBytes } from "../base/bytes.ts";

@@ -1,5 +1,5 @@
 /**
- * `.qmail` files (qmail.md §4.3–4.7): which file to read, what each line
+ * `.qmail` files (docs/qmail.md §4.3–4.7): which file to read, what each line
  * means, the environment and the three header lines qmail-local builds.
  * Pure: the caller opens files and runs programs.
  */
@@ -20,7 +20,7 @@ export const MAX_DOT_QMAIL = 1 << 20;
 
 type LineRule = (line: string) => Instruction;
 const file: LineRule = (l) => (l.endsWith("/") ? { kind: "maildir", path: l } : { kind: "mbox", path: l });
-// Dispatch on the first byte of an untrusted line: a Map (STYLE.md §2.4).
+// Dispatch on the first byte of an untrusted line: a Map (docs/style.md §4).
 const RULES = new Map<string, LineRule>([
   ["#", () => ({ kind: "comment" })],
   [".", file],
@@ -124,7 +124,7 @@ export function hostParts(domain: string): [string, string, string] {
   return [cut(1), cut(2), cut(3)];
 }
 
-/** NEWSENDER (qmail.md §4.6), given which owner files exist. */
+/** NEWSENDER (docs/qmail.md §4.6), given which owner files exist. */
 export function newSender(sender: string, local: string, domain: string, owner: boolean, ownerDefault: boolean): string {
   if (sender === "" || sender === "#@[]" || !owner) return sender;
   return ownerDefault ? `${local}-owner-@${domain}-@[]` : `${local}-owner@${domain}`;

@@ -1,5 +1,5 @@
 /**
- * Maildir unique names (qmail.md §13): `<sec>.M<usec>P<pid>Q<n>R<hex>.<host>`.
+ * Maildir unique names (docs/qmail.md §13): `<sec>.M<usec>P<pid>Q<n>R<hex>.<host>`.
  * Pure: time, pid, counter, random bytes and host name are passed in.
  */
 export interface NameParts {

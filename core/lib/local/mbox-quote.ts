@@ -1,5 +1,5 @@
 /**
- * mbox ">From " quoting as a streaming transform (qmail.md §4.5): a ">" goes
+ * mbox ">From " quoting as a streaming transform (docs/qmail.md §4.5): a ">" goes
  * before every line matching `^>*From `, and the text is made to end in "\n".
  * Memory is bounded: a run of ">" is counted, not buffered.
  */

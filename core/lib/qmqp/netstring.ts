@@ -1,5 +1,5 @@
 /**
- * Netstrings (qmail.md §12): `<decimal length>:<bytes>,`. The length has no
+ * Netstrings (docs/qmail.md §12): `<decimal length>:<bytes>,`. The length has no
  * sign, no spaces and no leading zeros ("0" alone is the empty string), and
  * at most MAX_DIGITS digits, so a hostile peer cannot make us count forever.
  */

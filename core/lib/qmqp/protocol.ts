@@ -6,7 +6,7 @@ import { QQ } from "../queue/codes.ts";
 import type { Fail } from "../base/result.ts";
 
 /**
- * QMQP (qmail.md §12), one message a connection. The client sends one
+ * QMQP (docs/qmail.md §12), one message a connection. The client sends one
  * netstring holding netstring(message), netstring(sender) and one netstring
  * per recipient; the server answers one netstring: K (queued), Z (try again)
  * or D (refused) and a text.

@@ -1,7 +1,7 @@
 import { perm, temp, type Fail } from "../base/result.ts";
 
 /**
- * qmail-queue(8)'s exit codes (qmail.md §1.4): 0 queued, 11–40 permanent,
+ * qmail-queue(8)'s exit codes (docs/qmail.md §1.4): 0 queued, 11–40 permanent,
  * everything else temporary. One table, used by `qm queue` to exit and by
  * every caller of a queue program to explain its status.
  */

@@ -1,5 +1,5 @@
 /**
- * The queue's layout, qmail's to the name (qmail.md §1.1): a message id is the
+ * The queue's layout, qmail's to the name (docs/qmail.md §1.1): a message id is the
  * inode number of its mess file; split directories are id mod 23.
  */
 export const SPLIT = 23;

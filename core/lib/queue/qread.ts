@@ -1,5 +1,5 @@
 /**
- * qmail-qstat's and qmail-qread's output (qmail.md §9), and the tolerant
+ * qmail-qstat's and qmail-qread's output (docs/qmail.md §9), and the tolerant
  * readers of the queue records they show. qm also lists messages still in
  * todo/ (not yet preprocessed by qm send), their recipients on the channel
  * `todo`, so a message is visible from the moment inject exits 0.

@@ -1,5 +1,5 @@
 /**
- * Routing and MX selection (qmail.md §5.3): smtproutes lookup, MX ordering
+ * Routing and MX selection (docs/qmail.md §5.3): smtproutes lookup, MX ordering
  * with shuffled ties, and the "is this MX me?" cut. Pure: randomness and the
  * self test are passed in.
  */

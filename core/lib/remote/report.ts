@@ -1,5 +1,5 @@
 /**
- * qmail-remote(8)'s output (qmail.md §5.2) and qmail-rspawn's report built
+ * qmail-remote(8)'s output (docs/qmail.md §5.2) and qmail-rspawn's report built
  * from it (§5.1). A record is a letter, text, then NUL: per recipient `r`
  * (accepted), `h` (permanent), `s` (temporary); then one message record
  * `K`, `Z` or `D`.

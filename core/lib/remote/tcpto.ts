@@ -1,5 +1,5 @@
 /**
- * Downed-host memory (qmail.md §5.6), as qmail's queue/lock/tcpto but wide
+ * Downed-host memory (docs/qmail.md §5.6), as qmail's queue/lock/tcpto but wide
  * enough for IPv6: 64 records × 24 bytes. A record: bytes 0–15 the address
  * (IPv4 as ::ffff:a.b.c.d), byte 16 the count of recent timeouts (≤ 10),
  * bytes 20–23 LE32 unix time of the last counted timeout; the rest zero.

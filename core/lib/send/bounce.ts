@@ -1,5 +1,5 @@
 /**
- * Bounces in qmail's format, QSBMF (qmail.md §2.9): one paragraph per failed
+ * Bounces in qmail's format, QSBMF (docs/qmail.md §2.9): one paragraph per failed
  * recipient accumulated in bounce/<id>, then one message to the sender (or,
  * for a message with an empty sender, to doublebounceto) quoting the
  * original. Pure: the caller appends the paragraphs and the mess file.

@@ -1,5 +1,5 @@
 /**
- * qmail-send's log lines (qmail.md §2.10, qm-log(5)), byte for byte. Each
+ * qmail-send's log lines (docs/qmail.md §2.10, qm-log(5)), byte for byte. Each
  * function returns one whole line; the caller writes it with one write.
  * Addresses and report texts pass through logSafe-style substitution.
  */

@@ -1,5 +1,5 @@
 /**
- * qmail-send's recipient classification (qmail.md §2.3) and the small address
+ * qmail-send's recipient classification (docs/qmail.md §2.3) and the small address
  * transformations send makes for its spawners and bounces: VERP expansion
  * (§2.5) and the virtualdomain prefix removed in bounce paragraphs (§2.9).
  * Pure: the caller reads the control files.
@@ -62,7 +62,7 @@ function probeKeys(lowerAddr: string, domain: string): string[] {
 
 /**
  * The bounce paragraph's address: a local address made by a virtualdomain
- * entry loses its "prepend-" again (qmail.md §2.9); newlines become "_".
+ * entry loses its "prepend-" again (docs/qmail.md §2.9); newlines become "_".
  */
 export function bounceRecipient(addr: string, rules: RewriteRules): string {
   const at = addr.lastIndexOf("@");
@@ -77,7 +77,7 @@ export function bounceRecipient(addr: string, rules: RewriteRules): string {
 }
 
 /**
- * VERP (qmail.md §2.5): a sender `pre@host-@[]` becomes `prebox=rhost@host`
+ * VERP (docs/qmail.md §2.5): a sender `pre@host-@[]` becomes `prebox=rhost@host`
  * for recipient `box@rhost`; any other sender is passed as is.
  */
 export function verpSender(sender: string, recipient: string): string {

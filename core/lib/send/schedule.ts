@@ -1,5 +1,5 @@
 /**
- * qmail-send's retry arithmetic (qmail.md §2.6). Times are Unix seconds.
+ * qmail-send's retry arithmetic (docs/qmail.md §2.6). Times are Unix seconds.
  * A message is born at its info file's mtime; a pass that leaves a recipient
  * deferred reschedules the message at birth + n², n = ⌊√age⌋ + chanskip.
  */

@@ -1,6 +1,6 @@
 /**
- * The spawn protocol between `qm send` and `qm lspawn`/`qm rspawn` (HACKING.md,
- * qmail.md §2.5 made text-safe): command `slot\0path\0sender\0recipient\0`,
+ * The spawn protocol between `qm send` and `qm lspawn`/`qm rspawn` (docs/architecture.md §4,
+ * docs/qmail.md §2.5 made text-safe): command `slot\0path\0sender\0recipient\0`,
  * report `slot\0<K|Z|D>text\0`. Strings are byte strings (bytes.ts).
  */
 export interface Report {

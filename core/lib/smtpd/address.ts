@@ -2,7 +2,7 @@ import { parseIPv4, parseIPv6 } from "../base/ip-addr.ts";
 
 /**
  * MAIL FROM / RCPT TO arguments (RFC 5321 §4.1.2, read the qmail way,
- * qmail.md §6.3): the path between "<" and an unquoted ">", a source route
+ * docs/qmail.md §6.3): the path between "<" and an unquoted ">", a source route
  * dropped, quotes and backslashes removed; then ESMTP parameters. Strings
  * are byte strings (bytes.ts). Failures carry the whole reply line.
  */

@@ -1,5 +1,5 @@
 /**
- * The DATA body decoder (qmail.md §6.4, stricter): only CR LF "." CR LF ends
+ * The DATA body decoder (docs/qmail.md §6.4, stricter): only CR LF "." CR LF ends
  * the message. A bare LF or a bare CR anywhere is fatal (the session answers
  * 451 and hangs up), so no SMTP smuggling variant can end the data early or
  * start a second message. CR LF becomes LF, a leading dot is removed. Size,

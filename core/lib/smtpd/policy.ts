@@ -2,7 +2,7 @@ import { toBytes } from "../base/bytes.ts";
 import { cdbFind } from "../base/cdb.ts";
 
 /**
- * qmail-smtpd's list lookups (qmail.md §6.3). rcpthosts: a missing file
+ * qmail-smtpd's list lookups (docs/qmail.md §6.3). rcpthosts: a missing file
  * (null) accepts every domain; else the domain or any suffix starting at a
  * "." must be listed, in rcpthosts or as a key of morercpthosts.cdb.
  */

@@ -1,6 +1,6 @@
 import { formatDate822 } from "../base/date822.ts";
 
-/** What qmail-smtpd's Received line says about a session (qmail.md §6.4). */
+/** What qmail-smtpd's Received line says about a session (docs/qmail.md §6.4). */
 export interface ReceivedInfo {
   readonly remoteHost: string; // TCPREMOTEHOST, "unknown" when not known
   readonly remoteIP: string;

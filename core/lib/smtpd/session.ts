@@ -4,7 +4,7 @@ import { isUtf8 } from "../base/bytes.ts";
 
 /**
  * The SMTP server as a pure state machine over command lines, qmail-smtpd's
- * command table (qmail.md §6.2) plus ESMTP, STARTTLS and AUTH. Effects the
+ * command table (docs/qmail.md §6.2) plus ESMTP, STARTTLS and AUTH. Effects the
  * machine cannot do itself (a recipient lookup, a password check, the TLS
  * handshake, the message data) come back as `effect`; the caller does them
  * and feeds the outcome to the matching continuation below.
