@@ -84,8 +84,10 @@ export async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targe
   const literal = ipLiteral(name);
   if (literal) return { kind: "ok", targets: [{ ip: literal, port, preference: 0, exchange: name }], selfCheck: !route?.relay, route };
   if (route && route.relay !== "") {
-    const a = await addressesOf(cfg, [{ preference: 0, exchange: name }], port);
-    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false, route } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(name) : a };
+    // "[smtp.example.net]" (Postfix's relayhost form): the name's A/AAAA, as for a bare relay
+    const bare = /^\[[^[\]]+\]$/.test(name) ? name.slice(1, -1) : name;
+    const a = await addressesOf(cfg, [{ preference: 0, exchange: bare }], port);
+    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false, route } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(bare) : a };
   }
   const mx = await lookupMx(cfg.dns, name);
   if (mx.kind === "temp") return { kind: "fail", record: MESSAGE.dnsTemp };

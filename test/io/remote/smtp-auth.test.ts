@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { deliverRemote, type RemoteConfig } from "../../../core/io/remote/delivery.ts";
 import type { Tcpto } from "../../../core/io/remote/tcpto.ts";
 import { formatRecord } from "../../../core/lib/remote/report.ts";
+import { startDnsServer } from "../../support/dns-server.ts";
 import { makeCert, startPeer, type Answer, type PeerScript, type Session } from "../../support/smtp-peer.ts";
 
 // The SMTP AUTH client against the scripted peer: mechanism choice, the
@@ -143,6 +144,27 @@ describe("SMTP AUTH to a relay (control/smtpauth)", { skip: CERT ? false : "open
     const { out, sessions } = await run(relay(["250-AUTH PLAIN"]), "127.0.0.1", 0, { auth: { kind: "ok", entries: [] } });
     assert.match(out, /^r\0K/, out);
     assert.deepEqual(authLines(sessions), []);
+  });
+});
+
+describe("a relay written [name] as Postfix's relayhost", { skip: CERT ? false : "openssl is missing", timeout: 60_000 }, () => {
+  it("looks up the name's address, and matches control/smtpauth's [name] line", async () => {
+    const dns = await startDnsServer(new Map([["smtp.relay.test", { records: [{ type: "A", data: "127.0.0.1" }] }]]));
+    const peer = await startPeer(relay(["250-AUTH PLAIN"]));
+    try {
+      const cfg = config("x", peer.port, {
+        routes: new Map([["", `[smtp.relay.test]:${peer.port}`]]),
+        dns: { servers: [{ host: "127.0.0.1", port: dns.port }], timeoutMs: 1000, tries: 1 },
+        auth: { kind: "ok", entries: [{ relay: "[smtp.relay.test]", port: peer.port, user: USER, password: PASSWORD }] },
+      });
+      const out = (await deliverRemote(cfg, NO_TCPTO, "x.test", tx)).map(formatRecord).join("");
+      assert.match(out, /^r\0K127\.0\.0\.1 accepted/, out);
+      assert.deepEqual(authLines(peer.sessions), [PLAIN_LINE]);
+      assert.ok(dns.queries.some((q) => /smtp\.relay\.test/.test(q) && !q.includes("[")), dns.queries.join(","));
+    } finally {
+      await peer.close();
+      await dns.close();
+    }
   });
 });
 
