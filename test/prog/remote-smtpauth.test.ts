@@ -227,9 +227,10 @@ describe("qm remote through a real relay that requires AUTH (Postfix with Doveco
   it("bounces the message through qm send with the relay's reply, and logs it", async () => {
     // the sender's domain routes to a scripted peer, which receives the bounce
     let peer: Peer | null = null;
+    let qm = "";
     try {
       peer = await startPeer({});
-      const qm = await makeHome("client.test");
+      qm = await makeHome("client.test");
       writeFileSync(join(qm, "control", "smtproutes"), `relay.test:[${addr}]:587\nsink.test:127.0.0.1:${peer.port}\n`);
       writeFileSync(join(qm, "control", "smtpauth"), `[${addr}]:587:${USER}:wrong\n`, { mode: 0o600 });
       const inj = await runQm(["inject", "-f", "a@sink.test", "--", "bob@relay.test"], { input: MESSAGE, env: { QMHOME: qm } });
@@ -242,9 +243,9 @@ describe("qm remote through a real relay that requires AUTH (Postfix with Doveco
       assert.match(bounce, /\r\nbob@relay\.test:\r\nConnected to /);
       assert.match(bounce, /refused AUTH PLAIN as alice@relay\.test/);
       assert.match(bounce, /Remote host said: 535 5\.7\.8 Error: authentication failed/);
-      rmSync(join(qm, ".."), { recursive: true, force: true });
     } finally {
       await peer?.close();
+      if (qm) rmSync(join(qm, ".."), { recursive: true, force: true });
     }
   });
 
