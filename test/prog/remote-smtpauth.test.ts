@@ -221,7 +221,7 @@ describe("qm remote through a real relay that requires AUTH (Postfix with Doveco
     smtpauth(`[${addr}]:587:${USER}:wrong\n`);
     const recs = records((await remote("relay.test")).stdout);
     assert.equal(recs.length, 1, recs.join("|"));
-    assert.match(recs[0]!, new RegExp(`^DConnected to ${addr.replace(/\./g, "\\.")} but it refused AUTH PLAIN as alice@relay\\.test \\(wrong user name or password in control/smtpauth\\?\\)\\.\\nRemote host said: 535 5\\.7\\.8 Error: authentication failed`));
+    assert.match(recs[0]!, new RegExp(`^DConnected to ${addr.replace(/\./g, "\\.")} but it refused AUTH PLAIN with the credentials from control/smtpauth \\(wrong user name or password\\?\\)\\.\\nRemote host said: 535 5\\.7\\.8 Error: authentication failed`));
   });
 
   it("bounces the message through qm send with the relay's reply, and logs it", async () => {
@@ -232,16 +232,17 @@ describe("qm remote through a real relay that requires AUTH (Postfix with Doveco
       peer = await startPeer({});
       qm = await makeHome("client.test");
       writeFileSync(join(qm, "control", "smtproutes"), `relay.test:[${addr}]:587\nsink.test:127.0.0.1:${peer.port}\n`);
-      writeFileSync(join(qm, "control", "smtpauth"), `[${addr}]:587:${USER}:wrong\n`, { mode: 0o600 });
+      writeFileSync(join(qm, "control", "smtpauth"), `[${addr}]:587:${USER}:Wr0ngPa55\n`, { mode: 0o600 });
       const inj = await runQm(["inject", "-f", "a@sink.test", "--", "bob@relay.test"], { input: MESSAGE, env: { QMHOME: qm } });
       assert.equal(inj.code, 0, inj.stderr.toString());
       const send = await runQm(["send", "--once"], { env: { QMHOME: qm }, timeoutMs: 90_000 });
       const log = send.stdout.toString() + send.stderr.toString();
-      assert.match(log, /delivery \d+: failure: Connected_to_[\d.]+_but_it_refused_AUTH_PLAIN_as_alice@relay\.test.*535_5\.7\.8_Error:_authentication_failed/, log);
+      assert.match(log, /delivery \d+: failure: Connected_to_[\d.]+_but_it_refused_AUTH_PLAIN_with_the_credentials_from_control\/smtpauth.*535_5\.7\.8_Error:_authentication_failed/, log);
       await waitFor("the bounce at the sender's host", () => peer!.sessions.some((s) => s.bodies.length > 0), 30_000);
       const bounce = peer.sessions.flatMap((s) => s.bodies).join("");
       assert.match(bounce, /\r\nbob@relay\.test:\r\nConnected to /);
-      assert.match(bounce, /refused AUTH PLAIN as alice@relay\.test/);
+      assert.match(bounce, /refused AUTH PLAIN with the credentials from control\/smtpauth/);
+      assert.doesNotMatch(bounce, /alice|Wr0ngPa55/, "the bounce names neither the user nor the password");
       assert.match(bounce, /Remote host said: 535 5\.7\.8 Error: authentication failed/);
     } finally {
       await peer?.close();
@@ -264,7 +265,7 @@ describe("qm remote and a relay without STARTTLS (scripted peer)", { timeout: 60
       writeFileSync(join(home, "control", "smtproutes"), `relay.test:127.0.0.1:${peer.port}\n`);
       writeFileSync(join(home, "control", "smtpauth"), Buffer.from(`127.0.0.1:${peer.port}:${USER}:${PASSWORD}\n`, "latin1"), { mode: 0o600 });
       const r = await runQm(["remote", "--", "relay.test", "a@client.test", "bob@relay.test"], { input: MESSAGE, env: { QMHOME: home } });
-      assert.deepEqual(records(r.stdout), ["ZConnected to 127.0.0.1 but it does not offer STARTTLS, and I send the password for alice@relay.test from control/smtpauth only over TLS.\n"]);
+      assert.deepEqual(records(r.stdout), ["ZConnected to 127.0.0.1 but it does not offer STARTTLS, and I send the password from control/smtpauth only over TLS.\n"]);
       await waitFor("the peer to see QUIT", () => peer.sessions.every((s) => s.commands.includes("QUIT")), 5000);
       const said = peer.sessions.flatMap((s) => s.commands);
       assert.deepEqual(said, ["EHLO client.test", "QUIT"]);

@@ -1,6 +1,6 @@
 import { dnsPermRecord, hostRecord, MESSAGE, type Record } from "../../lib/remote/report.ts";
 import { cutAtSelf, domainListed, findRoute, ipLiteral, orderMx, SMTP_PORT, type Mx, type Route, type Target } from "../../lib/remote/mx.ts";
-import { findCredentials, implicitTls, shownUser, type Credentials } from "../../lib/remote/smtp-auth.ts";
+import { findCredentials, implicitTls, type Credentials } from "../../lib/remote/smtp-auth.ts";
 import { isNullMx } from "../../lib/remote/dns-answer.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
@@ -159,7 +159,7 @@ async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transacti
     tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
     if (c.kind === "fail") return null;
     if (s.implicit && !(await c.conn.startTls({ servername: t.exchange, verify: false }))) {
-      const why = auth ? `, so I did not send the password for ${shownUser(auth.user)} from control/smtpauth` : "";
+      const why = auth ? ", so I did not send the password from control/smtpauth" : "";
       return { records: [hostRecord("Z", "Connected to ", t.ip, ` but the TLS handshake failed (implicit TLS on port ${t.port})${why}`, null)] };
     }
     const tls: TlsPolicy = tries === 0 ? policy : "never";

@@ -1,7 +1,7 @@
 import {
   droppedRecord, hostRecord, MESSAGE, recipientRecord, remoteSaid, type Record,
 } from "../../lib/remote/report.ts";
-import { chooseMechanism, loginResponses, plainResponse, shownUser, type Credentials } from "../../lib/remote/smtp-auth.ts";
+import { chooseMechanism, loginResponses, plainResponse, type Credentials } from "../../lib/remote/smtp-auth.ts";
 import { createDotStuffer, ehloKeywords, quoteAddress, replyClass, safeForCommand, type Reply } from "../../lib/remote/smtp-wire.ts";
 import type { SmtpConn } from "./smtp-conn.ts";
 
@@ -86,7 +86,7 @@ async function hello(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<{ key
     return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but STARTTLS was refused, ${mustWhy(peer)}`, said.reply) };
   }
   if (!(await conn.startTls({ servername: peer.name, verify: false }))) {
-    const why = peer.auth ? `, so I did not send the password for ${shownUser(peer.auth.user)} from control/smtpauth` : "";
+    const why = peer.auth ? ", so I did not send the password from control/smtpauth" : "";
     return { outcome: { records: [hostRecord("Z", "Connected to ", peer.ip, ` but the TLS handshake failed${why}`, null)], tlsFailed: true } };
   }
   keys = await ehlo(conn, tx.helo, peer.ip);
@@ -95,7 +95,7 @@ async function hello(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<{ key
 
 function mustWhy(peer: Peer): string {
   return peer.auth
-    ? `and I send the password for ${shownUser(peer.auth.user)} from control/smtpauth only over TLS`
+    ? "and I send the password from control/smtpauth only over TLS"
     : "which control/tlsrequired asks for";
 }
 
@@ -105,12 +105,12 @@ function mustWhy(peer: Peer): string {
  * name or password) is permanent, anything else temporary.
  */
 async function authenticate(conn: SmtpConn, keys: Map<string, string>, ip: string, c: Credentials): Promise<Outcome | null> {
-  const who = shownUser(c.user);
-  if (!conn.encrypted) return quit(conn, "Z", "Connected to ", ip, ` but the connection is not encrypted, and I send the password for ${who} from control/smtpauth only over TLS`, null);
+  // the texts reach bounces: they name neither the user nor the password
+  if (!conn.encrypted) return quit(conn, "Z", "Connected to ", ip, " but the connection is not encrypted, and I send the password from control/smtpauth only over TLS", null);
   const mech = chooseMechanism(keys.get("AUTH"));
   if (!mech) {
     const offered = keys.has("AUTH") ? "neither AUTH PLAIN nor AUTH LOGIN" : "no AUTH";
-    return quit(conn, "Z", "Connected to ", ip, ` but it offers ${offered}, and control/smtpauth has a password for ${who}`, null);
+    return quit(conn, "Z", "Connected to ", ip, ` but it offers ${offered}, and control/smtpauth has a password for it`, null);
   }
   const steps = mech === "PLAIN" ? [`AUTH PLAIN ${plainResponse(c)}`] : ["AUTH LOGIN", ...loginResponses(c)];
   let reply: Reply | null = null;
@@ -123,8 +123,8 @@ async function authenticate(conn: SmtpConn, keys: Map<string, string>, ip: strin
   if (reply!.code === 235) return null;
   if (reply!.code === 334) await conn.write("*\r\n"); // it wants more than PLAIN or LOGIN has: cancel (RFC 4954 §4)
   const letter = reply!.code >= 500 ? "D" : "Z";
-  const why = reply!.code === 535 ? " (wrong user name or password in control/smtpauth?)" : "";
-  return quit(conn, letter, "Connected to ", ip, ` but it refused AUTH ${mech} as ${who}${why}`, reply);
+  const why = reply!.code === 535 ? " (wrong user name or password?)" : "";
+  return quit(conn, letter, "Connected to ", ip, ` but it refused AUTH ${mech} with the credentials from control/smtpauth${why}`, reply);
 }
 
 async function ehlo(conn: SmtpConn, helo: string, ip: string): Promise<{ keys: Map<string, string> } | { outcome: Outcome }> {

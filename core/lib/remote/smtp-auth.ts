@@ -113,8 +113,3 @@ export function plainResponse(c: Credentials): string {
 export function loginResponses(c: Credentials): [string, string] {
   return [btoa(c.user), btoa(c.password)];
 }
-
-/** A user name fit for a log line and a bounce: printable ASCII, at most 100 bytes. */
-export function shownUser(user: string): string {
-  return user.slice(0, 100).replace(/[^\x21-\x7e]/g, "?");
-}

@@ -82,7 +82,7 @@ describe("SMTP AUTH to a relay (control/smtpauth)", { skip: CERT ? false : "open
   it("fails temporarily, sending no password, when the relay offers no usable mechanism", async () => {
     for (const offer of [[], ["250-AUTH CRAM-MD5 XOAUTH2"], ["250-AUTH"], ["250-AUTH PLAINX LOGINY"], ["250-AUTHPLAIN"], ["250-X-AUTH PLAIN"]]) {
       const { out, sessions } = await run(relay(offer));
-      assert.match(out, /^Z.*offers (no AUTH|neither AUTH PLAIN nor AUTH LOGIN), and control\/smtpauth has a password for alice/s, `${offer}: ${out}`);
+      assert.match(out, /^Z.*offers (no AUTH|neither AUTH PLAIN nor AUTH LOGIN), and control\/smtpauth has a password for it/s, `${offer}: ${out}`);
       assert.deepEqual(authLines(sessions), [], String(offer));
       assert.equal(sessions[0]!.commands.some((c) => c.startsWith("MAIL")), false);
     }
@@ -90,10 +90,10 @@ describe("SMTP AUTH to a relay (control/smtpauth)", { skip: CERT ? false : "open
 
   it("bounces (D) on 535 with the relay's reply, defers (Z) on 454", async () => {
     const bad = await run(relay(["250-AUTH PLAIN"], () => "535 5.7.8 Error: authentication failed: bad password"));
-    assert.match(bad.out, /^DConnected to 127\.0\.0\.1 but it refused AUTH PLAIN as alice \(wrong user name or password in control\/smtpauth\?\)\.\nRemote host said: 535 5\.7\.8 Error: authentication failed: bad password\n\0$/, bad.out);
+    assert.match(bad.out, /^DConnected to 127\.0\.0\.1 but it refused AUTH PLAIN with the credentials from control\/smtpauth \(wrong user name or password\?\)\.\nRemote host said: 535 5\.7\.8 Error: authentication failed: bad password\n\0$/, bad.out);
     assert.equal(bad.sessions[0]!.commands.some((c) => c.startsWith("MAIL")), false);
     const busy = await run(relay(["250-AUTH PLAIN"], () => "454 4.7.0 Temporary authentication failure"));
-    assert.match(busy.out, /^ZConnected to 127\.0\.0\.1 but it refused AUTH PLAIN as alice\.\nRemote host said: 454 4\.7\.0/, busy.out);
+    assert.match(busy.out, /^ZConnected to 127\.0\.0\.1 but it refused AUTH PLAIN with the credentials from control\/smtpauth\.\nRemote host said: 454 4\.7\.0/, busy.out);
   });
 
   it("cancels with * when the relay asks for more, and fails temporarily", async () => {
@@ -117,7 +117,7 @@ describe("SMTP AUTH to a relay (control/smtpauth)", { skip: CERT ? false : "open
   it("never sends the password to a relay without STARTTLS, and does not retry in plain text", async () => {
     const noTls: PeerScript = { answer: (line) => (/^ehlo/i.test(line) ? "250-plain.test\r\n250-AUTH PLAIN LOGIN\r\n250 PIPELINING" : undefined) };
     const { out, sessions } = await run(noTls);
-    assert.match(out, /^ZConnected to 127\.0\.0\.1 but it does not offer STARTTLS, and I send the password for alice from control\/smtpauth only over TLS\./, out);
+    assert.match(out, /^ZConnected to 127\.0\.0\.1 but it does not offer STARTTLS, and I send the password from control\/smtpauth only over TLS\./, out);
     assert.equal(sessions.length, 1);
     assert.deepEqual(authLines(sessions), []);
     assert.equal(sessions[0]!.commands.some((c) => /^(MAIL|AUTH)/i.test(c)), false);
@@ -128,7 +128,7 @@ describe("SMTP AUTH to a relay (control/smtpauth)", { skip: CERT ? false : "open
       answer: (line) => (/^ehlo/i.test(line) ? "250-broken.test\r\n250-AUTH PLAIN\r\n250 STARTTLS" : /^starttls/i.test(line) ? "220 go ahead\r\nthis is not TLS" : undefined),
     };
     const { out, sessions } = await run(broken);
-    assert.match(out, /^ZConnected to 127\.0\.0\.1 but the TLS handshake failed, so I did not send the password for alice from control\/smtpauth\./, out);
+    assert.match(out, /^ZConnected to 127\.0\.0\.1 but the TLS handshake failed, so I did not send the password from control\/smtpauth\./, out);
     assert.equal(sessions.length, 1);
     assert.deepEqual(authLines(sessions), []);
   });
@@ -196,7 +196,7 @@ describe("implicit TLS on a :465 route (RFC 8314)", { skip: CERT ? false : "open
   it("sends nothing in clear to a :465 peer that does not speak TLS", async (t) => {
     if (!canBind) return t.skip("cannot bind port 465 (not root)");
     const { out, sessions } = await run({ answer: () => undefined }, host, 465, { connectMs: 2000, remoteMs: 1500 });
-    assert.match(out, /^ZConnected to [\d.]+ but the TLS handshake failed \(implicit TLS on port 465\), so I did not send the password for alice from control\/smtpauth\./, out);
+    assert.match(out, /^ZConnected to [\d.]+ but the TLS handshake failed \(implicit TLS on port 465\), so I did not send the password from control\/smtpauth\./, out);
     assert.equal(sessions.flatMap((s) => s.commands).some((c) => /EHLO|AUTH|MAIL/i.test(c) || c.includes(b64(`\0${USER}`).slice(0, 8))), false);
   });
 });
