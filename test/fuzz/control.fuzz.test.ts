@@ -6,6 +6,7 @@ import fc from "fast-check";
 import { parseList, readControlLine, readControlMap, readControlNumber } from "../../core/io/base/control.ts";
 import { matchRules, parseRules } from "../../core/lib/base/access-rules.ts";
 import { findRoute, parseRouteValue } from "../../core/lib/remote/mx.ts";
+import { CREDENTIAL_MAX, findCredentials, parseSmtpAuth } from "../../core/lib/remote/smtp-auth.ts";
 import { formatIP, parseIP } from "../../core/lib/base/ip-addr.ts";
 import { tempDir } from "../support/qm.ts";
 import { params, timed, tokens } from "../support/fuzz.ts";
@@ -73,6 +74,31 @@ describe("parseRouteValue() and findRoute()", () => {
         if (r) assert.ok(Number.isInteger(r.port) && r.port >= 1 && r.port <= 65535);
         const f = findRoute(new Map([[host.toLowerCase(), v], ["", "relay.example:2525"]]), host);
         assert.ok(f === "invalid" || f === null || (f.port >= 1 && f.port <= 65535));
+      }),
+      params(3000),
+    );
+  });
+});
+
+describe("parseSmtpAuth() and findCredentials()", () => {
+  it("give bounded entries or a reason that names a line, never a password, for any file", () => {
+    fc.assert(
+      fc.property(text, text, (file, routeText) => {
+        const marked = file.replace(/\n/g, ":s3cr3t\n");
+        const r = timed(() => parseSmtpAuth(marked));
+        if (typeof r === "string") {
+          assert.match(r, /^line \d+: /);
+          assert.doesNotMatch(r, /s3cr3t/);
+          return;
+        }
+        for (const e of r) {
+          assert.ok(e.user !== "" && e.password !== "" && e.user.length <= CREDENTIAL_MAX && e.password.length <= CREDENTIAL_MAX);
+          assert.ok(!e.user.includes(":") && !/[\0\n]/.test(e.user + e.password));
+          assert.ok(e.port >= 1 && e.port <= 65535);
+        }
+        const route = parseRouteValue(routeText);
+        const c = findCredentials(r, route);
+        if (c) assert.ok(route && route.relay !== "" && r.some((e) => e.user === c.user && e.relay === route.relay.toLowerCase()));
       }),
       params(3000),
     );

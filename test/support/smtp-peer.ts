@@ -17,6 +17,8 @@ export interface PeerScript {
   /** Reply after the final dot (default "250 ok"). */
   readonly afterData?: (body: string, session: Session) => Answer;
   readonly tls?: { key: string; cert: string };
+  /** With tls: TLS from the first byte (RFC 8314 implicit TLS, port 465), no STARTTLS. */
+  readonly implicitTls?: boolean;
 }
 export interface Session {
   readonly commands: string[];
@@ -47,6 +49,13 @@ export async function startPeer(script: PeerScript = {}, host = "127.0.0.1", por
     const s: Session = { commands: [], tls: false, bodies: [] };
     sessions.push(s);
     sockets.add(raw);
+    if (script.implicitTls && script.tls) {
+      const t = new TLSSocket(raw, { isServer: true, key: script.tls.key, cert: script.tls.cert });
+      raw.on("error", () => {});
+      t.on("secure", () => { s.tls = true; serve(t, s, { ...script, tls: undefined }, sockets); });
+      t.on("error", () => raw.destroy());
+      return;
+    }
     serve(raw, s, script, sockets);
   });
   await new Promise<void>((res, rej) => {

@@ -1,11 +1,13 @@
-import { dnsPermRecord, MESSAGE, type Record } from "../../lib/remote/report.ts";
-import { cutAtSelf, domainListed, findRoute, ipLiteral, orderMx, SMTP_PORT, type Mx, type Target } from "../../lib/remote/mx.ts";
+import { dnsPermRecord, hostRecord, MESSAGE, type Record } from "../../lib/remote/report.ts";
+import { cutAtSelf, domainListed, findRoute, ipLiteral, orderMx, SMTP_PORT, type Mx, type Route, type Target } from "../../lib/remote/mx.ts";
+import { findCredentials, implicitTls, type Credentials } from "../../lib/remote/smtp-auth.ts";
 import { isNullMx } from "../../lib/remote/dns-answer.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 import { lookupIps, lookupMx, type DnsOptions } from "./dns.ts";
 import { localAddresses, nameServers } from "./resolv.ts";
 import { converse, type TlsPolicy, type Transaction } from "./smtp-client.ts";
+import { readSmtpAuth, type SmtpAuth } from "./smtpauth.ts";
 import { connectSmtp } from "./smtp-conn.ts";
 import type { ConnPool } from "./smtp-pool.ts";
 import type { Tcpto } from "./tcpto.ts";
@@ -25,9 +27,11 @@ export interface RemoteConfig {
   readonly dns: DnsOptions;
   readonly localIps: ReadonlySet<string>;
   readonly random: () => number;
+  /** control/smtpauth; missing: no credentials. */
+  readonly auth?: SmtpAuth;
 }
 
-/** control/{me,helohost,locals,smtproutes,tlsrequired,timeoutconnect,timeoutremote,resolvers}. */
+/** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,timeoutconnect,timeoutremote,resolvers}. */
 export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfig>> {
   const me = await readControlLine(home, "me", null);
   if (me.kind !== "ok") return me;
@@ -52,10 +56,11 @@ export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfi
     dns: { servers: servers.kind === "ok" ? servers.value : [], timeoutMs: 3000, tries: 2 },
     localIps: localAddresses(),
     random: Math.random,
+    auth: readSmtpAuth(home),
   });
 }
 
-type Targets = { kind: "ok"; targets: Target[]; selfCheck: boolean } | { kind: "fail"; record: Record };
+type Targets = { kind: "ok"; targets: Target[]; selfCheck: boolean; route: Route | null } | { kind: "fail"; record: Record };
 
 async function addressesOf(cfg: RemoteConfig, mxs: readonly Mx[], port: number): Promise<Target[] | Record> {
   const out: Target[] = [];
@@ -77,10 +82,12 @@ export async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targe
   const port = route?.port ?? SMTP_PORT;
   const name = route && route.relay !== "" ? route.relay : host;
   const literal = ipLiteral(name);
-  if (literal) return { kind: "ok", targets: [{ ip: literal, port, preference: 0, exchange: name }], selfCheck: !route?.relay };
+  if (literal) return { kind: "ok", targets: [{ ip: literal, port, preference: 0, exchange: name }], selfCheck: !route?.relay, route };
   if (route && route.relay !== "") {
-    const a = await addressesOf(cfg, [{ preference: 0, exchange: name }], port);
-    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(name) : a };
+    // "[smtp.example.net]" (Postfix's relayhost form): the name's A/AAAA, as for a bare relay
+    const bare = /^\[[^[\]]+\]$/.test(name) ? name.slice(1, -1) : name;
+    const a = await addressesOf(cfg, [{ preference: 0, exchange: bare }], port);
+    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false, route } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(bare) : a };
   }
   const mx = await lookupMx(cfg.dns, name);
   if (mx.kind === "temp") return { kind: "fail", record: MESSAGE.dnsTemp };
@@ -88,7 +95,14 @@ export async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targe
   if (isNullMx(mx.records)) return { kind: "fail", record: MESSAGE.nullMx };
   const mxs = mx.records.length > 0 ? orderMx(mx.records, cfg.random) : [{ preference: 0, exchange: mx.canonical }];
   const a = await addressesOf(cfg, mxs, port);
-  return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: true } : { kind: "fail", record: a };
+  return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: true, route } : { kind: "fail", record: a };
+}
+
+/** What a relay route needs: its credentials from control/smtpauth (or why none can be used). */
+function credentialsFor(cfg: RemoteConfig, route: Route | null): Credentials | Record | null {
+  if (!route || route.relay === "" || !cfg.auth) return null;
+  if (cfg.auth.kind === "refused") return { letter: "Z", text: `${cfg.auth.reason}. (#4.3.0)\n` };
+  return findCredentials(cfg.auth.entries, route);
 }
 
 function isMe(cfg: RemoteConfig, t: Target): boolean {
@@ -103,12 +117,16 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (found.kind === "fail") return [found.record];
   const targets = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
   if (targets === null) return [MESSAGE.selfMx];
-  const policy: TlsPolicy = domainListed(cfg.tlsRequired, host) ? "must" : "may";
+  const auth = credentialsFor(cfg, found.route);
+  if (auth && "letter" in auth) return [auth];
+  // a password goes only over TLS: STARTTLS becomes mandatory, and no retry in plain text
+  const policy: TlsPolicy = auth || domainListed(cfg.tlsRequired, host) ? "must" : "may";
+  const session: Session = { policy, auth, implicit: implicitTls(found.route?.port ?? SMTP_PORT) };
   let refused: Record[] | null = null;
   let anyTemp = false;
   for (const t of targets) {
     if (tcpto.isDown(t.ip)) continue;
-    const r = await attempt(cfg, tcpto, t, tx, policy, pool);
+    const r = await attempt(cfg, tcpto, t, tx, session, pool);
     if (r === null) continue;
     if (!r.next) return [...r.records];
     refused = [...r.records];
@@ -119,9 +137,18 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
 }
 
-async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, policy: TlsPolicy, pool?: ConnPool) {
-  const key = `${t.ip}\0${t.port}\0${policy}\0${cfg.helo}`;
-  const peer = { ip: t.ip, name: t.exchange };
+/** How to talk to every address of one delivery. */
+interface Session {
+  readonly policy: TlsPolicy;
+  readonly auth: Credentials | null;
+  /** TLS from the first byte (a route to port 465). */
+  readonly implicit: boolean;
+}
+
+async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, s: Session, pool?: ConnPool) {
+  const { policy, auth } = s;
+  const key = `${t.ip}\0${t.port}\0${policy}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}`;
+  const peer = { ip: t.ip, name: t.exchange, auth: auth ?? undefined };
   const cached = pool?.take(key);
   if (cached) {
     const out = await converse(cached.conn, tx, { ...peer, tls: policy }, { keys: cached.keys, park: (keys) => pool!.put(key, { conn: cached.conn, keys }) });
@@ -131,6 +158,10 @@ async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transacti
     const c = await connectSmtp(t.ip, t.port, cfg.connectMs, cfg.remoteMs);
     tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
     if (c.kind === "fail") return null;
+    if (s.implicit && !(await c.conn.startTls({ servername: t.exchange, verify: false }))) {
+      const why = auth ? ", so I did not send the password from control/smtpauth" : "";
+      return { records: [hostRecord("Z", "Connected to ", t.ip, ` but the TLS handshake failed (implicit TLS on port ${t.port})${why}`, null)] };
+    }
     const tls: TlsPolicy = tries === 0 ? policy : "never";
     const park = pool && tries === 0 ? (keys: Map<string, string>) => pool.put(key, { conn: c.conn, keys }) : undefined;
     const out = await converse(c.conn, tx, { ...peer, tls }, { park });

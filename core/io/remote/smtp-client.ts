@@ -1,12 +1,14 @@
 import {
   droppedRecord, hostRecord, MESSAGE, recipientRecord, remoteSaid, type Record,
 } from "../../lib/remote/report.ts";
+import { chooseMechanism, loginResponses, plainResponse, type Credentials } from "../../lib/remote/smtp-auth.ts";
 import { createDotStuffer, ehloKeywords, quoteAddress, replyClass, safeForCommand, type Reply } from "../../lib/remote/smtp-wire.ts";
 import type { SmtpConn } from "./smtp-conn.ts";
 
 // The SMTP client dialogue (docs/qmail.md §5.4, with what modern peers expect):
-// EHLO (HELO when refused), STARTTLS when offered, PIPELINING, 8BITMIME and
-// SIZE when offered, then qmail-remote's records.
+// EHLO (HELO when refused), STARTTLS when offered, AUTH to a relay with
+// credentials (only over TLS), PIPELINING, 8BITMIME and SIZE when offered,
+// then qmail-remote's records.
 
 export type TlsPolicy = "may" | "must" | "never";
 
@@ -42,6 +44,8 @@ export interface Peer {
   readonly ip: string;
   readonly name: string;
   readonly tls: TlsPolicy;
+  /** control/smtpauth's credentials for this relay: sent only over TLS (tls is then "must"). */
+  readonly auth?: Credentials;
 }
 
 type Said = { reply: Reply } | { outcome: Outcome };
@@ -73,19 +77,54 @@ async function hello(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<{ key
   if (peer.tls === "never" || conn.encrypted) return keys;
   if (!keys.keys.has("STARTTLS")) {
     if (peer.tls !== "must") return keys;
-    return { outcome: quit(conn, "Z", "Connected to ", peer.ip, " but it does not offer STARTTLS, which control/tlsrequired asks for", null) };
+    return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but it does not offer STARTTLS, ${mustWhy(peer)}`, null) };
   }
   const said = await command(conn, "STARTTLS", peer.ip);
   if ("outcome" in said) return said;
   if (said.reply.code !== 220) {
     if (peer.tls !== "must") return keys;
-    return { outcome: quit(conn, "Z", "Connected to ", peer.ip, " but STARTTLS was refused, and control/tlsrequired asks for it", said.reply) };
+    return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but STARTTLS was refused, ${mustWhy(peer)}`, said.reply) };
   }
   if (!(await conn.startTls({ servername: peer.name, verify: false }))) {
-    return { outcome: { records: [hostRecord("Z", "Connected to ", peer.ip, " but the TLS handshake failed", null)], tlsFailed: true } };
+    const why = peer.auth ? ", so I did not send the password from control/smtpauth" : "";
+    return { outcome: { records: [hostRecord("Z", "Connected to ", peer.ip, ` but the TLS handshake failed${why}`, null)], tlsFailed: true } };
   }
   keys = await ehlo(conn, tx.helo, peer.ip);
   return keys;
+}
+
+function mustWhy(peer: Peer): string {
+  return peer.auth
+    ? "and I send the password from control/smtpauth only over TLS"
+    : "which control/tlsrequired asks for";
+}
+
+/**
+ * RFC 4954 with control/smtpauth's credentials: PLAIN with an initial
+ * response, else LOGIN. null when the relay took them; 5xx (535: bad user
+ * name or password) is permanent, anything else temporary.
+ */
+async function authenticate(conn: SmtpConn, keys: Map<string, string>, ip: string, c: Credentials): Promise<Outcome | null> {
+  // the texts reach bounces: they name neither the user nor the password
+  if (!conn.encrypted) return quit(conn, "Z", "Connected to ", ip, " but the connection is not encrypted, and I send the password from control/smtpauth only over TLS", null);
+  const mech = chooseMechanism(keys.get("AUTH"));
+  if (!mech) {
+    const offered = keys.has("AUTH") ? "neither AUTH PLAIN nor AUTH LOGIN" : "no AUTH";
+    return quit(conn, "Z", "Connected to ", ip, ` but it offers ${offered}, and control/smtpauth has a password for it`, null);
+  }
+  const steps = mech === "PLAIN" ? [`AUTH PLAIN ${plainResponse(c)}`] : ["AUTH LOGIN", ...loginResponses(c)];
+  let reply: Reply | null = null;
+  for (const line of steps) {
+    if (reply && reply.code !== 334) break;
+    const said = await command(conn, line, ip);
+    if ("outcome" in said) return said.outcome;
+    reply = said.reply;
+  }
+  if (reply!.code === 235) return null;
+  if (reply!.code === 334) await conn.write("*\r\n"); // it wants more than PLAIN or LOGIN has: cancel (RFC 4954 §4)
+  const letter = reply!.code >= 500 ? "D" : "Z";
+  const why = reply!.code === 535 ? " (wrong user name or password?)" : "";
+  return quit(conn, letter, "Connected to ", ip, ` but it refused AUTH ${mech} with the credentials from control/smtpauth${why}`, reply);
 }
 
 async function ehlo(conn: SmtpConn, helo: string, ip: string): Promise<{ keys: Map<string, string> } | { outcome: Outcome }> {
@@ -168,6 +207,10 @@ export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer, reus
   }
   const h = reuse.keys ? { keys: reuse.keys } : await hello(conn, tx, peer);
   if ("outcome" in h) return h.outcome;
+  if (peer.auth && !reuse.keys) {
+    const refused = await authenticate(conn, h.keys, peer.ip, peer.auth);
+    if (refused) return refused;
+  }
   const env = await envelope(conn, tx, peer.ip, h.keys, reuse.keys !== undefined);
   if ("outcome" in env) return env.outcome;
   return data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false);

@@ -49,14 +49,21 @@ export function replyClass(code: number): ReplyClass {
   return code >= 500 ? "perm" : code >= 400 ? "temp" : "ok";
 }
 
-/** EHLO keywords (upper case) → their parameters, from a 250 reply; the first line is the greeting. */
+/**
+ * EHLO keywords (upper case) → their parameters, from a 250 reply; the first
+ * line is the greeting. AUTH gathers the mechanisms of every AUTH line,
+ * including the pre-RFC "AUTH=LOGIN PLAIN" form older servers still send.
+ */
 export function ehloKeywords(reply: Reply): Map<string, string> {
   const out = new Map<string, string>();
   for (const line of reply.lines.slice(1)) {
     const body = line.slice(4).trim();
-    const sp = body.indexOf(" ");
+    const old = /^AUTH=/i.test(body);
+    const sp = old ? 4 : body.search(/[ \t]/);
     const key = (sp < 0 ? body : body.slice(0, sp)).toUpperCase();
-    if (/^[A-Z0-9][A-Z0-9-]*$/.test(key)) out.set(key, sp < 0 ? "" : body.slice(sp + 1).trim());
+    if (!/^[A-Z0-9][A-Z0-9-]*$/.test(key)) continue;
+    const params = sp < 0 ? "" : body.slice(sp + 1).trim();
+    out.set(key, key === "AUTH" && out.has("AUTH") ? `${out.get("AUTH")} ${params}`.trim() : params);
   }
   return out;
 }

@@ -87,6 +87,14 @@ function parseParams(s: string): Parsed<Map<string, string | null>> {
   return { ok: true, value: params };
 }
 
+/**
+ * qmail's double-bounce sender (qmail-send's "#@[]"): a null client's
+ * postmaster notices carry it to the hub, which must take it as a sender.
+ */
+export function isDoubleBounceSender(addr: string): boolean {
+  return addr === "#@[]";
+}
+
 /** "local@domain" split at the last "@"; domain null when there is none. */
 export function splitAddress(addr: string): { local: string; domain: string | null } {
   const at = addr.lastIndexOf("@");

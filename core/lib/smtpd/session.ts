@@ -1,5 +1,5 @@
 import { answer, startSasl, type Sasl, type SaslStep } from "./auth.ts";
-import { domainProblem, literalIP, parsePathArg, printable, routingTrick, splitAddress, type PathArg } from "./address.ts";
+import { domainProblem, isDoubleBounceSender, literalIP, parsePathArg, printable, routingTrick, splitAddress, type PathArg } from "./address.ts";
 import { isUtf8 } from "../base/bytes.ts";
 
 /**
@@ -82,7 +82,7 @@ function mail(s: Session, arg: string, p: Policy): Step {
   const { domain } = splitAddress(addr);
   if (!utf8 && /[\x80-\xff]/.test(addr)) return reply(s, "553 5.6.7 non-ASCII sender address requires SMTPUTF8");
   if (!isUtf8(addr)) return reply(s, "553 5.6.7 sender address is not valid UTF-8");
-  const problem = addr === "" || domain === null ? null : domainProblem(domain, utf8);
+  const problem = addr === "" || domain === null || isDoubleBounceSender(addr) ? null : domainProblem(domain, utf8);
   if (problem) return reply(s, `553 5.1.7 bad sender address: ${problem}`);
   return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [] }, "250 2.1.0 ok");
 }

@@ -78,6 +78,14 @@ describe("ehloKeywords()", () => {
     assert.equal(k.has("MX.EXAMPLE"), false);
     assert.equal(k.has("toString"), false);
   });
+  it("gathers the mechanisms of every AUTH line, the old AUTH= form included", () => {
+    const r = parseReply(["250-mx hi", "250-AUTH LOGIN", "250-AUTH=PLAIN CRAM-MD5", "250-auth\tXOAUTH2", "250-AUTHX PLAIN", "250-AUTH=", "250 SIZE\t99"]);
+    assert.ok(r);
+    const k = ehloKeywords(r);
+    assert.equal(k.get("AUTH"), "LOGIN PLAIN CRAM-MD5 XOAUTH2");
+    assert.equal(k.get("AUTHX"), "PLAIN");
+    assert.equal(k.get("SIZE"), "99");
+  });
 });
 
 describe("takeLines()", () => {
