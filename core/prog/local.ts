@@ -13,20 +13,9 @@ import { becomeHomeOwner } from "../io/base/privilege.ts";
 import { runProgram } from "../io/local/program.ts";
 import { submit } from "../io/queue/submit.ts";
 import { qmHome, uid as currentUid } from "../io/base/sys.ts";
-import { createFrameReader, encodeFields } from "../lib/local/wire.ts";
+import { encodeWorkerReply, LOCAL_EXIT, LOCAL_FIELDS, workerRequestReader, type LocalExit, type LocalRequest, WORKER_MAX_TEXT, type WorkerRequest } from "../lib/local/wire.ts";
 
-/** qmail-local's eight arguments. */
-export interface LocalRequest {
-  readonly user: string;
-  readonly home: string;
-  readonly local: string;
-  readonly dash: string;
-  readonly ext: string;
-  readonly domain: string;
-  readonly sender: string;
-  readonly defaultDelivery: string;
-}
-export const LOCAL_FIELDS = ["user", "home", "local", "dash", "ext", "domain", "sender", "defaultDelivery"] as const;
+export type { LocalRequest } from "../lib/local/wire.ts";
 
 export interface LocalOptions {
   /** Program output and the success summary go here (qmail-local's stdout/stderr). */
@@ -37,7 +26,7 @@ export interface LocalOptions {
 }
 
 /** Exit status: 0 delivered, 100 permanent, 111 temporary (qmail-local). */
-export type LocalOutcome = { readonly code: 0 | 100 | 111 };
+export type LocalOutcome = { readonly code: LocalExit };
 
 export function requestFromArgs(args: readonly string[]): Result<LocalRequest> {
   const c = checkArgs(args);
@@ -50,10 +39,10 @@ export async function deliverLocal(req: LocalRequest, msg: MessageSource, opts: 
   const r = await deliver(req, msg, opts);
   if (r.kind === "ok") {
     opts.out(r.value);
-    return { code: 0 };
+    return { code: LOCAL_EXIT.ok };
   }
   opts.out(`${describe(r)}\n`);
-  return { code: r.kind === "perm" ? 100 : 111 };
+  return { code: LOCAL_EXIT[r.kind] };
 }
 
 interface Found {
@@ -272,16 +261,14 @@ export { bytesSource };
 // --- the reused worker (qm local-worker): one uid, many deliveries ---
 
 const WORKER_IDLE_MS = 30_000;
-/** lspawn sends messages up to 4 MiB to workers; a little slack for the framing. */
-export const WORKER_MAX_BODY = 4 * 1024 * 1024;
 
 /** Serves requests from `input` until EOF or idleMs without work; replies through `write`. Resolves when it should exit. */
 export function serveWorker(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: { idleMs?: number; qmhome?: string } = {}): Promise<void> {
   if (currentUid() === 0) {
-    write(encodeFields(["0", "111", "Not allowed to deliver as root. (#4.7.0)\n"]));
+    write(encodeWorkerReply("0", LOCAL_EXIT.temp, "Not allowed to deliver as root. (#4.7.0)\n"));
     return Promise.resolve();
   }
-  const reader = createFrameReader(10, { bodyField: 9, maxBody: WORKER_MAX_BODY });
+  const read = workerRequestReader();
   return new Promise((done) => {
     let inFlight = 0;
     let ended = false;
@@ -297,18 +284,18 @@ export function serveWorker(input: NodeJS.ReadableStream, write: (b: Uint8Array)
       if (ended && inFlight === 0) return finish();
       if (inFlight === 0) timer = setTimeout(finish, opts.idleMs ?? WORKER_IDLE_MS);
     };
-    const handle = async (fields: readonly string[], body: Uint8Array): Promise<void> => {
+    const handle = async (r: WorkerRequest): Promise<void> => {
       inFlight++;
-      const reply = await workerDelivery(fields, body, opts.qmhome);
+      const reply = await workerDelivery(r, opts.qmhome);
       write(reply);
       inFlight--;
       arm();
     };
     input.on("data", (chunk: Buffer) => {
       clearTimeout(timer);
-      for (const ev of reader.push(chunk)) {
-        if (ev.kind === "error") { ended = true; input.removeAllListeners("data"); break; }
-        void handle(ev.frame.fields, ev.frame.body!);
+      for (const r of read(chunk)) {
+        if ("error" in r) { ended = true; input.removeAllListeners("data"); break; }
+        void handle(r);
       }
       arm();
     });
@@ -318,13 +305,13 @@ export function serveWorker(input: NodeJS.ReadableStream, write: (b: Uint8Array)
   });
 }
 
-async function workerDelivery(fields: readonly string[], body: Uint8Array, qmhome: string | undefined): Promise<Uint8Array> {
-  const req = requestFromArgs(fields.slice(1, 9).map((f) => Buffer.from(f, "latin1").toString("utf8")));
+async function workerDelivery(r: WorkerRequest, qmhome: string | undefined): Promise<Uint8Array> {
+  const req = requestFromArgs(r.args.map((f) => Buffer.from(f, "latin1").toString("utf8")));
   let text = "";
-  const out = (t: string): void => { if (text.length < 65536) text += t; };
-  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(body), { out, qmhome })).code : 100;
+  const out = (t: string): void => { if (text.length < WORKER_MAX_TEXT) text += t; };
+  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome })).code : LOCAL_EXIT.perm;
   if (req.kind !== "ok") out(`${describe(req)}\n`);
-  return encodeFields([fields[0]!, String(code), text]);
+  return encodeWorkerReply(r.id, code, text);
 }
 
 /** `qm local`: as root, become the home's owner first; message on fd 0; returns the exit code. */
@@ -332,17 +319,17 @@ export async function deliverAsCli(args: readonly string[], out: (text: string) 
   const req = requestFromArgs(args);
   if (req.kind !== "ok") {
     out(`${describe(req)}\n`);
-    return 100;
+    return LOCAL_EXIT.perm;
   }
   const who = await becomeHomeOwner(req.value.home, req.value.user);
   if (who.kind !== "ok") {
     out(`${describe(who)}\n`);
-    return 111;
+    return LOCAL_EXIT.temp;
   }
   const src = await fdSource(0);
   if (src.kind !== "ok") {
     out(`${describe(src)}\n`);
-    return 111;
+    return LOCAL_EXIT.temp;
   }
   process.umask(0o077);
   return (await deliverLocal(req.value, src.value, { out })).code;

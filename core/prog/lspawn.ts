@@ -1,18 +1,19 @@
 import type { ChildProcess } from "node:child_process";
 import { closeSync, fstatSync, openSync, readSync, constants } from "node:fs";
 import { resolve } from "node:path";
-import { createFrameReader, encodeFields } from "../lib/local/wire.ts";
+import { encodeWorkerRequest, localArgs, localOutcome, workerReplyReader, WORKER_MAX_BODY, type WorkerReply } from "../lib/local/wire.ts";
 import { type Assignment } from "../lib/local/assign.ts";
+import { runSpawnLoop } from "../lib/send/spawn-loop.ts";
+import type { Command, Outcome } from "../lib/send/spawn-wire.ts";
 import { readControlLine } from "../io/base/control.ts";
 import { resolveLocal, type ResolveError } from "../io/local/users.ts";
 import { spawnSelf } from "../io/base/self.ts";
 
 // qm lspawn (qmail-lspawn, docs/qmail.md §3.1): commands from qm send on stdin,
-// K/Z/D reports on stdout. Deliveries run as the recipient's uid through a
-// reused per-uid `qm local-worker`, or one `qm local` for a large message.
-// Never as uid 0.
+// K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).
+// Deliveries run as the recipient's uid through a reused per-uid
+// `qm local-worker`, or one `qm local` for a large message. Never as uid 0.
 
-const WORKER_MAX = 4 * 1024 * 1024;
 const WORKER_RETIRE_MS = 20_000; // before the worker's own 30 s idle exit, so no request races it
 const REPORT_MAX = 3000;
 const NOTE = "\n[report too long; truncated]";
@@ -21,28 +22,17 @@ export interface LspawnOptions {
   readonly qmhome: string;
   readonly defaultDelivery?: string;
 }
-type Report = { letter: "K" | "Z" | "D"; text: string };
 
 /** Serves send's commands until stdin ends and every delivery has reported. */
 export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: LspawnOptions): Promise<void> {
   const dd = opts.defaultDelivery ?? (await defaultDelivery(opts.qmhome));
   const pool = new WorkerPool();
-  const reader = createFrameReader(4, { maxField: 4096 });
-  const pending = new Set<Promise<void>>();
-  const start = (fields: readonly string[]): void => {
-    const slot = fields[0]!;
-    const p = deliver(fields, opts.qmhome, dd, pool)
-      .catch(() => ({ letter: "Z", text: "Unable to deliver: qm lspawn internal error. (#4.3.0)\n" }) as Report)
-      .then((r) => write(encodeFields([slot, r.letter + truncate(r.text)])))
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  };
-  for await (const chunk of input as AsyncIterable<Buffer>) {
-    for (const ev of reader.push(chunk)) {
-      if (ev.kind === "frame") start(ev.frame.fields);
-    }
-  }
-  await Promise.all(pending);
+  await runSpawnLoop(input as AsyncIterable<Buffer>, write, {
+    refuse: (c) => (c.recipient.includes("@") ? null : { letter: "D", text: "Sorry, address must include host name. (#5.1.3)\n" }),
+    deliver: async ([c]) => [await deliver(c!, opts.qmhome, dd, pool)],
+    internalError: { letter: "Z", text: "Unable to deliver: qm lspawn internal error. (#4.3.0)\n" },
+    clip: truncate,
+  });
   pool.closeAll();
 }
 
@@ -63,10 +53,7 @@ const RESOLVE_TEXT = new Map<ResolveError, string>([
   ["sys", "Temporary failure in qm lspawn. (#4.3.0)\n"],
 ]);
 
-async function deliver(fields: readonly string[], qmhome: string, dd: string, pool: WorkerPool): Promise<Report> {
-  const [slot, path, sender, rcpt] = fields as [string, string, string, string];
-  if (!/^\d{1,9}$/.test(slot)) return { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
-  if (!rcpt.includes("@")) return { letter: "D", text: "Sorry, address must include host name. (#5.1.3)\n" };
+async function deliver({ path, sender, recipient: rcpt }: Command, qmhome: string, dd: string, pool: WorkerPool): Promise<Outcome> {
   const at = rcpt.lastIndexOf("@");
   const local = rcpt.slice(0, at);
   const domain = rcpt.slice(at + 1);
@@ -80,9 +67,9 @@ async function deliver(fields: readonly string[], qmhome: string, dd: string, po
     }
     const a = who.value;
     if (a.uid === 0) return { letter: "Z", text: "Not allowed to perform deliveries as root. (#4.3.0)\n" };
-    const args = [a.user, a.home, text(local), a.dash, a.ext, text(domain), text(sender), dd];
-    if (msg.size <= WORKER_MAX) return mapExit(await pool.deliver(a, args, readAll(msg.fd, msg.size)));
-    return mapExit(await oneShot(a, args, msg.fd));
+    const args = localArgs({ user: a.user, home: a.home, local: text(local), dash: a.dash, ext: a.ext, domain: text(domain), sender: text(sender), defaultDelivery: dd });
+    const e = msg.size <= WORKER_MAX_BODY ? await pool.deliver(a, args, readAll(msg.fd, msg.size)) : await oneShot(a, args, msg.fd);
+    return localOutcome(e.code, e.text);
   } finally {
     closeSync(msg.fd);
   }
@@ -116,14 +103,7 @@ function readAll(fd: number, size: number): Uint8Array {
   return buf;
 }
 
-type Exit = { code: number | null; text: string };
-// qmail-lspawn's report(): 0 K; 111, 71, 74, 75 Z; everything else D; a crash Z.
-const TEMP_CODES = new Set([111, 71, 74, 75]);
-function mapExit(e: Exit): Report {
-  if (e.code === null) return { letter: "Z", text: `${e.text}qm local crashed. (#4.3.0)\n` };
-  if (e.code === 0) return { letter: "K", text: e.text };
-  return { letter: TEMP_CODES.has(e.code) ? "Z" : "D", text: e.text };
-}
+type Exit = Omit<WorkerReply, "id">;
 
 function oneShot(a: Assignment, args: string[], fd: number): Promise<Exit> {
   return new Promise((resolve) => {
@@ -154,7 +134,7 @@ class WorkerPool {
     clearTimeout(w.timer);
     return new Promise((resolve) => {
       w.waiting.set(id, resolve);
-      w.child.stdin?.write(encodeFields([id, ...args, String(body.length)]));
+      w.child.stdin?.write(encodeWorkerRequest(id, args, body.length));
       w.child.stdin?.write(body);
     });
   }
@@ -171,16 +151,14 @@ class WorkerPool {
     const child = spawnSelf("local-worker", [], { uid: a.uid, gid: a.gid, stdio: ["pipe", "pipe", "pipe"] });
     const w: Worker = { child, waiting: new Map(), timer: undefined };
     this.#workers.set(key, w);
-    const reader = createFrameReader(3, { maxField: 1 << 20 });
+    const read = workerReplyReader();
     let errText = "";
     child.stderr?.on("data", (b: Buffer) => { if (errText.length < 2000) errText += b.toString("latin1"); });
     child.stdout?.on("data", (b: Buffer) => {
-      for (const ev of reader.push(b)) {
-        if (ev.kind !== "frame") continue;
-        const [id, code, out] = ev.frame.fields as [string, string, string];
-        const done = w.waiting.get(id);
-        w.waiting.delete(id);
-        done?.({ code: /^\d+$/.test(code) ? Number(code) : null, text: out });
+      for (const r of read(b)) {
+        const done = w.waiting.get(r.id);
+        w.waiting.delete(r.id);
+        done?.(r);
       }
       if (w.waiting.size === 0) this.#idle(key, w);
     });

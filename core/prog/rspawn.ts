@@ -1,13 +1,15 @@
 import { join } from "node:path";
-import { createFrameReader, encodeFields } from "../lib/local/wire.ts";
-import { MESSAGE, synthesizeReport, type MessageLetter, type Record } from "../lib/remote/report.ts";
+import { MESSAGE, synthesizeReport, type Record } from "../lib/remote/report.ts";
+import { runSpawnLoop } from "../lib/send/spawn-loop.ts";
+import { MAX_REPORT, type Command, type Outcome } from "../lib/send/spawn-wire.ts";
 import { deliverRemote, loadRemoteConfig, type RemoteConfig } from "../io/remote/delivery.ts";
 import { openMessageFile } from "../io/remote/message.ts";
 import { ConnPool } from "../io/remote/smtp-pool.ts";
 import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
 
 // qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
-// K/Z/D reports on stdout. Every delivery runs in this one event loop; the
+// K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).
+// Every delivery runs in this one event loop; the
 // report is built from qm remote's records exactly as qmail-rspawn builds
 // it. This process is the only writer of queue/lock/tcpto.
 //
@@ -18,9 +20,6 @@ import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
 // connection whose transaction went through waits a moment for the next
 // message to the same address (core/io/remote/smtp-pool.ts).
 
-type Report = { letter: MessageLetter; text: string };
-type Job = { readonly slot: string; readonly rcpt: string };
-const REPORT_MAX = 10000;
 /** Recipients per shared transaction; RFC 5321 servers take at least 100. */
 export const BATCH_MAX = 50;
 
@@ -28,58 +27,50 @@ export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, wri
   const cfg = await loadRemoteConfig(home);
   const tcpto = ownedTcpto(home);
   const pool = new ConnPool();
-  const reader = createFrameReader(4, { maxField: 4096 });
-  const pending = new Set<Promise<void>>();
-  const reply = (slot: string, r: Report): void => write(encodeFields([slot, `${r.letter}${r.text.slice(0, REPORT_MAX)}`]));
-  const start = (path: string, sender: string, jobs: readonly Job[]): void => {
-    const p = deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, tcpto, pool, path, sender, jobs)
-      .catch((): Report[] => jobs.map(() => ({ letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" })))
-      .then((reports) => jobs.forEach((j, i) => reply(j.slot, reports[i]!)))
-      .finally(() => pending.delete(p));
-    pending.add(p);
-  };
-  for await (const chunk of input) {
-    const groups = new Map<string, { path: string; sender: string; jobs: Job[] }>();
-    for (const ev of reader.push(chunk)) {
-      if (ev.kind !== "frame") continue;
-      const [slot = "", path = "", sender = "", rcpt = ""] = ev.frame.fields;
-      const refused = check(slot, rcpt);
-      if (refused) {
-        reply(slot, refused);
-        continue;
-      }
-      const key = `${path}\0${sender}\0${rcpt.slice(rcpt.lastIndexOf("@") + 1).toLowerCase()}`;
-      const g = groups.get(key) ?? { path, sender, jobs: [] };
-      groups.set(key, g);
-      g.jobs.push({ slot, rcpt });
-      if (g.jobs.length >= BATCH_MAX) {
-        start(path, sender, g.jobs);
-        groups.delete(key);
-      }
-    }
-    for (const g of groups.values()) start(g.path, g.sender, g.jobs);
-  }
-  await Promise.all(pending);
+  await runSpawnLoop(input, write, {
+    refuse,
+    group,
+    deliver: (cs) => deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, tcpto, pool, cs),
+    internalError: { letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" },
+    clip: (text) => text.slice(0, MAX_REPORT),
+  });
   pool.closeAll();
   await tcpto.flush();
 }
 
-function check(slot: string, rcpt: string): Report | null {
-  if (!/^\d{1,9}$/.test(slot)) return { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
-  const at = rcpt.lastIndexOf("@");
-  if (at < 0 || at === rcpt.length - 1) return { letter: "D", text: "Sorry, address must include host name. (#5.1.3)\n" };
+function refuse(c: Command): Outcome | null {
+  const at = c.recipient.lastIndexOf("@");
+  if (at < 0 || at === c.recipient.length - 1) return { letter: "D", text: "Sorry, address must include host name. (#5.1.3)\n" };
   return null;
 }
 
+/** Commands for the same message, sender and domain share a transaction, at most BATCH_MAX recipients each. */
+function group(cs: readonly Command[]): Command[][] {
+  const open = new Map<string, Command[]>();
+  const out: Command[][] = [];
+  for (const c of cs) {
+    const key = `${c.path}\0${c.sender}\0${c.recipient.slice(c.recipient.lastIndexOf("@") + 1).toLowerCase()}`;
+    let g = open.get(key);
+    if (!g) open.set(key, (g = []));
+    g.push(c);
+    if (g.length >= BATCH_MAX) {
+      out.push(g);
+      open.delete(key);
+    }
+  }
+  return [...out, ...open.values()];
+}
+
 /** One transaction for jobs of the same message, sender and domain; a report per job, in order. */
-async function deliverGroup(home: string, cfg: RemoteConfig | null, tcpto: Tcpto, pool: ConnPool, path: string, sender: string, jobs: readonly Job[]): Promise<Report[]> {
-  const all = (r: Report): Report[] => jobs.map(() => r);
+async function deliverGroup(home: string, cfg: RemoteConfig | null, tcpto: Tcpto, pool: ConnPool, jobs: readonly Command[]): Promise<Outcome[]> {
+  const { path, sender } = jobs[0]!;
+  const all = (r: Outcome): Outcome[] => jobs.map(() => r);
   if (!cfg) return all(synthesizeReport([MESSAGE.control]));
   const messDir = join(home, "queue", "mess") + "/";
   if (!path.startsWith(messDir) || path.includes("/../")) return all({ letter: "Z", text: "Message path is not in the queue. (#4.3.0)\n" });
   const msg = await openMessageFile(path);
   if (msg.kind !== "ok") return all({ letter: "Z", text: "Unable to open message file. (#4.3.0)\n" });
-  const rcpts = jobs.map((j) => j.rcpt);
+  const rcpts = jobs.map((j) => j.recipient);
   let records: Record[];
   try {
     records = await deliverRemote(cfg, tcpto, rcpts[0]!.slice(rcpts[0]!.lastIndexOf("@") + 1), {

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { formatRecord, parseRecords, remoteSaid, type Letter } from "../../core/lib/remote/report.ts";
 import { reportReader } from "../../core/lib/send/spawn-wire.ts";
-import { createFrameReader, encodeFields } from "../../core/lib/local/wire.ts";
+import { createFrameReader, encodeFields } from "../../core/lib/base/frame.ts";
 import { answer, startSasl, type Sasl } from "../../core/lib/smtpd/auth.ts";
 import { byteString, params, timed } from "../support/fuzz.ts";
 

@@ -1,72 +1,81 @@
 /**
- * Framing for the local delivery pipes: send → lspawn commands
- * (`slot\0path\0sender\0rcpt\0`), lspawn → worker requests (ten fields, the
- * last a byte count, then that many message bytes) and worker → lspawn
- * replies (`id\0code\0text\0`). Fields are byte strings (bytes.ts).
+ * The local delivery interfaces, each defined once for both its ends:
+ * qmail-local's eight arguments (`qm local -- user home local dash ext
+ * domain sender defaultdelivery`, also the fields of a worker request), its
+ * exit codes and what qmail-lspawn makes of them, and the pipe between
+ * `qm lspawn` and a reused `qm local-worker`:
+ *   request: id\0 <the eight arguments>\0 length\0 <length message bytes>
+ *   reply:   id\0 exit code\0 text\0
+ * Fields are byte strings (bytes.ts) holding UTF-8 text.
  */
-import { fromBytes, toBytes } from "../base/bytes.ts";
+import { createFrameReader, encodeFields } from "../base/frame.ts";
+import type { Outcome } from "../send/spawn-wire.ts";
 
-export interface Frame {
-  readonly fields: readonly string[];
-  readonly body: Uint8Array | null;
-}
-export type FrameEvent = { readonly kind: "frame"; readonly frame: Frame } | { readonly kind: "error"; readonly reason: string };
+export const LOCAL_FIELDS = ["user", "home", "local", "dash", "ext", "domain", "sender", "defaultDelivery"] as const;
+export type LocalRequest = { readonly [K in (typeof LOCAL_FIELDS)[number]]: string };
 
-export interface FrameReader {
-  push(chunk: Uint8Array): FrameEvent[];
-  /** True when a frame has started and not finished. */
-  partial(): boolean;
+/** The arguments in qmail-local's order (argv of `qm local`, fields of a worker request). */
+export function localArgs(req: LocalRequest): string[] {
+  return LOCAL_FIELDS.map((f) => req[f]);
 }
 
-/**
- * `count` NUL-terminated fields; with `bodyField`, that field is a decimal
- * length and that many bytes follow. A field longer than maxField, or a
- * length over maxBody, is an error and the reader stops.
- */
-export function createFrameReader(count: number, opts: { bodyField?: number; maxField?: number; maxBody?: number } = {}): FrameReader {
-  const maxField = opts.maxField ?? 65536;
-  const maxBody = opts.maxBody ?? 0;
-  let fields: string[] = [];
-  let cur: number[] = [];
-  let body: Uint8Array | null = null;
-  let got = 0;
-  let dead = false;
-  return {
-    partial: () => fields.length > 0 || cur.length > 0 || body !== null,
-    push(chunk) {
-      const events: FrameEvent[] = [];
-      let i = 0;
-      while (i < chunk.length && !dead) {
-        if (body) {
-          const n = Math.min(body.length - got, chunk.length - i);
-          body.set(chunk.subarray(i, i + n), got);
-          got += n;
-          i += n;
-          if (got === body.length) { events.push({ kind: "frame", frame: { fields, body } }); fields = []; body = null; }
-          continue;
-        }
-        const c = chunk[i++]!;
-        if (c !== 0) {
-          if (cur.length >= maxField) { dead = true; events.push({ kind: "error", reason: "field too long" }); break; }
-          cur.push(c);
-          continue;
-        }
-        fields.push(fromBytes(Uint8Array.from(cur)));
-        cur = [];
-        if (fields.length < count) continue;
-        if (opts.bodyField === undefined) { events.push({ kind: "frame", frame: { fields, body: null } }); fields = []; continue; }
-        const len = fields[opts.bodyField]!;
-        if (!/^\d{1,10}$/.test(len) || Number(len) > maxBody) { dead = true; events.push({ kind: "error", reason: "bad length" }); break; }
-        body = new Uint8Array(Number(len));
-        got = 0;
-        if (body.length === 0) { events.push({ kind: "frame", frame: { fields, body } }); fields = []; body = null; }
-      }
-      return events;
-    },
+/** qmail-local's exit codes: 0 delivered, 100 permanent, 111 temporary. */
+export const LOCAL_EXIT = { ok: 0, perm: 100, temp: 111 } as const;
+export type LocalExit = (typeof LOCAL_EXIT)[keyof typeof LOCAL_EXIT];
+
+/** A message up to this size goes to a worker in the request; a larger one to a one-shot `qm local` on its file. */
+export const WORKER_MAX_BODY = 4 * 1024 * 1024;
+/** A worker keeps at most this much of a delivery's output text. */
+export const WORKER_MAX_TEXT = 65536;
+
+// qmail-lspawn's report(): 0 K; 111, 71, 74, 75 Z; any other code D; a crash (null) Z.
+const TEMP_CODES = new Set([111, 71, 74, 75]);
+
+/** The spawn report for a `qm local` (or worker) exit; `null` is a crash or a worker that went away. */
+export function localOutcome(code: number | null, text: string): Outcome {
+  if (code === null) return { letter: "Z", text: `${text}qm local crashed. (#4.3.0)\n` };
+  if (code === 0) return { letter: "K", text };
+  return { letter: TEMP_CODES.has(code) ? "Z" : "D", text };
+}
+
+export interface WorkerRequest {
+  readonly id: string;
+  readonly args: readonly string[];
+  readonly body: Uint8Array;
+}
+export interface WorkerReply {
+  readonly id: string;
+  readonly code: number | null;
+  readonly text: string;
+}
+
+/** A request's fields; the `bodyLength` message bytes are written right after them. */
+export function encodeWorkerRequest(id: string, args: readonly string[], bodyLength: number): Uint8Array {
+  return encodeFields([id, ...args, String(bodyLength)]);
+}
+
+/** The worker's reader: a bad frame (overlong field, body over WORKER_MAX_BODY) is an error, after which nothing is read. */
+export function workerRequestReader(): (chunk: Uint8Array) => (WorkerRequest | { readonly error: string })[] {
+  const frames = createFrameReader(LOCAL_FIELDS.length + 2, { bodyField: LOCAL_FIELDS.length + 1, maxBody: WORKER_MAX_BODY });
+  return (chunk) =>
+    frames.push(chunk).map((ev) => (ev.kind === "error" ? { error: ev.reason } : { id: ev.frame.fields[0]!, args: ev.frame.fields.slice(1, 1 + LOCAL_FIELDS.length), body: ev.frame.body! }));
+}
+
+/** The text is cut at WORKER_MAX_TEXT (lspawn reports much less of it). */
+export function encodeWorkerReply(id: string, code: number, text: string): Uint8Array {
+  return encodeFields([id, String(code), text.slice(0, WORKER_MAX_TEXT)]);
+}
+
+/** lspawn's reader of a worker's replies; a code that is not a number reads as a crash (null). */
+export function workerReplyReader(): (chunk: Uint8Array) => WorkerReply[] {
+  const frames = createFrameReader(3, { maxField: 4 * WORKER_MAX_TEXT }); // a char above 0xff is up to 4 bytes
+  return (chunk) => {
+    const out: WorkerReply[] = [];
+    for (const ev of frames.push(chunk)) {
+      if (ev.kind !== "frame") continue;
+      const [id = "", code = "", text = ""] = ev.frame.fields;
+      out.push({ id, code: /^\d+$/.test(code) ? Number(code) : null, text });
+    }
+    return out;
   };
-}
-
-/** Fields joined with NULs, each terminated; a NUL inside a field becomes "?" (it would break the framing). */
-export function encodeFields(fields: readonly string[]): Uint8Array {
-  return toBytes(fields.map((f) => `${f.replace(/\0/g, "?")}\0`).join(""));
 }

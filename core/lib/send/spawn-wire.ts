@@ -1,21 +1,62 @@
 /**
- * The spawn protocol between `qm send` and `qm lspawn`/`qm rspawn` (docs/architecture.md §4,
- * docs/qmail.md §2.5 made text-safe): command `slot\0path\0sender\0recipient\0`,
- * report `slot\0<K|Z|D>text\0`. Strings are byte strings (bytes.ts).
+ * The spawn protocol between `qm send` and `qm lspawn`/`qm rspawn`
+ * (docs/architecture.md §4, docs/qmail.md §2.5 made text-safe): command
+ * `slot\0path\0sender\0recipient\0`, report `slot\0<K|Z|D>text\0`. Both ends
+ * use this file: send encodes commands and reads reports
+ * (core/io/send/spawner.ts), the spawners read commands and encode reports
+ * (spawn-loop.ts). Strings are byte strings (bytes.ts).
  */
+import { createFrameReader, encodeFields } from "../base/frame.ts";
+
+/** One delivery asked of a spawner; `slot` is kept as sent, to be echoed in the report. */
+export interface Command {
+  readonly slot: string;
+  readonly path: string;
+  readonly sender: string;
+  readonly recipient: string;
+}
+export type Letter = "K" | "Z" | "D";
+/** A spawner's answer for one command. */
+export interface Outcome {
+  readonly letter: Letter;
+  readonly text: string;
+}
 export interface Report {
   readonly slot: number;
-  readonly letter: "K" | "Z" | "D" | "?";
+  readonly letter: Letter | "?";
   readonly text: string;
 }
 
 /** qmail-send keeps at most this much of a report's text. */
 export const MAX_REPORT = 10000;
+/** A command field longer than this stops the spawner's reader (a path is at most ~4000). */
+export const MAX_COMMAND_FIELD = 4096;
+/** Slot numbers are decimal; send uses 0..concurrency-1. */
+export const SLOT = /^\d{1,6}$/;
 // A report longer than this (slot + text) without its NULs is garbage: drop the buffer.
 const MAX_PENDING = 1 << 20;
 
 export function encodeCommand(slot: number, path: string, sender: string, recipient: string): string {
   return `${slot}\0${path}\0${sender}\0${recipient}\0`;
+}
+
+/** Splits the command stream into commands; an overlong field ends the stream (nothing after it is read). */
+export function commandReader(): (chunk: Uint8Array) => Command[] {
+  const frames = createFrameReader(4, { maxField: MAX_COMMAND_FIELD });
+  return (chunk) => {
+    const out: Command[] = [];
+    for (const ev of frames.push(chunk)) {
+      if (ev.kind !== "frame") continue;
+      const [slot = "", path = "", sender = "", recipient = ""] = ev.frame.fields;
+      out.push({ slot, path, sender, recipient });
+    }
+    return out;
+  };
+}
+
+/** One report; a NUL inside the text becomes "?" (it would end the report early). */
+export function encodeReport(slot: string, o: Outcome): Uint8Array {
+  return encodeFields([slot, o.letter + o.text]);
 }
 
 /**
@@ -35,7 +76,7 @@ export function reportReader(): (chunk: string) => Report[] {
       const slotText = buf.slice(0, a);
       const body = buf.slice(a + 1, b);
       buf = buf.slice(b + 1);
-      const slot = /^\d{1,6}$/.test(slotText) ? Number(slotText) : -1;
+      const slot = SLOT.test(slotText) ? Number(slotText) : -1;
       const c = body[0];
       const letter = c === "K" || c === "Z" || c === "D" ? c : "?";
       out.push({ slot, letter, text: body.slice(1, 1 + MAX_REPORT) });

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { encodeCommand, MAX_REPORT, reportReader } from "../../../core/lib/send/spawn-wire.ts";
+import { commandReader, encodeCommand, encodeReport, MAX_COMMAND_FIELD, MAX_REPORT, reportReader } from "../../../core/lib/send/spawn-wire.ts";
 
 describe("encodeCommand()", () => {
   it("joins slot, path, sender, recipient with NULs", () => {
@@ -35,5 +35,31 @@ describe("reportReader()", () => {
     assert.equal(r?.text.length, MAX_REPORT);
     assert.deepEqual(read("y".repeat(2 << 20)), []);
     assert.deepEqual(read("3\0Kfine\0"), [{ slot: 3, letter: "K", text: "fine" }]);
+  });
+});
+
+describe("commandReader()", () => {
+  it("reads what encodeCommand() writes, split at any byte", () => {
+    const bytes = Buffer.from(encodeCommand(3, "/q/mess/1/24", "", "a@b") + encodeCommand(4, "/q/mess/2/25", "s@x", "c@d"), "latin1");
+    for (let cut = 0; cut <= bytes.length; cut++) {
+      const read = commandReader();
+      assert.deepEqual([...read(bytes.subarray(0, cut)), ...read(bytes.subarray(cut))], [
+        { slot: "3", path: "/q/mess/1/24", sender: "", recipient: "a@b" },
+        { slot: "4", path: "/q/mess/2/25", sender: "s@x", recipient: "c@d" },
+      ]);
+    }
+  });
+  it(`stops reading at a field longer than ${MAX_COMMAND_FIELD} bytes`, () => {
+    const read = commandReader();
+    assert.deepEqual(read(Buffer.from(`1\0${"p".repeat(MAX_COMMAND_FIELD + 1)}\0s\0r\0`)), []);
+    assert.deepEqual(read(Buffer.from(encodeCommand(2, "/m", "s", "r@x"))), []);
+  });
+});
+
+describe("encodeReport()", () => {
+  it("is read back by reportReader(), a NUL in the text turned into ?", () => {
+    const wire = Buffer.from(encodeReport("7", { letter: "D", text: "a\0b\n" })).toString("latin1");
+    assert.equal(wire, "7\0Da?b\n\0");
+    assert.deepEqual(reportReader()(wire), [{ slot: 7, letter: "D", text: "a?b\n" }]);
   });
 });

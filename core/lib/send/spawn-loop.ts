@@ -1,0 +1,46 @@
+/**
+ * The loop both spawners run (qmail's spawn.c, shared by qmail-lspawn and
+ * qmail-rspawn): read send's commands, refuse the malformed ones at once,
+ * start the rest, write one report per command as each finishes, and return
+ * when the input has ended and every delivery has reported. What a delivery
+ * is, and how commands are grouped into deliveries, the spawner decides.
+ */
+import { commandReader, encodeReport, SLOT, type Command, type Outcome } from "./spawn-wire.ts";
+
+export interface SpawnLoop {
+  /** A report for a command that must not be started (after its slot is checked), or null. */
+  refuse(c: Command): Outcome | null;
+  /** Commands that arrived together, split into deliveries (default: one each). */
+  group?(cs: readonly Command[]): (readonly Command[])[];
+  /** Runs one delivery; one outcome per command, in order. */
+  deliver(cs: readonly Command[]): Promise<readonly Outcome[]>;
+  /** The outcome of a delivery that threw. */
+  readonly internalError: Outcome;
+  /** The text as it goes on the wire (a spawner's own cap). */
+  clip(text: string): string;
+}
+
+const BAD_SLOT: Outcome = { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
+
+export async function runSpawnLoop(input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void, s: SpawnLoop): Promise<void> {
+  const read = commandReader();
+  const pending = new Set<Promise<void>>();
+  const reply = (c: Command, o: Outcome): void => write(encodeReport(c.slot, { letter: o.letter, text: s.clip(o.text) }));
+  for await (const chunk of input) {
+    const ready: Command[] = [];
+    for (const c of read(chunk)) {
+      const refused = SLOT.test(c.slot) ? s.refuse(c) : BAD_SLOT;
+      if (refused) reply(c, refused);
+      else ready.push(c);
+    }
+    for (const cs of s.group ? s.group(ready) : ready.map((c) => [c])) {
+      const p = s
+        .deliver(cs)
+        .catch(() => cs.map(() => s.internalError))
+        .then((os) => cs.forEach((c, i) => reply(c, os[i] ?? s.internalError)))
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    }
+  }
+  await Promise.all(pending);
+}

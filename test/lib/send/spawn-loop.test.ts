@@ -1,0 +1,50 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { runSpawnLoop, type SpawnLoop } from "../../../core/lib/send/spawn-loop.ts";
+import { encodeCommand, reportReader, type Command } from "../../../core/lib/send/spawn-wire.ts";
+
+async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
+  for (const p of parts) yield Buffer.from(p, "latin1");
+}
+/** Runs the loop over `parts`; the reports in the order written. */
+async function run(loop: SpawnLoop, ...parts: string[]): Promise<string[]> {
+  const out: string[] = [];
+  const read = reportReader();
+  await runSpawnLoop(chunks(...parts), (b) => out.push(...read(Buffer.from(b).toString("latin1")).map((r) => `${r.slot} ${r.letter}${r.text}`)), loop);
+  return out;
+}
+const base: SpawnLoop = {
+  refuse: (c) => (c.recipient.includes("@") ? null : { letter: "D", text: "no host" }),
+  deliver: async (cs) => cs.map((c) => ({ letter: "K", text: `to ${c.recipient}` })),
+  internalError: { letter: "Z", text: "internal" },
+  clip: (t) => t.slice(0, 8),
+};
+
+describe("runSpawnLoop()", () => {
+  it("reports every command: bad slots and refusals at once, deliveries as they finish, clipped", async () => {
+    const got = await run(base, encodeCommand(1, "/m", "s", "a@x") + "x\0/m\0s\0b@x\0", encodeCommand(2, "/m", "s", "nohost") + encodeCommand(3, "/m", "s", "c@x"));
+    assert.deepEqual(got.sort(), ["-1 ZBad slot", "1 Kto a@x", "2 Dno host", "3 Kto c@x"]);
+  });
+  it("waits for every delivery before it returns", async () => {
+    let done = 0;
+    const slow: SpawnLoop = { ...base, deliver: (cs) => new Promise((r) => setTimeout(() => (done++, r(cs.map(() => ({ letter: "K", text: "" })))), 30)) };
+    const got = await run(slow, encodeCommand(1, "/m", "s", "a@x"), encodeCommand(2, "/m", "s", "b@x"));
+    assert.equal(done, 2);
+    assert.equal(got.length, 2);
+  });
+  it("hands the spawner's groups to deliver() and gives a group that threw the internal error", async () => {
+    const seen: string[][] = [];
+    const grouped: SpawnLoop = {
+      ...base,
+      group: (cs) => [cs.filter((c) => c.path === "/a"), cs.filter((c) => c.path !== "/a")],
+      deliver: async (cs: readonly Command[]) => {
+        seen.push(cs.map((c) => c.slot));
+        if (cs[0]!.path === "/b") throw new Error("boom");
+        return cs.map(() => ({ letter: "K" as const, text: "ok" }));
+      },
+    };
+    const got = await run(grouped, [encodeCommand(1, "/a", "s", "a@x"), encodeCommand(2, "/b", "s", "b@x"), encodeCommand(3, "/a", "s", "c@x")].join(""));
+    assert.deepEqual(seen, [["1", "3"], ["2"]]);
+    assert.deepEqual(got.sort(), ["1 Kok", "2 Zinternal", "3 Kok"]);
+  });
+});
