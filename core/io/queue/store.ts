@@ -11,21 +11,11 @@ import { fsyncPath } from "../base/sys.ts";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import type { Channel, Routed } from "../../lib/send/rewrite.ts";
-import type { ChannelRecord } from "../../lib/send/state.ts";
+import type { ChannelRecord, KnownMessage, NewMessage } from "../../lib/send/state.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, isMissing } from "../base/errno.ts";
 
-export interface NewMessage {
-  readonly id: number;
-  readonly sender: string;
-  readonly bytes: number;
-  readonly qp: string;
-  readonly uid: string;
-  readonly birth: number; // Unix seconds: mtime of info
-  readonly channels: readonly Channel[];
-}
-
-export type { ChannelRecord } from "../../lib/send/state.ts";
+export type { ChannelRecord, KnownMessage, NewMessage } from "../../lib/send/state.ts";
 
 /** Message ids in todo/ (names that are not all digits are ignored). */
 export function scanTodo(queue: string): Result<number[]> {
@@ -153,14 +143,6 @@ export async function releaseTodo(queue: string, ids: readonly number[], batch: 
   }
 }
 
-
-export interface KnownMessage {
-  readonly id: number;
-  readonly birth: number; // Unix seconds: mtime of info
-  readonly sender: string;
-  /** Next retry per channel that has a file (its mtime), seconds. */
-  readonly channels: ReadonlyMap<Channel, number>;
-}
 
 /** info/<id> as found at start-up or after preprocessing; null when it vanished. */
 export function readMessage(queue: string, id: number): Result<KnownMessage | null> {

@@ -2,19 +2,13 @@
  * The control files `qm send` reads at start-up (docs/qmail.md §10.1); locals and
  * virtualdomains again on SIGHUP.
  */
-import type { BounceControls } from "../../lib/send/bounce.ts";
-import type { Channel, RewriteRules } from "../../lib/send/rewrite.ts";
+import type { RewriteRules } from "../../lib/send/rewrite.ts";
+import type { SendControls } from "../../lib/send/state.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { capConcurrency, DEFAULT_CONCURRENCY, QUEUE_LIFETIME } from "../../lib/send/schedule.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 
-export interface SendControls {
-  readonly me: string;
-  readonly rules: RewriteRules;
-  readonly bounce: BounceControls;
-  readonly concurrency: Readonly<Record<Channel, number>>;
-  readonly lifetime: number;
-}
+export type { SendControls } from "../../lib/send/state.ts";
 
 export async function readRules(home: string, me: string): Promise<Result<RewriteRules>> {
   const locals = await readControlList(home, "locals");

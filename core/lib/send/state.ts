@@ -1,14 +1,45 @@
 /**
  * The queue manager's bookkeeping types (qmail-send's job table): a message
- * known to send, a pass over one of its channel files, a delivery in flight.
+ * known to send, a pass over one of its channel files, a delivery in flight;
+ * and what the queue store tells it about a message.
  */
-import type { Channel } from "./rewrite.ts";
+import type { BounceControls } from "./bounce.ts";
+import type { Channel, RewriteRules } from "./rewrite.ts";
 
 /** One T/D record of a channel file and its byte offset (the checkpoint's target). */
 export interface ChannelRecord {
   readonly offset: number;
   readonly addr: string;
   readonly done: boolean;
+}
+
+/** A message just preprocessed from todo/ (its files written, not yet durable). */
+export interface NewMessage {
+  readonly id: number;
+  readonly sender: string;
+  readonly bytes: number;
+  readonly qp: string;
+  readonly uid: string;
+  readonly birth: number; // Unix seconds: mtime of info
+  readonly channels: readonly Channel[];
+}
+
+/** A message found in info/ at start-up. */
+export interface KnownMessage {
+  readonly id: number;
+  readonly birth: number; // Unix seconds: mtime of info
+  readonly sender: string;
+  /** Next retry per channel that has a file (its mtime), seconds. */
+  readonly channels: ReadonlyMap<Channel, number>;
+}
+
+/** The control files `qm send` runs on. */
+export interface SendControls {
+  readonly me: string;
+  readonly rules: RewriteRules;
+  readonly bounce: BounceControls;
+  readonly concurrency: Readonly<Record<Channel, number>>;
+  readonly lifetime: number;
 }
 
 export interface Summary {

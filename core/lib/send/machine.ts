@@ -1,0 +1,415 @@
+/**
+ * `qm send`'s queue manager as a state machine (qmail-send's main loop,
+ * docs/qmail.md §2): events in, effects out (effects.ts). No I/O and no clock of
+ * its own: the runner performs what it emits, in the order emitted, and the
+ * order is the crash-safety argument:
+ * - todo/ is released only after the batch's info/local/remote are durable,
+ *   and `new msg` is logged only then;
+ * - a result is checkpointed (D mark, or the channel file's unlink for a
+ *   pass's last result) before anything else is started, a failure's bounce
+ *   paragraph appended (and fsynced) before its mark;
+ * - a finished message's bounce is queued before bounce/<id> goes, and both
+ *   before `end msg` and the unlinks of mess, intd and info.
+ */
+import { ok, temp, type Result } from "../base/result.ts";
+import { bounceHead, bounceParagraph, planBounce } from "./bounce.ts";
+import type { Bounced, Emit, Event } from "./effects.ts";
+import { line } from "./log.ts";
+import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "./prioq.ts";
+import { bounceRecipient, rewrite, verpSender, type Channel, type Routed } from "./rewrite.ts";
+import { isDying, nextRetry } from "./schedule.ts";
+import type { Report } from "./spawn-wire.ts";
+import type { ChannelRecord, Msg, NewMessage, Pass, SendControls, Slot, Summary } from "./state.ts";
+
+export const SLEEP_SYSFAIL = 123; // s: retry after a file system failure
+export const TERM_GRACE = 60_000; // ms: deliveries under way get this long after SIGTERM
+export const TODO_BATCH = 100;
+const DYING_NOTE = "Giving up: the message has been in the queue longer than queuelifetime.\n";
+
+export interface Config {
+  readonly controls: SendControls;
+  /** A queue run (cron): stop when nothing more is due. */
+  readonly once: boolean;
+  /** With once: every delivery now, due or not. */
+  readonly force: boolean;
+  /** The channels that have a spawner. */
+  readonly spawners: Readonly<Record<Channel, boolean>>;
+  /** SIGTERM came before the machine was made. */
+  readonly stopping?: boolean;
+}
+
+interface Chan {
+  readonly name: Channel;
+  readonly limit: number;
+  readonly spawner: boolean;
+  readonly queue: Prioq;
+  readonly open: Pass[];
+  readonly slots: (Slot | null)[];
+  readonly free: number[];
+  inflight: number;
+}
+
+export interface Machine {
+  readonly cfg: Config;
+  readonly emit: Emit;
+  readonly clock: () => number; // ms since the epoch
+  c: SendControls;
+  route: (rcpt: string) => Routed;
+  readonly known: (id: number) => boolean;
+  readonly chans: Record<Channel, Chan>;
+  readonly msgs: Map<number, Msg>;
+  readonly sum: Summary;
+  delivery: number;
+  stopping: boolean;
+  finished: boolean;
+  lost: string | null;
+  todo: { running: boolean; again: boolean; ids: number[]; at: number; made: readonly NewMessage[] };
+  completing: number;
+  timerAt: number;
+}
+
+export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machine {
+  const mk = (name: Channel): Chan => {
+    const limit = cfg.controls.concurrency[name];
+    const free: number[] = [];
+    for (let i = limit - 1; i >= 0; i--) free.push(i);
+    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0 };
+  };
+  const msgs = new Map<number, Msg>();
+  const rules = cfg.controls.rules;
+  return {
+    cfg, emit, clock, c: cfg.controls, route: (a) => rewrite(a, rules), known: (id) => msgs.has(id),
+    chans: { local: mk("local"), remote: mk("remote") }, msgs,
+    sum: { deliveries: 0, success: 0, failure: 0, deferral: 0, done: 0, left: 0 },
+    delivery: 0, stopping: cfg.stopping ?? false, finished: false, lost: null,
+    todo: { running: false, again: false, ids: [], at: 0, made: [] }, completing: 0, timerAt: Infinity,
+  };
+}
+
+const now = (m: Machine): number => Math.floor(m.clock() / 1000);
+const log = (m: Machine, text: string): void => m.emit({ kind: "log", line: text });
+const chans = (m: Machine): Chan[] => [m.chans.local, m.chans.remote];
+function status(m: Machine): void {
+  const { local, remote } = m.chans;
+  log(m, line.status({ local: local.inflight, localMax: local.limit, remote: remote.inflight, remoteMax: remote.limit, exiting: m.stopping }));
+}
+
+export function handle(m: Machine, ev: Event): void {
+  switch (ev.kind) {
+    case "start": return load(m);
+    case "go": for (const ch of chans(m)) pump(m, ch); return pull(m);
+    case "pull": return pull(m);
+    case "intake": return intake(m, ev.warnings);
+    case "released": return released(m, ev.r);
+    case "report": return report(m, m.chans[ev.chan], ev.report);
+    case "bounced": return bounced(m, ev.id, ev.r);
+    case "complete": { const msg = m.msgs.get(ev.id); return msg && complete(m, msg); }
+    case "wake": m.timerAt = Infinity; for (const ch of chans(m)) pump(m, ch); return;
+    case "cleanup": return m.emit({ kind: "cleanOrphans", known: m.known });
+    case "rules": return rules(m, ev.r);
+    case "alrm": for (const ch of chans(m)) { rescheduleAll(ch.queue, now(m)); pump(m, ch); } return;
+    case "term": return term(m);
+    case "grace": return stop(m, null);
+    case "lost": return stop(m, ev.why);
+    case "closed": return closed(m);
+  }
+}
+
+/** Start-up: pid/ leftovers, then every message with an info file and no todo file. */
+function load(m: Machine): void {
+  const nowSec = now(m);
+  m.emit({ kind: "cleanPid" });
+  const ids = m.emit({ kind: "scanInfo" });
+  if (ids.kind !== "ok") log(m, line.alert(`${ids.reason}, sleeping...`));
+  for (const id of ids.kind === "ok" ? ids.value : []) {
+    const k = m.emit({ kind: "readKnown", id });
+    if (k.kind !== "ok") {
+      log(m, line.warning(k.reason));
+      continue;
+    }
+    if (!k.value) continue;
+    const msg: Msg = { id, birth: k.value.birth, sender: k.value.sender, pending: new Set(k.value.channels.keys()), completing: false };
+    m.msgs.set(id, msg);
+    for (const [chan, at] of k.value.channels) pushQ(m.chans[chan].queue, m.cfg.force ? nowSec : at, id);
+    if (msg.pending.size === 0) complete(m, msg);
+  }
+  m.emit({ kind: "cleanOrphans", known: m.known });
+  status(m);
+}
+
+/** maildrop/ then todo/, in batches, each made durable before its todo files go; again if pulled meanwhile. */
+function pull(m: Machine): void {
+  if (m.todo.running) {
+    m.todo.again = true;
+    return;
+  }
+  m.todo.running = true;
+  todoPass(m);
+}
+function todoPass(m: Machine): void {
+  m.todo.again = false;
+  if (m.stopping) return todoEnd(m);
+  m.emit({ kind: "takeMaildrop" });
+}
+function intake(m: Machine, warnings: readonly string[]): void {
+  for (const w of warnings) log(m, line.warning(w));
+  const ids = m.emit({ kind: "scanTodo" });
+  if (ids.kind !== "ok") {
+    log(m, line.warning(ids.reason));
+    return todoEnd(m);
+  }
+  m.todo.ids = ids.value;
+  m.todo.at = 0;
+  nextBatch(m);
+}
+function nextBatch(m: Machine): void {
+  const t = m.todo;
+  if (t.at < t.ids.length && !m.stopping) {
+    const ids = t.ids.slice(t.at, (t.at += TODO_BATCH));
+    const made: NewMessage[] = [];
+    let failed = false;
+    for (const id of ids) {
+      if (m.msgs.has(id)) continue;
+      const r = m.emit({ kind: "preprocess", id, route: m.route });
+      if (r.kind !== "ok") log(m, line.warning(r.reason));
+      else made.push(r.value);
+      failed ||= r.kind !== "ok";
+    }
+    // qmail-send: a todo/ entry that failed (disk full...) is tried again after SLEEP_SYSFAIL, not at the next rescan
+    if (failed && !m.cfg.once) m.emit({ kind: "after", ms: SLEEP_SYSFAIL * 1000, event: { kind: "pull" } });
+    t.made = made;
+    return m.emit({ kind: "releaseTodo", ids: made.map((n) => n.id) });
+  }
+  if (t.again) return todoPass(m);
+  todoEnd(m);
+}
+function todoEnd(m: Machine): void {
+  m.todo.running = false;
+  checkIdle(m);
+}
+function released(m: Machine, r: Result<void>): void {
+  if (r.kind !== "ok") {
+    log(m, line.warning(r.reason)); // todo/ stays: redone later
+    return nextBatch(m);
+  }
+  const nowSec = now(m);
+  for (const n of m.todo.made) {
+    log(m, line.newMsg(n.id));
+    log(m, line.infoMsg(n.id, n.bytes, n.sender, n.qp, n.uid));
+    const msg: Msg = { id: n.id, birth: n.birth, sender: n.sender, pending: new Set(n.channels), completing: false };
+    m.msgs.set(n.id, msg);
+    for (const ch of n.channels) pushQ(m.chans[ch].queue, nowSec, n.id);
+    if (n.channels.length === 0) complete(m, msg);
+  }
+  m.todo.made = [];
+  for (const ch of chans(m)) pump(m, ch);
+  nextBatch(m);
+}
+
+/** Starts deliveries while the channel has room: the open pass first, then the next message due. */
+function pump(m: Machine, ch: Chan): void {
+  const nowSec = now(m);
+  while (!m.stopping && ch.inflight < ch.limit && ch.spawner) {
+    const pass = ch.open[0];
+    if (pass && pass.next < pass.records.length) {
+      const rec = pass.records[pass.next++]!;
+      if (!rec.done) deliver(m, ch, pass, rec);
+      continue;
+    }
+    if (pass) {
+      ch.open.shift();
+      maybeFinish(m, pass);
+      continue;
+    }
+    const e = ch.queue.heap[0];
+    if (!e || e.at > nowSec) break;
+    popQ(ch.queue);
+    openPass(m, ch, e.id, nowSec);
+  }
+  armTimer(m);
+}
+
+function openPass(m: Machine, ch: Chan, id: number, nowSec: number): void {
+  const msg = m.msgs.get(id);
+  if (!msg || !msg.pending.has(ch.name)) return;
+  const recs = m.emit({ kind: "readChannel", chan: ch.name, id });
+  if (recs.kind !== "ok") {
+    log(m, line.warning(recs.reason));
+    pushQ(ch.queue, nowSec + SLEEP_SYSFAIL, id);
+    return;
+  }
+  const dying = isDying(msg.birth, nowSec, m.c.lifetime);
+  ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, removed: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name) });
+}
+
+function deliver(m: Machine, ch: Chan, pass: Pass, rec: ChannelRecord): void {
+  const slot = ch.free.pop()!;
+  const d = ++m.delivery;
+  ch.slots[slot] = { pass, rec, d };
+  ch.inflight++;
+  pass.inflight++;
+  m.sum.deliveries++;
+  m.emit({ kind: "spawn", chan: ch.name, slot, id: pass.msg.id, sender: verpSender(pass.msg.sender, rec.addr), recipient: rec.addr });
+  log(m, line.starting(d, pass.msg.id, ch.name, rec.addr));
+  status(m);
+}
+
+/** One delivery result: logged, checkpointed on disk, and only then anything else. */
+function report(m: Machine, ch: Chan, r: Report): void {
+  const slot = r.slot >= 0 && r.slot < ch.limit ? ch.slots[r.slot] : null;
+  if (!slot) return log(m, line.warning("internal error: delivery report out of range"));
+  ch.slots[r.slot] = null;
+  ch.free.push(r.slot);
+  const { pass, rec, d } = slot;
+  let letter = r.letter;
+  let text = r.text;
+  if (letter === "Z" && pass.dying) {
+    letter = "D";
+    text = `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}${DYING_NOTE}`;
+  }
+  if (letter === "K") {
+    m.sum.success++;
+    log(m, line.success(d, text));
+    mark(m, pass, rec);
+  } else if (letter === "D") {
+    m.sum.failure++;
+    log(m, line.failure(d, text));
+    const b = m.emit({ kind: "appendBounce", id: pass.msg.id, paragraph: bounceParagraph(bounceRecipient(rec.addr, m.c.rules), text) });
+    if (b.kind === "ok") mark(m, pass, rec);
+    else {
+      log(m, line.alert(`${b.reason}; will try again later`));
+      pass.deferred = true;
+    }
+  } else {
+    m.sum.deferral++;
+    log(m, letter === "Z" ? line.deferral(d, text) : line.mangled(d));
+    pass.deferred = true;
+  }
+  ch.inflight--;
+  pass.inflight--;
+  status(m);
+  maybeFinish(m, pass);
+  pump(m, ch);
+  checkIdle(m);
+}
+
+/** The checkpoint; for the last result of a pass with nothing deferred, removing the channel file is it. */
+function mark(m: Machine, pass: Pass, rec: ChannelRecord): void {
+  const id = pass.msg.id;
+  if (pass.inflight === 1 && pass.next >= pass.records.length && !pass.deferred) {
+    pass.removed = m.emit({ kind: "removeChannel", chan: pass.chan, id }).kind === "ok";
+    if (pass.removed) return;
+  }
+  const r = m.emit({ kind: "markDone", chan: pass.chan, id, offset: rec.offset });
+  if (r.kind !== "ok") log(m, line.warning(`${r.reason}; recipient ${rec.addr} may get a duplicate`));
+}
+
+function maybeFinish(m: Machine, pass: Pass): void {
+  if (pass.finished || pass.inflight > 0 || pass.next < pass.records.length) return;
+  pass.finished = true;
+  const ch = m.chans[pass.chan];
+  const id = pass.msg.id;
+  if (pass.deferred) {
+    m.emit({ kind: "setRetry", chan: pass.chan, id, at: pass.retryAt });
+    pushQ(ch.queue, pass.retryAt, id);
+    return;
+  }
+  const rm = pass.removed ? ok(undefined) : m.emit({ kind: "removeChannel", chan: pass.chan, id });
+  if (rm.kind !== "ok") {
+    log(m, line.warning(rm.reason));
+    pushQ(ch.queue, now(m) + SLEEP_SYSFAIL, id);
+    return;
+  }
+  pass.msg.pending.delete(pass.chan);
+  if (pass.msg.pending.size === 0) complete(m, pass.msg);
+}
+
+/** Message done: its bounce (if any) goes into the queue first (answered by "bounced"), then its files go. */
+function complete(m: Machine, msg: Msg): void {
+  if (msg.completing) return;
+  msg.completing = true;
+  m.completing++;
+  const text = m.emit({ kind: "readBounce", id: msg.id });
+  const done = (r: Result<Bounced>) => m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r } });
+  if (text.kind !== "ok") return done(text);
+  if (text.value === null) return done(ok({ kind: "none" }));
+  const plan = planBounce(msg.sender, m.c.bounce);
+  if (plan.kind === "triple") return done(ok({ kind: "triple" }));
+  m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope });
+}
+
+function bounced(m: Machine, id: number, r: Result<Bounced>): void {
+  const msg = m.msgs.get(id);
+  if (!msg?.completing) return;
+  m.completing--;
+  msg.completing = false;
+  if (r.kind !== "ok") {
+    log(m, line.warning(`trouble injecting bounce message, will try later: ${r.reason}`));
+    if (!m.cfg.once) m.emit({ kind: "after", ms: SLEEP_SYSFAIL * 1000, event: { kind: "complete", id } });
+    return checkIdle(m);
+  }
+  if (r.value.kind !== "none") m.emit({ kind: "removeBounce", id });
+  if (r.value.kind === "triple") log(m, line.tripleBounce(id));
+  if (r.value.kind === "sent") log(m, line.bounceMsg(id, r.value.qp));
+  log(m, line.endMsg(id));
+  const f = m.emit({ kind: "finishMessage", id });
+  if (f.kind !== "ok") log(m, line.warning(f.reason));
+  m.msgs.delete(id);
+  m.sum.done++;
+  status(m);
+  if (r.value.kind === "sent") pull(m); // a queue run delivers the bounces it made; the daemon hears the trigger too
+  checkIdle(m);
+}
+
+/** One timer, for the earliest retry that falls due (never a poll for new mail). */
+function armTimer(m: Machine): void {
+  if (m.cfg.once || m.stopping) return;
+  let at = Infinity;
+  for (const ch of chans(m)) {
+    const e = ch.queue.heap[0];
+    if (e && ch.inflight < ch.limit) at = Math.min(at, e.at);
+  }
+  if (at === m.timerAt) return;
+  m.timerAt = at;
+  m.emit({ kind: "timer", ms: at === Infinity ? null : Math.min(Math.max(0, (at - now(m)) * 1000 + 1000), 86400_000) });
+}
+
+/** A queue run ends when nothing runs and nothing more is due; SIGTERM when deliveries are over. */
+function checkIdle(m: Machine): void {
+  if (m.finished) return;
+  if (m.todo.running || m.completing > 0 || chans(m).some((ch) => ch.inflight > 0)) return;
+  if (m.stopping) return stop(m, null);
+  if (!m.cfg.once) return;
+  const nowSec = now(m);
+  const due = chans(m).some((ch) => ch.limit > 0 && ch.spawner && (ch.open.length > 0 || (ch.queue.heap[0]?.at ?? Infinity) <= nowSec));
+  if (!due) stop(m, null);
+}
+
+function stop(m: Machine, lost: string | null): void {
+  if (m.finished) return;
+  m.finished = m.stopping = true;
+  m.lost = lost;
+  if (lost) log(m, line.alert(`oh no! lost spawn connection! dying... (${lost})`));
+  m.emit({ kind: "shutdown", graceMs: lost ? 1000 : 5000 });
+}
+
+function closed(m: Machine): void {
+  if (!m.lost) log(m, line.exiting());
+  m.sum.left = m.msgs.size;
+  m.emit({ kind: "exit", result: m.lost ? temp(`lost spawn connection: ${m.lost}`) : ok(m.sum) });
+}
+
+function term(m: Machine): void {
+  if (m.stopping) return;
+  m.stopping = true;
+  status(m);
+  m.emit({ kind: "after", ms: TERM_GRACE, event: { kind: "grace" } });
+  checkIdle(m);
+}
+
+function rules(m: Machine, r: Result<SendControls["rules"]>): void {
+  if (r.kind !== "ok") return log(m, line.alert(`unable to reread controls: ${r.reason}`));
+  m.c = { ...m.c, rules: r.value };
+  const rs = r.value;
+  m.route = (a) => rewrite(a, rs);
+}

@@ -1,0 +1,334 @@
+// Transcript tests of the queue manager's state machine: events in, the
+// exact sequence of effects out. The order is the crash-safety argument
+// (core/lib/send/machine.ts), so each test pins it down.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ok, temp, type Result } from "../../../core/lib/base/result.ts";
+import type { Answers, Bounced, Effect, Emit, Event } from "../../../core/lib/send/effects.ts";
+import { handle, newMachine, type Machine } from "../../../core/lib/send/machine.ts";
+import type { Channel } from "../../../core/lib/send/rewrite.ts";
+import type { ChannelRecord, KnownMessage, NewMessage, SendControls } from "../../../core/lib/send/state.ts";
+
+const T0 = 1_700_000_000; // s
+const CONTROLS: SendControls = {
+  me: "example.test",
+  rules: { locals: new Set(["example.test"]), virtualdomains: new Map(), percenthack: new Set(), envnoathost: "example.test" },
+  bounce: { bouncefrom: "MAILER-DAEMON", bouncehost: "example.test", doublebounceto: "postmaster", doublebouncehost: "example.test" },
+  concurrency: { local: 10, remote: 20 },
+  lifetime: 604800,
+};
+
+interface World {
+  todo: number[];
+  info: KnownMessage[];
+  fresh: Map<number, NewMessage>;
+  channels: Map<string, ChannelRecord[]>;
+  bounces: Map<number, string>;
+  fail: Partial<Record<keyof Answers, string>>;
+}
+interface Run {
+  readonly m: Machine;
+  readonly world: World;
+  /** Feeds events; returns the effects they caused, one line each. */
+  feed(...evs: Event[]): string[];
+  clock: number; // s
+}
+
+function records(...addrs: string[]): ChannelRecord[] {
+  let offset = 0;
+  return addrs.map((addr) => {
+    const r = { offset, addr, done: false };
+    offset += addr.length + 2;
+    return r;
+  });
+}
+function fresh(id: number, sender: string, channels: Channel[]): NewMessage {
+  return { id, sender, bytes: 100, qp: "42", uid: "0", birth: T0, channels };
+}
+
+function show(e: Effect): string {
+  switch (e.kind) {
+    case "log": return `log ${e.line.trimEnd()}`;
+    case "readKnown": case "readBounce": case "removeBounce": case "finishMessage": case "preprocess": return `${e.kind} ${e.id}`;
+    case "appendBounce": return `appendBounce ${e.id} ${JSON.stringify(e.paragraph)}`;
+    case "readChannel": case "removeChannel": return `${e.kind} ${e.chan} ${e.id}`;
+    case "markDone": return `markDone ${e.chan} ${e.id} @${e.offset}`;
+    case "setRetry": return `setRetry ${e.chan} ${e.id} birth+${e.at - T0}`;
+    case "spawn": return `spawn ${e.chan} slot ${e.slot} msg ${e.id} <${e.sender}> ${e.recipient}`;
+    case "releaseTodo": return `releaseTodo [${e.ids.join(",")}]`;
+    case "submitBounce": return `submitBounce ${e.id} <${e.envelope.sender}> to ${e.envelope.recipients.join(",")}`;
+    case "timer": return `timer ${e.ms}`;
+    case "after": return `after ${e.ms} ${e.event.kind}`;
+    case "defer": return `defer ${e.event.kind}`;
+    case "shutdown": return `shutdown ${e.graceMs}`;
+    case "exit": return `exit ${e.result.kind}`;
+    default: return e.kind;
+  }
+}
+
+function machine(opts: { once?: boolean; force?: boolean; controls?: Partial<SendControls>; world?: Partial<World> } = {}): Run {
+  const world: World = { todo: [], info: [], fresh: new Map(), channels: new Map(), bounces: new Map(), fail: {}, ...opts.world };
+  let out: string[] = [];
+  const failed = (k: keyof Answers): Result<never> | null => (world.fail[k] ? temp(world.fail[k]!) : null);
+  const answer = (e: Effect): unknown => {
+    switch (e.kind) {
+      case "scanInfo": return ok(world.info.map((k) => k.id));
+      case "readKnown": return ok(world.info.find((k) => k.id === e.id) ?? null);
+      case "scanTodo": return failed("scanTodo") ?? ok(world.todo);
+      case "preprocess": return failed("preprocess") ?? ok(world.fresh.get(e.id)!);
+      case "readChannel": return failed("readChannel") ?? ok(world.channels.get(`${e.chan}/${e.id}`) ?? []);
+      case "appendBounce": {
+        const f = failed("appendBounce");
+        if (!f) world.bounces.set(e.id, (world.bounces.get(e.id) ?? "") + e.paragraph);
+        return f ?? ok(undefined);
+      }
+      case "markDone": case "removeChannel": case "finishMessage": return failed(e.kind) ?? ok(undefined);
+      case "readBounce": return failed("readBounce") ?? ok(world.bounces.get(e.id) ?? null);
+      case "removeBounce": world.bounces.delete(e.id); return undefined;
+      default: return undefined;
+    }
+  };
+  const emit = ((e: Effect) => {
+    out.push(show(e));
+    return answer(e);
+  }) as Emit;
+  const run: Run = {
+    world,
+    clock: T0,
+    m: undefined as unknown as Machine,
+    feed(...evs) {
+      out = [];
+      for (const ev of evs) handle(run.m, ev);
+      return out;
+    },
+  };
+  (run as { m: Machine }).m = newMachine(
+    { controls: { ...CONTROLS, ...opts.controls }, once: opts.once ?? true, force: opts.force ?? false, spawners: { local: true, remote: true } },
+    emit,
+    () => run.clock * 1000,
+  );
+  return run;
+}
+
+const K = (chan: Channel, slot: number, text = "did 1+0+0\n"): Event => ({ kind: "report", chan, report: { slot, letter: "K", text } });
+const Z = (chan: Channel, slot: number, text = "try later\n"): Event => ({ kind: "report", chan, report: { slot, letter: "Z", text } });
+const D = (chan: Channel, slot: number, text = "no mailbox\n"): Event => ({ kind: "report", chan, report: { slot, letter: "D", text } });
+const bounced = (id: number, r: Result<Bounced>): Event => ({ kind: "bounced", id, r });
+const NONE = ok<Bounced>({ kind: "none" });
+const TRIPLE = ok<Bounced>({ kind: "triple" });
+
+/** A queue run that has taken message 5 (recipients as given) in from todo/ and started its deliveries. */
+function started(local: string[], remote: string[] = [], opts: Parameters<typeof machine>[0] = {}): Run {
+  const chans: Channel[] = [...(local.length ? ["local" as const] : []), ...(remote.length ? ["remote" as const] : [])];
+  const r = machine({ ...opts, world: { todo: [5], fresh: new Map([[5, fresh(5, "joe@x.test", chans)]]), channels: new Map([["local/5", records(...local)], ["remote/5", records(...remote)]]) } });
+  r.feed({ kind: "start" }, { kind: "go" }, { kind: "intake", warnings: [] }, { kind: "released", r: ok(undefined) });
+  return r;
+}
+
+describe("queue manager: taking a message in", () => {
+  it("logs new msg only after the batch is released, then starts its deliveries", () => {
+    const r = machine({ world: { todo: [5], fresh: new Map([[5, fresh(5, "joe@x.test", ["local"])]]), channels: new Map([["local/5", records("a@example.test")]]) } });
+    assert.deepEqual(r.feed({ kind: "start" }), ["cleanPid", "scanInfo", "cleanOrphans", "log status: local 0/10 remote 0/20"]);
+    assert.deepEqual(r.feed({ kind: "go" }), ["takeMaildrop"]);
+    assert.deepEqual(r.feed({ kind: "intake", warnings: ["maildrop/x is not a queue file; removed"] }), [
+      "log warning: maildrop/x is not a queue file; removed",
+      "scanTodo",
+      "preprocess 5",
+      "releaseTodo [5]",
+    ]);
+    assert.deepEqual(r.feed({ kind: "released", r: ok(undefined) }), [
+      "log new msg 5",
+      "log info msg 5: bytes 100 from <joe@x.test> qp 42 uid 0",
+      "readChannel local 5",
+      "spawn local slot 0 msg 5 <joe@x.test> a@example.test",
+      "log starting delivery 1: msg 5 to local a@example.test",
+      "log status: local 1/10 remote 0/20",
+    ]);
+  });
+
+  it("leaves todo/ for a later run when the batch cannot be made durable, and logs nothing new", () => {
+    const r = machine({ world: { todo: [5], fresh: new Map([[5, fresh(5, "joe@x.test", ["local"])]]) } });
+    r.feed({ kind: "start" }, { kind: "go" }, { kind: "intake", warnings: [] });
+    assert.deepEqual(r.feed({ kind: "released", r: temp("unable to clean up todo files: EIO") }), [
+      "log warning: unable to clean up todo files: EIO",
+      "shutdown 5000",
+    ]);
+    assert.equal(r.m.msgs.size, 0);
+  });
+
+  it("in the daemon, retries a todo entry that failed after 123 s", () => {
+    const r = machine({ once: false, world: { todo: [5], fail: { preprocess: "trouble reading todo/5: unknown record type" } } });
+    r.feed({ kind: "start" }, { kind: "go" });
+    assert.deepEqual(r.feed({ kind: "intake", warnings: [] }), ["scanTodo", "preprocess 5", "log warning: trouble reading todo/5: unknown record type", "after 123000 pull", "releaseTodo []"]);
+  });
+
+  it("runs todo/ again when pulled during a run, not twice at once", () => {
+    const r = machine({ once: false });
+    r.feed({ kind: "start" }, { kind: "go" });
+    assert.deepEqual(r.feed({ kind: "pull" }, { kind: "pull" }), []);
+    assert.deepEqual(r.feed({ kind: "intake", warnings: [] }), ["scanTodo", "takeMaildrop"]);
+    assert.deepEqual(r.feed({ kind: "intake", warnings: [] }), ["scanTodo"]);
+  });
+});
+
+describe("queue manager: checkpoints", () => {
+  it("marks a result D in place while others of the pass are in flight, and unlinks the channel file for the last", () => {
+    const r = started(["a@example.test", "b@example.test"]);
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "markDone local 5 @0", "log status: local 1/10 remote 0/20"]);
+    assert.deepEqual(r.feed(K("local", 1)), [
+      "log delivery 2: success: did_1+0+0/",
+      "removeChannel local 5",
+      "log status: local 0/10 remote 0/20",
+      "readBounce 5",
+      "defer bounced",
+    ]);
+    assert.deepEqual(r.feed(bounced(5, NONE)), ["log end msg 5", "finishMessage 5", "log status: local 0/10 remote 0/20", "shutdown 5000"]);
+    assert.deepEqual(r.feed({ kind: "closed" }), ["log status: exiting", "exit ok"]);
+  });
+
+  it("falls back to a D mark when the last result's channel file cannot be unlinked, and retries the unlink later", () => {
+    const r = started(["a@example.test"], [], { world: { fail: { removeChannel: "unable to unlink local/5: EIO" } } });
+    r.world.fail = { removeChannel: "unable to unlink local/5: EIO" };
+    assert.deepEqual(r.feed(K("local", 0)), [
+      "log delivery 1: success: did_1+0+0/",
+      "removeChannel local 5",
+      "markDone local 5 @0",
+      "log status: local 0/10 remote 0/20",
+      "removeChannel local 5",
+      "log warning: unable to unlink local/5: EIO",
+      "shutdown 5000",
+    ]);
+  });
+
+  it("appends (and fsyncs) the bounce paragraph before it marks the failed recipient", () => {
+    const r = started(["bad@example.test", "a@example.test"]);
+    assert.deepEqual(r.feed(D("local", 0)), [
+      "log delivery 1: failure: no_mailbox/",
+      'appendBounce 5 "bad@example.test:\\nno mailbox\\n\\n"',
+      "markDone local 5 @0",
+      "log status: local 1/10 remote 0/20",
+    ]);
+  });
+
+  it("defers a failure whose bounce paragraph cannot be written, instead of marking it", () => {
+    const r = started(["bad@example.test"], [], { world: {} });
+    r.world.fail = { appendBounce: "unable to append to bounce/5: ENOSPC" };
+    assert.deepEqual(r.feed(D("local", 0)), [
+      "log delivery 1: failure: no_mailbox/",
+      'appendBounce 5 "bad@example.test:\\nno mailbox\\n\\n"',
+      "log alert: unable to append to bounce/5: ENOSPC; will try again later",
+      "log status: local 0/10 remote 0/20",
+      "setRetry local 5 birth+100",
+      "shutdown 5000",
+    ]);
+  });
+
+  it("leaves a deferred recipient T and keeps the retry time as the channel file's mtime", () => {
+    const r = started([], ["t@far.test"]);
+    assert.deepEqual(r.feed(Z("remote", 0)), ["log delivery 1: deferral: try_later/", "log status: local 0/10 remote 0/20", "setRetry remote 5 birth+400", "shutdown 5000"]);
+    assert.deepEqual(r.m.sum, { deliveries: 1, success: 0, failure: 0, deferral: 1, done: 0, left: 0 });
+  });
+
+  it("defers a mangled report and ignores one for a slot not in use", () => {
+    const r = started(["a@example.test"]);
+    assert.deepEqual(r.feed(K("local", 7)), ["log warning: internal error: delivery report out of range"]);
+    assert.deepEqual(r.feed({ kind: "report", chan: "local", report: { slot: 0, letter: "?", text: "" } }), [
+      "log delivery 1: report mangled, will defer",
+      "log status: local 0/10 remote 0/20",
+      "setRetry local 5 birth+100",
+      "shutdown 5000",
+    ]);
+  });
+
+  it("turns a deferral past queuelifetime into a failure with a note", () => {
+    const next = machine({ controls: { lifetime: 10 }, world: { info: [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["remote", T0]]) }], channels: new Map([["remote/5", records("t@far.test")]]) } });
+    next.clock = T0 + 11;
+    next.feed({ kind: "start" }, { kind: "go" });
+    assert.deepEqual(next.feed(Z("remote", 0, "later")).slice(0, 2), [
+      "log delivery 1: failure: later/Giving_up:_the_message_has_been_in_the_queue_longer_than_queuelifetime./",
+      'appendBounce 5 "t@far.test:\\nlater\\nGiving up: the message has been in the queue longer than queuelifetime.\\n\\n"',
+    ]);
+  });
+});
+
+describe("queue manager: completion", () => {
+  it("queues the bounce, then removes bounce/<id>, then logs and unlinks the message", () => {
+    const r = started(["bad@example.test"]);
+    assert.deepEqual(r.feed(D("local", 0)), [
+      "log delivery 1: failure: no_mailbox/",
+      'appendBounce 5 "bad@example.test:\\nno mailbox\\n\\n"',
+      "removeChannel local 5",
+      "log status: local 0/10 remote 0/20",
+      "readBounce 5",
+      "submitBounce 5 <> to joe@x.test",
+    ]);
+    assert.deepEqual(r.feed(bounced(5, ok<Bounced>({ kind: "sent", qp: 77 }))), [
+      "removeBounce 5",
+      "log bounce msg 5 qp 77",
+      "log end msg 5",
+      "finishMessage 5",
+      "log status: local 0/10 remote 0/20",
+      "takeMaildrop",
+    ]);
+  });
+
+  it("keeps bounce/ and every file of a message whose bounce could not be queued, and tries again after 123 s", () => {
+    const r = started(["bad@example.test"], [], { once: false });
+    r.feed(D("local", 0));
+    assert.deepEqual(r.feed(bounced(5, temp("qq soft reject"))), ["log warning: trouble injecting bounce message, will try later: qq soft reject", "after 123000 complete"]);
+    assert.deepEqual(r.feed({ kind: "complete", id: 5 }), ["readBounce 5", "submitBounce 5 <> to joe@x.test"]);
+  });
+
+  it("sends a double bounce for the null sender and discards a triple bounce", () => {
+    const dbl = machine({ world: { info: [{ id: 6, birth: T0, sender: "", channels: new Map() }], bounces: new Map([[6, "a@b:\nno\n\n"]]) } });
+    assert.deepEqual(dbl.feed({ kind: "start" }).slice(2, 5), ["readKnown 6", "readBounce 6", "submitBounce 6 <#@[]> to postmaster@example.test"]);
+    const tri = machine({ world: { info: [{ id: 7, birth: T0, sender: "#@[]", channels: new Map() }], bounces: new Map([[7, "a@b:\nno\n\n"]]) } });
+    assert.deepEqual(tri.feed({ kind: "start" }).slice(3, 5), ["readBounce 7", "defer bounced"]);
+    assert.deepEqual(tri.feed(bounced(7, TRIPLE)).slice(0, 4), ["removeBounce 7", "log triple bounce: discarding bounce/7", "log end msg 7", "finishMessage 7"]);
+  });
+});
+
+describe("queue manager: start-up, timers and signals", () => {
+  it("schedules messages found in info/ at their channel files' mtimes, or now with --force", () => {
+    const info: KnownMessage[] = [{ id: 8, birth: T0 - 1000, sender: "s@x.test", channels: new Map([["remote", T0 + 600]]) }];
+    const channels = new Map([["remote/8", records("r@far.test")]]);
+    assert.deepEqual(machine({ world: { info, channels } }).feed({ kind: "start" }, { kind: "go" }), [
+      "cleanPid", "scanInfo", "readKnown 8", "cleanOrphans", "log status: local 0/10 remote 0/20", "takeMaildrop",
+    ]);
+    assert.deepEqual(machine({ force: true, world: { info, channels } }).feed({ kind: "start" }, { kind: "go" }).slice(5, 7), [
+      "readChannel remote 8",
+      "spawn remote slot 0 msg 8 <s@x.test> r@far.test",
+    ]);
+  });
+
+  it("arms one timer for the earliest retry in the daemon, and delivers when it fires", () => {
+    const r = started([], ["t@far.test"], { once: false });
+    assert.deepEqual(r.feed(Z("remote", 0)).slice(-2), ["setRetry remote 5 birth+400", "timer 401000"]);
+    r.clock = T0 + 401;
+    // the local channel's pump re-arms the timer first (the retry is due: 0 ms), as qmail-send's select loop would
+    assert.deepEqual(r.feed({ kind: "wake" }).slice(0, 3), ["timer 0", "readChannel remote 5", "spawn remote slot 0 msg 5 <joe@x.test> t@far.test"]);
+  });
+
+  it("on SIGTERM starts nothing new, waits for deliveries in flight, then shuts down", () => {
+    const r = started(["a@example.test", "b@example.test"], [], { once: false, controls: { concurrency: { local: 1, remote: 20 } } });
+    assert.deepEqual(r.feed({ kind: "term" }), ["log status: local 1/1 remote 0/20 exitasap", "after 60000 grace"]);
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "markDone local 5 @0", "log status: local 0/1 remote 0/20 exitasap", "shutdown 5000"]);
+    assert.deepEqual(r.feed({ kind: "closed" }), ["log status: exiting", "exit ok"]);
+    assert.equal(r.m.sum.left, 1);
+  });
+
+  it("dies at once, without the exiting line, when a spawner is lost", () => {
+    const r = started(["a@example.test"]);
+    assert.deepEqual(r.feed({ kind: "lost", why: "lspawn exited (1)" }, { kind: "closed" }), [
+      "log alert: oh no! lost spawn connection! dying... (lspawn exited (1))",
+      "shutdown 1000",
+      "exit temp",
+    ]);
+  });
+
+  it("on SIGALRM makes every queued message due now", () => {
+    const r = started([], ["t@far.test"], { once: false });
+    r.feed(Z("remote", 0));
+    assert.deepEqual(r.feed({ kind: "alrm" }).slice(0, 2), ["readChannel remote 5", "spawn remote slot 0 msg 5 <joe@x.test> t@far.test"]);
+  });
+});
