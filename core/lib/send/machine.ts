@@ -24,6 +24,8 @@ import type { ChannelRecord, Msg, NewMessage, Pass, SendControls, Slot, Summary 
 export const SLEEP_SYSFAIL = 123; // s: retry after a file system failure
 export const TERM_GRACE = 60_000; // ms: deliveries under way get this long after SIGTERM
 export const TODO_BATCH = 100;
+const NO_BOUNCE: Result<Bounced> = ok({ kind: "none" });
+const TRIPLE: Result<Bounced> = ok({ kind: "triple" });
 const DYING_NOTE = "Giving up: the message has been in the queue longer than queuelifetime.\n";
 
 export interface Config {
@@ -57,6 +59,7 @@ export interface Machine {
   route: (rcpt: string) => Routed;
   readonly known: (id: number) => boolean;
   readonly chans: Record<Channel, Chan>;
+  readonly all: readonly Chan[]; // local, remote
   readonly msgs: Map<number, Msg>;
   readonly sum: Summary;
   delivery: number;
@@ -77,9 +80,10 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
   };
   const msgs = new Map<number, Msg>();
   const rules = cfg.controls.rules;
+  const chans = { local: mk("local"), remote: mk("remote") };
   return {
     cfg, emit, clock, c: cfg.controls, route: (a) => rewrite(a, rules), known: (id) => msgs.has(id),
-    chans: { local: mk("local"), remote: mk("remote") }, msgs,
+    chans, all: [chans.local, chans.remote], msgs,
     sum: { deliveries: 0, success: 0, failure: 0, deferral: 0, done: 0, left: 0 },
     delivery: 0, stopping: cfg.stopping ?? false, finished: false, lost: null,
     todo: { running: false, again: false, ids: [], at: 0, made: [] }, completing: 0, timerAt: Infinity,
@@ -88,7 +92,6 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
 
 const now = (m: Machine): number => Math.floor(m.clock() / 1000);
 const log = (m: Machine, text: string): void => m.emit({ kind: "log", line: text });
-const chans = (m: Machine): Chan[] => [m.chans.local, m.chans.remote];
 function status(m: Machine): void {
   const { local, remote } = m.chans;
   log(m, line.status({ local: local.inflight, localMax: local.limit, remote: remote.inflight, remoteMax: remote.limit, exiting: m.stopping }));
@@ -97,17 +100,17 @@ function status(m: Machine): void {
 export function handle(m: Machine, ev: Event): void {
   switch (ev.kind) {
     case "start": return load(m);
-    case "go": for (const ch of chans(m)) pump(m, ch); return pull(m);
+    case "go": for (const ch of m.all) pump(m, ch); return pull(m);
     case "pull": return pull(m);
     case "intake": return intake(m, ev.warnings);
     case "released": return released(m, ev.r);
     case "report": return report(m, m.chans[ev.chan], ev.report);
     case "bounced": return bounced(m, ev.id, ev.r);
     case "complete": { const msg = m.msgs.get(ev.id); return msg && complete(m, msg); }
-    case "wake": m.timerAt = Infinity; for (const ch of chans(m)) pump(m, ch); return;
+    case "wake": m.timerAt = Infinity; for (const ch of m.all) pump(m, ch); return;
     case "cleanup": return m.emit({ kind: "cleanOrphans", known: m.known });
     case "rules": return rules(m, ev.r);
-    case "alrm": for (const ch of chans(m)) { rescheduleAll(ch.queue, now(m)); pump(m, ch); } return;
+    case "alrm": for (const ch of m.all) { rescheduleAll(ch.queue, now(m)); pump(m, ch); } return;
     case "term": return term(m);
     case "grace": return stop(m, null);
     case "lost": return stop(m, ev.why);
@@ -202,7 +205,7 @@ function released(m: Machine, r: Result<void>): void {
     if (n.channels.length === 0) complete(m, msg);
   }
   m.todo.made = [];
-  for (const ch of chans(m)) pump(m, ch);
+  for (const ch of m.all) pump(m, ch);
   nextBatch(m);
 }
 
@@ -330,12 +333,12 @@ function complete(m: Machine, msg: Msg): void {
   msg.completing = true;
   m.completing++;
   const text = m.emit({ kind: "readBounce", id: msg.id });
-  const done = (r: Result<Bounced>) => m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r } });
-  if (text.kind !== "ok") return done(text);
-  if (text.value === null) return done(ok({ kind: "none" }));
-  const plan = planBounce(msg.sender, m.c.bounce);
-  if (plan.kind === "triple") return done(ok({ kind: "triple" }));
-  m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope });
+  const plan = text.kind === "ok" && text.value !== null ? planBounce(msg.sender, m.c.bounce) : null;
+  if (text.kind === "ok" && text.value !== null && plan && plan.kind !== "triple") {
+    return m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope });
+  }
+  // nothing to queue: the rest of the completion still comes after this step, as a queued bounce's does
+  m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r: text.kind !== "ok" ? text : plan ? TRIPLE : NO_BOUNCE } });
 }
 
 function bounced(m: Machine, id: number, r: Result<Bounced>): void {
@@ -365,7 +368,7 @@ function bounced(m: Machine, id: number, r: Result<Bounced>): void {
 function armTimer(m: Machine): void {
   if (m.cfg.once || m.stopping) return;
   let at = Infinity;
-  for (const ch of chans(m)) {
+  for (const ch of m.all) {
     const e = ch.queue.heap[0];
     if (e && ch.inflight < ch.limit) at = Math.min(at, e.at);
   }
@@ -377,11 +380,11 @@ function armTimer(m: Machine): void {
 /** A queue run ends when nothing runs and nothing more is due; SIGTERM when deliveries are over. */
 function checkIdle(m: Machine): void {
   if (m.finished) return;
-  if (m.todo.running || m.completing > 0 || chans(m).some((ch) => ch.inflight > 0)) return;
+  if (m.todo.running || m.completing > 0 || m.all.some((ch) => ch.inflight > 0)) return;
   if (m.stopping) return stop(m, null);
   if (!m.cfg.once) return;
   const nowSec = now(m);
-  const due = chans(m).some((ch) => ch.limit > 0 && ch.spawner && (ch.open.length > 0 || (ch.queue.heap[0]?.at ?? Infinity) <= nowSec));
+  const due = m.all.some((ch) => ch.limit > 0 && ch.spawner && (ch.open.length > 0 || (ch.queue.heap[0]?.at ?? Infinity) <= nowSec));
   if (!due) stop(m, null);
 }
 

@@ -279,6 +279,17 @@ describe("queue manager: completion", () => {
     assert.deepEqual(r.feed({ kind: "complete", id: 5 }), ["readBounce 5", "submitBounce 5 <> to joe@x.test"]);
   });
 
+  it("keeps a message whose bounce/ file cannot be read, and says so after the step", () => {
+    const r = started(["a@example.test"], [], { once: false });
+    r.world.fail = { readBounce: "unable to read bounce/5: EIO" };
+    assert.deepEqual(r.feed(K("local", 0)).slice(-3), ["log status: local 0/10 remote 0/20", "readBounce 5", "defer bounced"]);
+    assert.deepEqual(r.feed(bounced(5, temp("unable to read bounce/5: EIO"))), [
+      "log warning: trouble injecting bounce message, will try later: unable to read bounce/5: EIO",
+      "after 123000 complete",
+    ]);
+    assert.ok(r.m.msgs.has(5));
+  });
+
   it("sends a double bounce for the null sender and discards a triple bounce", () => {
     const dbl = machine({ world: { info: [{ id: 6, birth: T0, sender: "", channels: new Map() }], bounces: new Map([[6, "a@b:\nno\n\n"]]) } });
     assert.deepEqual(dbl.feed({ kind: "start" }).slice(2, 5), ["readKnown 6", "readBounce 6", "submitBounce 6 <#@[]> to postmaster@example.test"]);
