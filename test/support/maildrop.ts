@@ -20,10 +20,10 @@ export function readDrop(path: string): { message: string; envelope: string } {
 }
 
 /** The bytes and name of a whole maildrop file, as the writer would make them (pid and time chosen by the test). */
-export function makeDrop(message: string | Uint8Array, env: Envelope, pid = process.pid, ms = Date.now()): { name: string; bytes: Buffer } {
+export function makeDrop(message: string | Uint8Array, env: Envelope | Uint8Array, pid = process.pid, ms = Date.now()): { name: string; bytes: Buffer } {
   const token = [...crypto.getRandomValues(new Uint8Array(8))].map((x) => x.toString(16).padStart(2, "0")).join("");
   const msg = typeof message === "string" ? Buffer.from(message, "latin1") : Buffer.from(message);
-  const envBytes = encodeEnvelope(env);
+  const envBytes = env instanceof Uint8Array ? env : encodeEnvelope(env);
   const body = Buffer.concat([HEADER, msg, envBytes]);
   const trailer = formatTrailer({ messageLength: msg.length, envelopeLength: envBytes.length, crc: crc32c(0, body), token });
   return { name: formatName({ ms, pid, token }), bytes: Buffer.concat([body, trailer]) };

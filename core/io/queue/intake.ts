@@ -4,13 +4,15 @@
  * uid as the submitter, then is unlinked. A file that holds a complete
  * message is never removed before it is queued. An incomplete one is left
  * while its writer may still be writing and removed, with a log line that
- * says why, once the writer is gone. Names starting with a dot are not the
- * writer's (older qm versions used them): left alone.
+ * says why, once the writer is gone. A name starting with a dot is not
+ * what the writer makes (an older qm wrote .NAME, then renamed it): taken in
+ * when it is whole in this format, else left alone for the administrator,
+ * with one warning per qm send process (its completeness cannot be known).
  */
 import { closeSync, constants, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, unlinkSync, type Stats } from "node:fs";
 import { uptime } from "node:os";
 import { join } from "node:path";
-import { decodeEnvelope, envelopeFail, readEnvelope, type Envelope } from "../../lib/queue/envelope.ts";
+import { decodeEnvelope, envelopeFail, readEnvelope, type Envelope, type EnvelopeRead } from "../../lib/queue/envelope.ts";
 import { QQ, queueFail, type QueueResult } from "../../lib/queue/codes.ts";
 import { crc32c } from "../../lib/queue/crc32c.ts";
 import { hasHeader, HEADER, MAX_ENVELOPE, parseName, parseTrailer, TRAILER_LENGTH, wholeSize, writerGone, type DropName, type Trailer } from "../../lib/queue/maildrop.ts";
@@ -39,11 +41,49 @@ export async function takeMaildrop(home: string, nowSec: number, limit: number, 
     return events;
   }
   const boot = bootSec();
-  for (const name of names.filter((n) => !n.startsWith(".")).slice(0, limit)) {
-    const e = await takeOne(home, join(dir, name), name, { nowSec, bootSec: boot, pread: opts.pread ?? pread });
-    if (e) events.push(e);
+  for (const name of names.slice(0, limit)) {
+    const ctx = { nowSec, bootSec: boot, pread: opts.pread ?? pread };
+    try {
+      const e = name.startsWith(".") ? await takeDotted(home, join(dir, name), name, ctx) : await takeOne(home, join(dir, name), name, ctx);
+      if (e) events.push(e);
+    } catch (err) {
+      events.push({ name, ok: false, text: `unable to read maildrop/${name}: ${errText(err)}; will try later` });
+    }
   }
   return events;
+}
+
+const warned = new Set<string>();
+
+/** .NAME: taken in only when whole in this format; never removed otherwise. */
+async function takeDotted(home: string, path: string, name: string, ctx: Ctx): Promise<IntakeEvent | null> {
+  const drop = parseName(name.slice(1));
+  let fd: number;
+  try {
+    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch {
+    return null;
+  }
+  try {
+    const st = fstatSync(fd);
+    const t = drop && st.isFile() ? wholeTrailer(fd, st, drop, ctx.pread) : null;
+    if (t) {
+      const r = await takeWhole(home, fd, st, t, ctx.pread);
+      if (typeof r !== "string") return finish(path, name, st, r);
+    }
+    if (warned.has(name)) return null;
+    warned.add(name);
+    return { name, ok: false, text: `maildrop/${name} is not a whole maildrop file (an older qm's, or not qm's): left alone; look at it and remove it by hand` };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** The trailer of a whole file named for `drop`, or null. */
+function wholeTrailer(fd: number, st: Stats, drop: DropName, read: Pread): Trailer | null {
+  if (st.size < HEADER.length + TRAILER_LENGTH || !hasHeader(readAt(read, fd, 0, HEADER.length))) return null;
+  const t = parseTrailer(readAt(read, fd, st.size - TRAILER_LENGTH, TRAILER_LENGTH));
+  return t && t.token === drop.token && wholeSize(t) === st.size && t.envelopeLength <= MAX_ENVELOPE ? t : null;
 }
 
 interface Ctx {
@@ -68,15 +108,19 @@ async function takeOne(home: string, path: string, name: string, ctx: Ctx): Prom
     const head = readAt(ctx.pread, fd, 0, Math.min(st.size, HEADER.length));
     const drop = parseName(name);
     if (drop && hasHeader(head)) {
-      const t = st.size >= HEADER.length + TRAILER_LENGTH ? parseTrailer(readAt(ctx.pread, fd, st.size - TRAILER_LENGTH, TRAILER_LENGTH)) : null;
-      if (t && t.token === drop.token && wholeSize(t) === st.size && t.envelopeLength <= MAX_ENVELOPE) {
+      const t = wholeTrailer(fd, st, drop, ctx.pread);
+      if (t) {
         const r = await takeWhole(home, fd, st, t, ctx.pread);
         if (r === "damaged") return incomplete(path, name, st, ctx, "damaged (its checksum does not match)");
+        if (typeof r === "string") return remove(path, name, `has a bad envelope (${r})`);
         return finish(path, name, st, r);
       }
       return incomplete(path, name, st, ctx, "incomplete");
     }
-    if (head[0] === 0x46) return finish(path, name, st, await takeOlder(home, fd, st, ctx.pread)); // F: an older qm's finished file
+    if (head[0] === 0x46) {
+      const r = await takeOlder(home, fd, st, ctx.pread); // F: an older qm's finished file
+      return typeof r === "string" ? remove(path, name, "is not a queue file") : finish(path, name, st, r);
+    }
     // the start of a header, or zeros where a crash left blocks unwritten
     if (drop && (head.every((b, i) => b === HEADER[i]) || head.every((b) => b === 0))) return incomplete(path, name, st, ctx, "incomplete");
     return remove(path, name, "is not a queue file");
@@ -85,10 +129,15 @@ async function takeOne(home: string, path: string, name: string, ctx: Ctx): Prom
   }
 }
 
-/** A file with a whole trailer: the message streamed into the queue, the envelope after it, the checksum checked before the commit. */
-async function takeWhole(home: string, fd: number, st: Stats, t: Trailer, read: Pread): Promise<QueueResult<{ id: number }> | "damaged"> {
+/**
+ * A file with a whole trailer: the message streamed into the queue, the
+ * envelope after it, the checksum checked before the commit. "damaged" when
+ * the checksum does not match; the reason when the envelope is bad.
+ */
+async function takeWhole(home: string, fd: number, st: Stats, t: Trailer, read: Pread): Promise<QueueResult<{ id: number }> | string> {
   let crc = crc32c(0, HEADER);
   let damaged = false;
+  let bad = "";
   async function* message(): AsyncIterable<Uint8Array> {
     for (const chunk of chunks(read, fd, HEADER.length, t.messageLength)) {
       crc = crc32c(crc, chunk);
@@ -96,27 +145,39 @@ async function takeWhole(home: string, fd: number, st: Stats, t: Trailer, read: 
     }
   }
   const envelope = async (): Promise<QueueResult<Envelope>> => {
-    const bytes = readAt(read, fd, HEADER.length + t.messageLength, t.envelopeLength);
+    let bytes: Uint8Array;
+    try {
+      bytes = readAt(read, fd, HEADER.length + t.messageLength, t.envelopeLength);
+    } catch (err) {
+      return queueFail(QQ.readError, `unable to read the maildrop file: ${errText(err)}`);
+    }
     if (bytes.length !== t.envelopeLength) return queueFail(QQ.readError, "maildrop file cut short while read");
     if (crc32c(crc, bytes) !== t.crc) {
       damaged = true;
       return queueFail(QQ.readError, "maildrop file damaged");
     }
     const env = decodeEnvelope(bytes);
-    return env.kind === "ok" ? env : envelopeFail(env);
+    if (env.kind === "ok") return env;
+    bad = env.reason;
+    return envelopeFail(env);
   };
   const r = await enqueue(home, message(), envelope, { uid: st.uid, who: { kind: "uid", uid: st.uid } });
-  return damaged ? "damaged" : r;
+  return damaged ? "damaged" : bad || r;
 }
 
 /** A file as qm wrote it before the trailer (envelope first, message to the end): it was renamed into place only when whole. */
-async function takeOlder(home: string, fd: number, st: Stats, read: Pread): Promise<QueueResult<{ id: number }>> {
+async function takeOlder(home: string, fd: number, st: Stats, read: Pread): Promise<QueueResult<{ id: number }> | "bad"> {
   const it = chunks(read, fd, 0, st.size)[Symbol.iterator]();
-  const env = await readEnvelope(async () => {
-    const n = it.next();
-    return n.done ? null : n.value;
-  }, MAX_ENVELOPE);
-  if (env.kind !== "ok") return env;
+  let env: QueueResult<EnvelopeRead>;
+  try {
+    env = await readEnvelope(async () => {
+      const n = it.next();
+      return n.done ? null : n.value;
+    }, MAX_ENVELOPE);
+  } catch (err) {
+    return queueFail(QQ.readError, `unable to read the maildrop file: ${errText(err)}`);
+  }
+  if (env.kind !== "ok") return "bad";
   const rest = env.value.rest;
   async function* message(): AsyncIterable<Uint8Array> {
     if (rest.length > 0) yield rest;
