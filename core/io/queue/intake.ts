@@ -54,6 +54,7 @@ export async function takeMaildrop(home: string, nowSec: number, limit: number, 
 }
 
 const warned = new Set<string>();
+const damagedSeen = new Map<string, string>();
 
 /** .NAME: taken in only when whole in this format; never removed otherwise. */
 async function takeDotted(home: string, path: string, name: string, ctx: Ctx): Promise<IntakeEvent | null> {
@@ -109,9 +110,14 @@ async function takeOne(home: string, path: string, name: string, ctx: Ctx): Prom
     const drop = parseName(name);
     if (drop && hasHeader(head)) {
       const t = wholeTrailer(fd, st, drop, ctx.pread);
+      const stamp = `${st.ino}/${st.size}/${st.mtimeMs}`;
+      if (t && damagedSeen.get(name) === stamp) return incomplete(path, name, st, ctx, "damaged (its checksum does not match)");
       if (t) {
         const r = await takeWhole(home, fd, st, t, ctx.pread);
-        if (r === "damaged") return incomplete(path, name, st, ctx, "damaged (its checksum does not match)");
+        if (r === "damaged") {
+          damagedSeen.set(name, stamp); // not streamed again on every pass while it waits for its writer to go
+          return incomplete(path, name, st, ctx, "damaged (its checksum does not match)");
+        }
         if (typeof r === "string") return remove(path, name, `has a bad envelope (${r})`);
         return finish(path, name, st, r);
       }

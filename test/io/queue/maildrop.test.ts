@@ -148,6 +148,10 @@ describe("takeMaildrop()", () => {
     writeFileSync(join(drop(home), d.name), torn);
     assert.deepEqual(await takeMaildrop(home, now(), 100), []);
     assert.deepEqual(queueFiles(home).filter((f) => !f.startsWith("maildrop/")), []);
+    let read = 0;
+    const counting: Pread = (fd, buf, pos) => { const n = readSync(fd, buf, 0, buf.length, pos); read += n; return n; };
+    assert.deepEqual(await takeMaildrop(home, now(), 100, { pread: counting }), []);
+    assert.ok(read < 200, `a damaged file known from the last pass is not streamed again (read ${read} bytes)`);
     const later = await takeMaildrop(home, now() + 2 * QUIET_SEC, 100);
     assert.match(later[0]?.text ?? "", /damaged \(its checksum does not match\), its writer, pid \d+, has exited; removed$/);
   });
