@@ -7,7 +7,6 @@ import { enqueue, pullTrigger, type Invoker } from "./enqueue.ts";
 import { writeMaildrop, type Message } from "./maildrop.ts";
 
 export type { Invoker } from "./enqueue.ts";
-export { randomHex, type Message } from "./maildrop.ts";
 export interface SubmitOptions {
   readonly who?: Invoker;
   readonly env?: NodeJS.ProcessEnv;
