@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHome, runQm, tempDir } from "../support/qm.ts";
+import { readDrop } from "../support/maildrop.ts";
 
 // A known environment: none of the caller's QMAIL* or MAIL* variables leak in ("" counts as unset).
 const CLEAN = Object.fromEntries(
@@ -141,6 +142,8 @@ describe("qm inject", () => {
     assert.equal(dropped.length, 1);
     const file = join(home, "queue/maildrop", dropped[0]!);
     assert.equal(statSync(file).uid, 65534);
-    assert.match(readFileSync(file, "latin1"), /^Fnobody@example\.test\0Ta@x\.test\0\0Date: .*\nSubject: drop\n\nx\n$/s);
+    const drop = readDrop(file);
+    assert.equal(drop.envelope, "Fnobody@example.test\0Ta@x.test\0\0");
+    assert.match(drop.message, /^Date: .*\nSubject: drop\n\nx\n$/s);
   });
 });

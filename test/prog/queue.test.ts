@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { constants, openSync, readdirSync, readFileSync, closeSync, readSync, chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { makeHome, qmCommand, runQueue, tempDir } from "../support/qm.ts";
+import { readDrop } from "../support/maildrop.ts";
 
 function queueFiles(home: string, dir: string): string[] {
   return readdirSync(join(home, "queue", dir), { recursive: true, withFileTypes: true })
@@ -75,7 +76,7 @@ describe("qm queue", () => {
     const dropped = readdirSync(join(home, "queue/maildrop")).filter((n) => !n.startsWith("."));
     assert.equal(dropped.length, 1);
     assert.deepEqual(readdirSync(join(home, "queue/todo")), []);
-    assert.equal(readFileSync(join(home, "queue/maildrop", dropped[0]!), "latin1"), "Fa@b\0Tc@d\0\0Subject: drop\n\nx\n");
+    assert.deepEqual(readDrop(join(home, "queue/maildrop", dropped[0]!)), { message: "Subject: drop\n\nx\n", envelope: "Fa@b\0Tc@d\0\0" });
   });
 
   it("runs $QMAILQUEUE instead when submit() is asked to queue", async () => {

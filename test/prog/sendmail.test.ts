@@ -6,6 +6,7 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync, chmodSync } from "node:fs";
 import { join } from "node:path";
 import { asText, fastQm, ROOT, runProcess, tempDir } from "../support/qm.ts";
+import { readDrop } from "../support/maildrop.ts";
 
 interface Out {
   readonly code: number | null;
@@ -128,9 +129,9 @@ describe("sendmail (a link to qm)", () => {
     assert.equal(r.code, 0, r.stderr);
     const drops = readdirSync(join(home, "queue", "maildrop")).filter((f) => !f.startsWith("."));
     assert.equal(drops.length, 1);
-    const file = readFileSync(join(home, "queue", "maildrop", drops[0]!), "latin1");
-    assert.match(file, /^F[^\0]*\0Tbob@example\.org\0\0/);
-    assert.match(file, /^Subject: drop$/m);
+    const file = readDrop(join(home, "queue", "maildrop", drops[0]!));
+    assert.match(file.envelope, /^F[^\0]*\0Tbob@example\.org\0\0$/);
+    assert.match(file.message, /^Subject: drop$/m);
     assert.deepEqual(queued(home), [], "nothing written into the queue itself");
   });
 

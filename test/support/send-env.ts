@@ -21,8 +21,8 @@ export async function fakeHome(controls: Record<string, string> = {}): Promise<s
 
 export async function put(home: string, sender: string, rcpts: string[], body = "Subject: test\n\nhello\n"): Promise<number> {
   const r = await enqueue(home, toBytes(body), { sender, recipients: rcpts });
-  if (r.code !== 0) throw new Error(`enqueue failed: ${JSON.stringify(r)}`);
-  return (r as { id: number }).id;
+  if (r.kind !== "ok") throw new Error(`enqueue failed: ${JSON.stringify(r)}`);
+  return r.value.id;
 }
 
 export function fakeEnv(home: string, extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {

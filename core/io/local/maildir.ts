@@ -2,15 +2,16 @@ import { randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { writeAll } from "../base/sys.ts";
+import { fsyncPath, writeAll } from "../base/sys.ts";
 import { maildirName } from "../../lib/local/maildir-name.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, fromErrno } from "../base/errno.ts";
 import type { MessageSource } from "./message-source.ts";
 
 // Maildir delivery (docs/qmail.md §4.5, §13): tmp/<unique>, fsync, link to
-// new/<unique>, unlink tmp/. Never overwrites: O_EXCL, then link() which fails
-// on an existing name. Every failure is temporary.
+// new/<unique>, fsync new/ (on Linux the link is durable only then), unlink
+// tmp/. Never overwrites: O_EXCL, then link() which fails on an existing
+// name. Every failure is temporary, and ok only after the fsync of new/.
 
 let seq = 0;
 const TRIES = 3;
@@ -48,9 +49,16 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
     fd = -1;
     linkSync(tmp, join(dir, "new", name));
   } catch (err) {
-    if (fd >= 0) closeSync(fd);
+    if (fd >= 0) try { closeSync(fd); } catch { /* the error below is what matters */ }
     try { unlinkSync(tmp); } catch { /* nothing more to undo */ }
     return temp(`Unable to write maildir ${dir}: ${errText(err)}`, "4.2.1");
+  }
+  try {
+    await fsyncPath(join(dir, "new"), { directory: true, blocking: true });
+  } catch (err) {
+    // new/<name> may not survive a crash: a failure, so the delivery is tried again (a duplicate at worst)
+    try { unlinkSync(join(dir, "new", name)); unlinkSync(tmp); } catch { /* the retry delivers it anew */ }
+    return temp(`Unable to fsync ${join(dir, "new")}: ${errText(err)}`, "4.2.1");
   }
   try { unlinkSync(tmp); } catch { /* delivered; a stray tmp file is cleaned by readers after 36 h */ }
   return ok(name);

@@ -2,12 +2,14 @@ import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, statSync, unl
 import { createFromQuoter } from "../../lib/local/mbox-quote.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText } from "../base/errno.ts";
-import { writeAll } from "../base/sys.ts";
+import { fsyncPath, writeAll } from "../base/sys.ts";
+import { dirname } from "node:path";
 import type { MessageSource } from "./message-source.ts";
 
 // mbox delivery (docs/qmail.md §4.5): a dot-lock (<path>.lock, O_EXCL) for up to
 // 30 s, append From_ + Return-Path + Delivered-To + the quoted message + one
-// blank line, fsync; any failure truncates the file back to where it was.
+// blank line, fsync (and the directory's when the file was created here);
+// any failure truncates the file back to where it was.
 
 const NL = Uint8Array.of(0x0a);
 const LOCK_WAIT_MS = 30_000;
@@ -29,10 +31,17 @@ export async function deliverMbox(path: string, head: Uint8Array, msg: MessageSo
 
 async function append(path: string, head: Uint8Array, msg: MessageSource): Promise<Result<void>> {
   let fd: number;
+  let created = false;
   try {
-    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_NONBLOCK, 0o600);
+    fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_NONBLOCK);
   } catch (err) {
-    return temp(`Unable to open ${path}: ${errText(err)}`, "4.2.1");
+    if ((err as { code?: string }).code !== "ENOENT") return temp(`Unable to open ${path}: ${errText(err)}`, "4.2.1");
+    try {
+      fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT | constants.O_EXCL | constants.O_NONBLOCK, 0o600);
+      created = true;
+    } catch (err2) {
+      return temp(`Unable to open ${path}: ${errText(err2)}`, "4.2.1");
+    }
   }
   let start = -1;
   try {
@@ -43,13 +52,14 @@ async function append(path: string, head: Uint8Array, msg: MessageSource): Promi
     writeAll(fd, q.end());
     writeAll(fd, NL);
     fsyncSync(fd);
+    if (created) await fsyncPath(dirname(path), { directory: true, blocking: true }); // the new name, on any file system
     closeSync(fd);
     return ok(undefined);
   } catch (err) {
     try {
       if (start >= 0) { ftruncateSync(fd, start); fsyncSync(fd); }
     } catch { /* the error below is what matters */ }
-    closeSync(fd);
+    try { closeSync(fd); } catch { /* closed or never valid */ }
     return temp(`Unable to write ${path}: ${errText(err)}`, "4.2.1");
   }
 }

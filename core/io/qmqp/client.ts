@@ -3,7 +3,7 @@ import { connect, type Socket } from "node:net";
 import { join } from "node:path";
 import type { Envelope } from "../../lib/queue/envelope.ts";
 import { clientCode, decodeReply, MAX_MESSAGE, MAX_REPLY, parseServer, requestFraming, type Reply } from "../../lib/qmqp/protocol.ts";
-import { QQ } from "../../lib/queue/codes.ts";
+import { QQ, type QueueResult } from "../../lib/queue/codes.ts";
 import { readControlList } from "../base/control.ts";
 import { Spool } from "./spool.ts";
 
@@ -32,7 +32,7 @@ export async function isQmqpClient(home: string): Promise<boolean> {
 }
 
 /** qm queue's path on a null client: message on fd 0 first, then the envelope. */
-export async function runQmqpClient(home: string, message: AsyncIterable<Uint8Array>, readEnvelope: () => Promise<Envelope | { code: number; reason: string }>, t = TIMEOUTS): Promise<number> {
+export async function runQmqpClient(home: string, message: AsyncIterable<Uint8Array>, readEnvelope: () => Promise<QueueResult<Envelope>>, t = TIMEOUTS): Promise<number> {
   const spool = new Spool();
   try {
     try {
@@ -44,8 +44,8 @@ export async function runQmqpClient(home: string, message: AsyncIterable<Uint8Ar
       return QQ.readError;
     }
     const env = await readEnvelope();
-    if ("code" in env) return env.code;
-    return await handOff(home, spool, env, t);
+    if (env.kind !== "ok") return env.code;
+    return await handOff(home, spool, env.value, t);
   } finally {
     await spool.dispose();
   }
@@ -53,8 +53,9 @@ export async function runQmqpClient(home: string, message: AsyncIterable<Uint8Ar
 
 /** submit()'s path on a null client: the message is already in hand. */
 export async function qmqpSubmit(home: string, message: Uint8Array | AsyncIterable<Uint8Array>, env: Envelope, t = TIMEOUTS): Promise<number> {
-  if (message instanceof Uint8Array) return runQmqpClient(home, (async function* () { yield message; })(), async () => env, t);
-  return runQmqpClient(home, message, async () => env, t);
+  const known = async () => ({ kind: "ok" as const, value: env });
+  if (message instanceof Uint8Array) return runQmqpClient(home, (async function* () { yield message; })(), known, t);
+  return runQmqpClient(home, message, known, t);
 }
 
 async function handOff(home: string, spool: Spool, env: Envelope, t: ClientTimeouts): Promise<number> {

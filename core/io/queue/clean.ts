@@ -1,14 +1,11 @@
 /**
  * Housekeeping of the queue manager (docs/qmail.md §2.8, qmail-clean): leftovers
  * of crashed injectors in pid/, mess files nobody owns any more, and the
- * maildrop/ files of local users, taken into the queue.
+ * maildrop/ files of local users, taken into the queue (intake.ts).
  */
-import { closeSync, constants, fstatSync, openSync, readdirSync, readSync, statSync, unlinkSync, createReadStream } from "node:fs";
+import { readdirSync, statSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
-import { decodeEnvelope, type Envelope } from "../../lib/queue/envelope.ts";
 import { flatPath, parseId, splitPath, SPLIT } from "../../lib/queue/layout.ts";
-import { errText } from "../base/errno.ts";
-import { enqueue } from "./enqueue.ts";
 
 /** qmail's OSSIFIED: a file untouched this long belongs to nobody (36 h). */
 export const OSSIFIED = 129600;
@@ -77,78 +74,4 @@ export function cleanOrphans(queue: string, nowSec: number, known: (id: number) 
   return n;
 }
 
-export type IntakeEvent = { readonly name: string; readonly ok: boolean; readonly text: string };
-
-// An envelope longer than this in a maildrop file is refused (a user's file, hostile).
-const MAX_ENVELOPE = 16 << 20;
-const CHUNK = 65536;
-
-/**
- * Takes every finished maildrop/<name> into the queue along enqueue() with
- * the file owner's uid, then unlinks it. A file that is not a regular file or
- * has a broken envelope is removed; a temporary queue failure leaves it.
- */
-export async function takeMaildrop(home: string, nowSec: number, limit: number): Promise<IntakeEvent[]> {
-  const dir = join(home, "queue", "maildrop");
-  const events: IntakeEvent[] = [];
-  let names: string[];
-  try {
-    names = readdirSync(dir);
-  } catch {
-    return events;
-  }
-  for (const name of names.slice(0, limit)) {
-    const path = join(dir, name);
-    if (name.startsWith(".")) {
-      const st = statSync(path, { throwIfNoEntry: false });
-      if (st && nowSec - st.mtimeMs / 1000 > OSSIFIED) unlinkQuiet(path);
-      continue;
-    }
-    events.push(await takeOne(home, path, name));
-  }
-  return events;
-}
-
-async function takeOne(home: string, path: string, name: string): Promise<IntakeEvent> {
-  let fd: number;
-  try {
-    fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch (err) {
-    unlinkQuiet(path);
-    return { name, ok: false, text: `unable to open maildrop/${name}: ${errText(err)}; removed` };
-  }
-  const st = fstatSync(fd);
-  const env = st.isFile() ? readEnvelope(fd) : null;
-  if (!env) {
-    closeSync(fd);
-    unlinkQuiet(path);
-    return { name, ok: false, text: `maildrop/${name} is not a queue file; removed` };
-  }
-  const message = createReadStream("", { fd, start: env.length, autoClose: true });
-  const r = await enqueue(home, message, env.envelope, { uid: st.uid, who: { kind: "uid", uid: st.uid } });
-  if ("reason" in r) return { name, ok: false, text: `unable to queue maildrop/${name}: ${r.reason}; will try later` };
-  unlinkQuiet(path);
-  return { name, ok: true, text: `maildrop/${name} uid ${st.uid} queued as ${r.id}` };
-}
-
-/** The fd-1 envelope at the start of a maildrop file, and its length in bytes. */
-function readEnvelope(fd: number): { envelope: Envelope; length: number } | null {
-  let buf = Buffer.alloc(0);
-  let scanned = 0;
-  let fieldStart = true;
-  while (buf.length < MAX_ENVELOPE) {
-    const chunk = Buffer.alloc(CHUNK);
-    const n = readSync(fd, chunk, 0, CHUNK, buf.length);
-    if (n === 0) return null;
-    buf = Buffer.concat([buf, chunk.subarray(0, n)]);
-    for (; scanned < buf.length; scanned++) {
-      const c = buf[scanned];
-      if (fieldStart && c === 0 && scanned > 0) {
-        const env = decodeEnvelope(buf.subarray(0, scanned + 1));
-        return env.kind === "ok" ? { envelope: env.value, length: scanned + 1 } : null;
-      }
-      fieldStart = c === 0;
-    }
-  }
-  return null;
-}
+export { takeMaildrop, type IntakeEvent } from "./intake.ts";

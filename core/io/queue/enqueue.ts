@@ -3,8 +3,9 @@ import { join } from "node:path";
 import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { formatDate822 } from "../../lib/base/date822.ts";
-import { MAX_ADDR, type Envelope } from "../../lib/queue/envelope.ts";
-import { QQ } from "../../lib/queue/codes.ts";
+import { badAddress, type Envelope } from "../../lib/queue/envelope.ts";
+import { QQ, queueFail, type QueueFail, type QueueResult } from "../../lib/queue/codes.ts";
+import { errText } from "../base/errno.ts";
 import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 
 /** Who put the message in: the text of qmail-queue's Received line (docs/qmail.md §1.3). */
@@ -28,10 +29,7 @@ export interface EnqueueOptions {
 }
 
 /** The envelope, or a function that reads it once the message is on disk (qm queue reads fd 1 after fd 0). */
-export type EnvelopeSource = Envelope | (() => Promise<Envelope | { code: number; reason: string }>);
-
-/** 0 and the message id, or a qmail-queue exit code with the reason for the log. */
-export type EnqueueOutcome = { readonly code: 0; readonly id: number } | { readonly code: number; readonly reason: string };
+export type EnvelopeSource = Envelope | (() => Promise<QueueResult<Envelope>>);
 
 let seq = 0;
 
@@ -56,7 +54,7 @@ function receivedLine(pid: number, who: Invoker, now: number): string {
  * at once, so the filesystem folds them into one journal commit and the
  * sessions of a listener share commits (opts.blocking: all synchronous).
  */
-export async function enqueue(home: string, message: Uint8Array | AsyncIterable<Uint8Array>, source: EnvelopeSource, opts: EnqueueOptions = {}): Promise<EnqueueOutcome> {
+export async function enqueue(home: string, message: Uint8Array | AsyncIterable<Uint8Array>, source: EnvelopeSource, opts: EnqueueOptions = {}): Promise<QueueResult<{ id: number }>> {
   const queue = join(home, "queue");
   const pid = opts.pid ?? process.pid;
   const uid = opts.uid ?? (opts.who?.kind === "uid" ? opts.who.uid : (process.getuid?.() ?? 0));
@@ -65,80 +63,84 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
 
   const sync = opts.blocking === true;
   const made = await makePidFile(queue, pid, now, sync);
-  if ("reason" in made) return made;
-  const { id, fd } = made;
+  if (made.kind !== "ok") return made;
+  const { id, fd } = made.value;
   const messDir = join(queue, "mess", String(id % SPLIT));
   const mess = join(queue, splitPath("mess", id));
   const intd = join(queue, flatPath("intd", id));
   const fds = new Set<number>([fd]);
-  const fail = (files: string[], code: number, reason: string): EnqueueOutcome => {
-    for (const f of fds) closeQuietly(f);
-    for (const f of files) unlinkQuietly(f);
-    return { code, reason };
+  const fail = (files: string[], f: QueueFail): QueueFail => {
+    for (const fd of fds) closeQuietly(fd);
+    for (const p of files) unlinkQuietly(p);
+    return f;
   };
   try {
-    linkSync(made.path, mess);
+    linkSync(made.value.path, mess);
   } catch (err) {
-    return fail([made.path], QQ.messTrouble, `unable to link mess file: ${String(err)}`);
+    return fail([made.value.path], queueFail(QQ.messTrouble, `unable to link mess file: ${errText(err)}`));
   }
-  unlinkQuietly(made.path);
+  unlinkQuietly(made.value.path); // a pid file left behind is removed by cleanPid()
   const written = await writeMessage(fd, receivedLine(pid, who, now), message);
-  if (written) return fail([mess], written.code, written.reason);
-  const env = typeof source === "function" ? await source() : source;
-  if ("code" in env) return fail([mess], env.code, env.reason);
-  for (const a of [env.sender, ...env.recipients]) {
-    if (a.length + 1 >= MAX_ADDR || a.includes("\0")) return fail([mess], QQ.addressTooLong, "address too long or contains NUL");
-  }
+  if (written) return fail([mess], written);
+  const got = typeof source === "function" ? await source() : { kind: "ok" as const, value: source };
+  if (got.kind !== "ok") return fail([mess], got);
+  const env = got.value;
+  if (badAddress(env) !== null) return fail([mess], queueFail(QQ.addressTooLong, "address too long or contains NUL"));
   const info = toBytes(`u${uid}\0p${pid}\0F${env.sender}\0${env.recipients.map((r) => `T${r}\0`).join("")}`);
   let ifd: number;
   try {
     ifd = await createFile(intd, sync);
   } catch (err) {
-    return fail([mess], QQ.intdTrouble, `unable to create intd file: ${String(err)}`);
+    return fail([mess], queueFail(QQ.intdTrouble, `unable to create intd file: ${errText(err)}`));
   }
   fds.add(ifd);
   try {
     writeAll(ifd, info);
     const dir = { directory: true, blocking: sync };
     await Promise.all([fsyncFd(fd, sync), fsyncFd(ifd, sync), fsyncPath(messDir, dir), fsyncPath(join(queue, "intd"), dir)]);
+    for (const f of fds) closeSync(f); // after fsync a close reports nothing new on a local disk; checked all the same
+    fds.clear();
   } catch (err) {
-    return fail([intd, mess], QQ.writeError, `unable to write intd file: ${String(err)}`);
+    return fail([intd, mess], queueFail(QQ.writeError, `unable to write intd file: ${errText(err)}`));
   }
-  for (const f of fds) closeQuietly(f);
-  fds.clear();
   try {
     linkSync(intd, join(queue, flatPath("todo", id)));
+  } catch (err) {
+    return fail([intd, mess], queueFail(QQ.todoTrouble, `unable to link todo file: ${errText(err)}`));
+  }
+  try {
     await fsyncPath(join(queue, "todo"), { directory: true, blocking: sync });
   } catch (err) {
-    return fail([intd, mess], QQ.todoTrouble, `unable to link todo file: ${String(err)}`);
+    // todo/<id> exists and qm send may have taken it already: its files stay (a duplicate at worst), the caller is told
+    return queueFail(QQ.todoTrouble, `unable to fsync the todo directory: ${errText(err)}`);
   }
   await pullTrigger(home);
-  return { code: 0, id };
+  return { kind: "ok", value: { id } };
 }
 
-async function makePidFile(queue: string, pid: number, now: number, sync: boolean): Promise<{ id: number; path: string; fd: number } | { code: number; reason: string }> {
+async function makePidFile(queue: string, pid: number, now: number, sync: boolean): Promise<QueueResult<{ id: number; path: string; fd: number }>> {
   for (let tries = 0; tries < 9; tries++) {
     const path = join(queue, "pid", `${pid}.${Math.floor(now / 1000)}.${++seq}`);
     let fd: number;
     try {
       fd = await createFile(path, sync);
     } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") return { code: QQ.pidTrouble, reason: `unable to create pid file: ${String(err)}` };
+      if ((err as { code?: string }).code !== "EEXIST") return queueFail(QQ.pidTrouble, `unable to create pid file: ${errText(err)}`);
       continue;
     }
     try {
-      return { id: Number(fstatSync(fd).ino), path, fd };
+      return { kind: "ok", value: { id: Number(fstatSync(fd).ino), path, fd } };
     } catch {
       closeQuietly(fd);
       unlinkQuietly(path);
-      return { code: QQ.pidTrouble, reason: "unable to stat pid file" };
+      return queueFail(QQ.pidTrouble, "unable to stat pid file");
     }
   }
-  return { code: QQ.pidTrouble, reason: "unable to create a unique pid file" };
+  return queueFail(QQ.pidTrouble, "unable to create a unique pid file");
 }
 
 /** Writes the Received line and the message into the page cache; fsynced later, with the intd file. */
-async function writeMessage(fd: number, received: string, message: Uint8Array | AsyncIterable<Uint8Array>): Promise<{ code: number; reason: string } | null> {
+async function writeMessage(fd: number, received: string, message: Uint8Array | AsyncIterable<Uint8Array>): Promise<QueueFail | null> {
   try {
     writeAll(fd, toBytes(received));
     if (message instanceof Uint8Array) writeAll(fd, message);
@@ -149,7 +151,7 @@ async function writeMessage(fd: number, received: string, message: Uint8Array | 
         try {
           next = await it.next();
         } catch (err) {
-          return { code: QQ.readError, reason: `unable to read message: ${String(err)}` };
+          return queueFail(QQ.readError, `unable to read message: ${errText(err)}`);
         }
         if (next.done) break;
         writeAll(fd, next.value);
@@ -157,7 +159,7 @@ async function writeMessage(fd: number, received: string, message: Uint8Array | 
     }
     return null;
   } catch (err) {
-    return { code: QQ.writeError, reason: `unable to write message: ${String(err)}` };
+    return queueFail(QQ.writeError, `unable to write message: ${errText(err)}`);
   }
 }
 

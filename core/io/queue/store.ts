@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { fsyncPath } from "../base/sys.ts";
+import { fsyncPath, writeAll } from "../base/sys.ts";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import type { Channel, Routed } from "../../lib/send/rewrite.ts";
@@ -55,7 +55,7 @@ function unlinkIfThere(path: string): void {
 function writeNew(path: string, bytes: Uint8Array): number {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   try {
-    writeSync(fd, bytes);
+    writeAll(fd, bytes); // writeSync may write less than asked
     return Math.floor(fstatSync(fd).mtimeMs / 1000);
   } finally {
     closeSync(fd);
@@ -221,16 +221,19 @@ export function removeChannel(queue: string, chan: Channel, id: number): Result<
   }
 }
 
-/** Appends one QSBMF paragraph to bounce/<id>, durably (a D mark follows it). */
+/** Appends one QSBMF paragraph to bounce/<id>, durably (a D mark follows it): a new file's name too, by an fsync of bounce/. */
 export function appendBounce(queue: string, id: number, paragraph: string): Result<void> {
   try {
-    const fd = openSync(join(queue, flatPath("bounce", id)), constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
+    const path = join(queue, flatPath("bounce", id));
+    const existed = existsSync(path);
+    const fd = openSync(path, constants.O_WRONLY | constants.O_APPEND | constants.O_CREAT, 0o600);
     try {
-      writeSync(fd, toBytes(paragraph));
+      writeAll(fd, toBytes(paragraph));
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
+    if (!existed) fsyncDirSync(join(queue, "bounce"));
     return ok(undefined);
   } catch (err) {
     return temp(`unable to append to bounce/${id}: ${errText(err)}`);
@@ -273,5 +276,14 @@ export function finishMessage(queue: string, id: number): Result<void> {
     return ok(undefined);
   } catch (err) {
     return temp(`unable to unlink files of ${id}: ${errText(err)}`);
+  }
+}
+
+function fsyncDirSync(dir: string): void {
+  const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }

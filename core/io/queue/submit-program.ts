@@ -8,7 +8,7 @@ import { encodeEnvelope, type Envelope } from "../../lib/queue/envelope.ts";
 import { qqFail } from "../../lib/queue/codes.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { fromErrno } from "../base/errno.ts";
-import { randomHex, type Message } from "./submit.ts";
+import { randomHex, type Message } from "./maildrop.ts";
 
 /**
  * qmail.c's client side: message on the child's fd 0, envelope on its fd 1,

@@ -1,19 +1,12 @@
-import { closeSync, constants, existsSync, open as openCb, openSync, renameSync, statSync, unlink } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
-import { encodeEnvelope, type Envelope } from "../../lib/queue/envelope.ts";
+import type { Envelope } from "../../lib/queue/envelope.ts";
 import { qqFail } from "../../lib/queue/codes.ts";
 import { ok, type Result } from "../../lib/base/result.ts";
-import { fromErrno } from "../base/errno.ts";
 import { enqueue, pullTrigger, type Invoker } from "./enqueue.ts";
+import { writeMaildrop, type Message } from "./maildrop.ts";
 
 export type { Invoker } from "./enqueue.ts";
-
-/** 16 random hex digits from Web Crypto (a global: loading node:crypto costs inject's start-up ~2 ms on Bun). */
-export function randomHex(): string {
-  return Array.from(globalThis.crypto.getRandomValues(new Uint8Array(8)), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-export type Message = Uint8Array | AsyncIterable<Uint8Array>;
 export interface SubmitOptions {
   readonly who?: Invoker;
   readonly env?: NodeJS.ProcessEnv;
@@ -25,7 +18,8 @@ export interface SubmitOptions {
  * Puts one message into the queue: the only way any part of qm does it
  * (HACKING.md). $QMAILQUEUE names another queue program; root and the
  * queue's owner write the queue in-process; anyone else writes maildrop/.
- * ok means durable: written, fsynced and committed.
+ * ok means durable: written, fsynced and committed. A failure says why
+ * (qmail-queue's text for its class, then what went wrong, without paths).
  */
 export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<{ qp: number }>> {
   const qq = (opts.env ?? process.env).QMAILQUEUE;
@@ -39,7 +33,7 @@ export async function submit(home: string, message: Message, env: Envelope, opts
   }
   if (writesQueue(home)) {
     const r = await enqueue(home, message, env, { who: opts.who ?? { kind: "uid", uid: process.getuid?.() ?? 0 }, blocking: opts.blocking });
-    return r.code === 0 ? ok({ qp: process.pid }) : qqFail(r.code);
+    return r.kind === "ok" ? ok({ qp: process.pid }) : r; // the failure with its reason (issue 13: it used to be dropped)
   }
   return maildrop(home, message, env, opts.blocking);
 }
@@ -59,33 +53,12 @@ function queueOwner(home: string): number {
 }
 
 /**
- * A local user who cannot write the queue: envelope + message into maildrop/,
- * fsynced, renamed, trigger. Small calls synchronous, the create and the
- * fsync in the thread pool unless `blocking` (as enqueue() does).
+ * A local user who cannot write the queue: the message into maildrop/
+ * (maildrop.ts; ok only once it is durable), then the trigger.
  */
-export async function maildrop(home: string, message: Message, env: Envelope, blocking = false): Promise<Result<{ qp: number }>> {
-  const dir = join(home, "queue", "maildrop");
-  const name = `${Date.now()}.${process.pid}.${randomHex()}`;
-  const tmp = join(dir, `.${name}`);
-  let fd = -1;
-  try {
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL;
-    fd = blocking ? openSync(tmp, flags, 0o644) : await new Promise<number>((resolve, reject) => openCb(tmp, flags, 0o644, (err, n) => (err ? reject(err) : resolve(n))));
-    writeAll(fd, encodeEnvelope(env));
-    if (message instanceof Uint8Array) writeAll(fd, message);
-    else for await (const chunk of message) writeAll(fd, chunk);
-    await fsyncFd(fd, blocking);
-    closeSync(fd);
-    fd = -1;
-    renameSync(tmp, join(dir, name));
-    // the directory is not readable by its writers: rename is durable on journaling filesystems; a failure here is not the message's
-    await fsyncPath(dir, { directory: true, blocking }).catch(() => {});
-  } catch (err) {
-    if (fd >= 0) closeSync(fd);
-    unlink(tmp, () => {});
-    return fromErrno(err, "Unable to write to the maildrop directory");
-  }
+async function maildrop(home: string, message: Message, env: Envelope, blocking = false): Promise<Result<{ qp: number }>> {
+  const r = await writeMaildrop(home, message, env, { blocking });
+  if (r.kind !== "ok") return r;
   await pullTrigger(home);
   return ok({ qp: process.pid });
 }
-

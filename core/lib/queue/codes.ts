@@ -67,3 +67,15 @@ export function qqFail(code: number, custom = ""): Fail {
   if (known) return known;
   return code >= 11 && code <= 40 ? perm("Queue program permanent problem", "5.3.0") : temp("Queue program temporary problem", "4.3.0");
 }
+
+/** A failure to queue: the class and status of qmail-queue's `code`, and what went wrong for the log. */
+export type QueueFail = Fail & { readonly code: number };
+/** A Result whose failure carries qmail-queue's exit code. */
+export type QueueResult<T> = { readonly kind: "ok"; readonly value: T } | QueueFail;
+
+/** The QueueFail of exit code `code`; `detail` (no paths: it may reach an SMTP client) follows the table's text. */
+export function queueFail(code: number, detail = ""): QueueFail {
+  const f = qqFail(code);
+  const reason = detail ? `${f.reason}: ${detail}` : f.reason;
+  return f.kind === "perm" ? { kind: "perm", reason, status: f.status, code } : { kind: "temp", reason, status: f.status, code };
+}

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeEnvelope, encodeEnvelope, MAX_ADDR } from "../../../core/lib/queue/envelope.ts";
+import { decodeEnvelope, encodeEnvelope, MAX_ADDR, readEnvelope } from "../../../core/lib/queue/envelope.ts";
 import { fromBytes, toBytes } from "../../../core/lib/base/bytes.ts";
 
 const raw = (s: string) => toBytes(s);
@@ -65,5 +65,62 @@ describe("decodeEnvelope()", () => {
   it("stops at a 1 MB address without a NUL, permanently", () => {
     const r = decodeEnvelope(raw(`F${"x".repeat(1 << 20)}`));
     assert.equal(r.kind, "perm");
+  });
+});
+
+describe("readEnvelope()", () => {
+  /** A chunk source over `bytes` cut into pieces of `size`; counts the bytes it hands out. */
+  function source(bytes: Uint8Array, size: number): { next: () => Promise<Uint8Array | null>; given: () => number } {
+    let at = 0;
+    return {
+      next: async () => {
+        if (at >= bytes.length) return null;
+        const c = bytes.subarray(at, at + size);
+        at += c.length;
+        return c;
+      },
+      given: () => at,
+    };
+  }
+  it("finds the end wherever the chunks are cut, and hands back the bytes after it", async () => {
+    const bytes = raw("Fa@b\0Tc@d\0Te@f\0\0after");
+    for (let size = 1; size <= bytes.length; size++) {
+      const r = await readEnvelope(source(bytes, size).next, 1000);
+      assert.equal(r.kind, "ok", `chunks of ${size}`);
+      if (r.kind !== "ok") continue;
+      assert.deepEqual(r.value.envelope, { sender: "a@b", recipients: ["c@d", "e@f"] });
+      assert.equal(r.value.length, 16);
+      const rest = fromBytes(r.value.rest);
+      assert.ok("after".startsWith(rest), `chunks of ${size}: rest ${JSON.stringify(rest)}`);
+    }
+  });
+  const CODES = [
+    ["", 54],
+    ["Fa@b\0Tc@d\0", 54],
+    ["X\0\0", 91],
+    ["\0\0", 91],
+    ["Fa@b\0Xc\0\0", 91],
+    [`F\0T${"a".repeat(MAX_ADDR)}`, 11],
+  ] as const;
+  for (const [input, code] of CODES) {
+    it(`gives qmail-queue's ${code} for ${JSON.stringify(input.slice(0, 20))}`, async () => {
+      const r = await readEnvelope(source(raw(input), 7).next, 1 << 20);
+      assert.equal(r.kind === "ok" ? 0 : r.code, code);
+    });
+  }
+  it("stops after max bytes without an end (91) and reads no further", async () => {
+    const s = source(new Uint8Array(1 << 20).fill(0x41), 4096);
+    const r = await readEnvelope(s.next, 65536);
+    assert.equal(r.kind === "ok" ? 0 : r.code, 91);
+    assert.ok(s.given() <= 65536 + 4096, `read ${s.given()} bytes`);
+  });
+  it("reads each byte of a long envelope once and stops at its end", async () => {
+    const recips = Array.from({ length: 20000 }, (_, i) => `T${i}@example.test\0`).join("");
+    const bytes = raw(`Fs@x\0${recips}\0${"m".repeat(100000)}`);
+    const s = source(bytes, 65536);
+    const r = await readEnvelope(s.next, 16 << 20);
+    assert.equal(r.kind, "ok");
+    if (r.kind === "ok") assert.equal(r.value.envelope.recipients.length, 20000);
+    assert.ok(s.given() <= (r.kind === "ok" ? r.value.length : 0) + 65536);
   });
 });
