@@ -7,7 +7,7 @@ import { ROOT, runQm } from "./support/qm.ts";
 
 const SUBS = [...readFileSync(join(ROOT, "cli/qm.ts"), "utf8").matchAll(/^\s+"?([a-z][a-z0-9-]*)"?: \(\) => import\(/gm)].map((m) => m[1]!);
 
-describe("qm --help", () => {
+describe("qm --help", { timeout: 120_000 }, () => {
   it("lists every subcommand with examples, without colour codes in a pipe", async () => {
     const r = await runQm(["--help"]);
     assert.equal(r.code, 0, r.stderr.toString());
@@ -34,7 +34,7 @@ describe("qm --help", () => {
   });
 });
 
-describe("qm --version", () => {
+describe("qm --version", { timeout: 120_000 }, () => {
   it("prints the version", async () => {
     const r = await runQm(["--version"]);
     assert.equal(r.code, 0);

@@ -9,7 +9,7 @@ import { ROOT } from "./support/qm.ts";
 
 const MAN = join(ROOT, "man");
 const PAGES = readdirSync(MAN).filter((f) => /\.[1-9]$/.test(f)).sort();
-const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+const has = (tool: string) => spawnSync("sh", ["-c", `command -v ${tool}`], { timeout: 60_000 }).status === 0;
 const NO_MANDOC = has("mandoc") ? false : "mandoc is not installed (Debian package mandoc)";
 const NO_MAN = has("man") ? false : "man is not installed (Debian package man-db)";
 
@@ -25,17 +25,17 @@ function namesIn(page: string): string[] {
   return [...name.matchAll(/^\.Nm "?qm ([a-z][a-z0-9-]*)"?/gm)].map((m) => m[1]!);
 }
 
-describe("man/", () => {
+describe("man/", { timeout: 120_000 }, () => {
   it("holds pages", () => assert.ok(PAGES.length >= 3, PAGES.join(" ")));
 
   for (const page of PAGES) {
     it(`${page} is clean under mandoc -T lint -W warning`, { skip: NO_MANDOC }, () => {
-      const r = spawnSync("mandoc", ["-T", "lint", "-W", "warning", join(MAN, page)], { encoding: "utf8" });
+      const r = spawnSync("mandoc", ["-T", "lint", "-W", "warning", join(MAN, page)], { encoding: "utf8", timeout: 60_000 });
       assert.equal(`${r.stdout}${r.stderr}`, "");
       assert.equal(r.status, 0);
     });
     it(`${page} renders with man -l`, { skip: NO_MAN }, () => {
-      const r = spawnSync("man", ["-l", join(MAN, page)], { encoding: "utf8", env: { ...process.env, MANPAGER: "cat", PAGER: "cat", MANWIDTH: "80" } });
+      const r = spawnSync("man", ["-l", join(MAN, page)], { encoding: "utf8", env: { ...process.env, MANPAGER: "cat", PAGER: "cat", MANWIDTH: "80" }, timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr);
       assert.match(r.stdout, /^NAME$/m);
       assert.match(r.stdout, /^DESCRIPTION$/m);

@@ -47,7 +47,7 @@ function lspawn(env: NodeJS.ProcessEnv, commands: string[][]): Promise<Map<strin
   });
 }
 
-describe("qm lspawn", () => {
+describe("qm lspawn", { timeout: 600_000 }, () => {
   it("resolves users/cdb, delivers through workers and reports K/Z/D per slot", async () => {
     const s = setup();
     assert.equal((await runQm(["newu"], { env: s.env })).code, 0);

@@ -25,7 +25,7 @@ before(async () => {
 });
 after(() => server.close());
 
-describe("lookupMx()", () => {
+describe("lookupMx()", { timeout: 120_000 }, () => {
   it("returns every MX record", async () => {
     const r = await lookupMx(opts, "MX.test");
     assert.equal(r.kind, "ok");
@@ -47,7 +47,7 @@ describe("lookupMx()", () => {
   });
 });
 
-describe("lookupIps()", () => {
+describe("lookupIps()", { timeout: 120_000 }, () => {
   it("returns IPv4 before IPv6", async () => {
     const r = await lookupIps(opts, "a.mx.test");
     assert.deepEqual(r.kind === "ok" && r.records, ["127.0.0.10", "::1"]);
