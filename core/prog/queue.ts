@@ -2,6 +2,7 @@ import { createReadStream, constants } from "node:fs";
 import { open, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { decodeEnvelope, type Envelope } from "../lib/queue/envelope.ts";
+import { maildropDir } from "../lib/queue/layout.ts";
 import { QQ } from "../lib/queue/codes.ts";
 import { enqueue } from "../io/queue/enqueue.ts";
 import { maildrop, writesQueue } from "../io/queue/submit.ts";
@@ -42,7 +43,7 @@ async function readEnvelope(fd: number): Promise<Envelope | { code: number; reas
 
 /** Not allowed to write the queue: spool the message (it comes first), read the envelope, then hand both to maildrop/. */
 async function viaMaildrop(home: string, message: AsyncIterable<Uint8Array>, envelopeFd: number): Promise<number> {
-  const spool = join(home, "queue", "maildrop", `.spool.${process.pid}.${Date.now()}`);
+  const spool = join(maildropDir(home), `.spool.${process.pid}.${Date.now()}`);
   try {
     const fh = await open(spool, constants.O_RDWR | constants.O_CREAT | constants.O_EXCL, 0o600);
     try {
