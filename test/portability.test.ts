@@ -33,7 +33,8 @@ interface Out {
   readonly stderr: string;
 }
 function run(c: Cmd, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Out> {
-  return runProcess(c.cmd, [...c.args, ...args], { ...opts, timeoutMs: 45_000 }).then(asText);
+  // 120 s: a queue run on Node from source starts lspawn, rspawn and workers through tsx, which took over 45 s with the machine's load at 30
+  return runProcess(c.cmd, [...c.args, ...args], { ...opts, timeoutMs: 120_000 }).then(asText);
 }
 
 /** A minimal SMTP peer on loopback that accepts everything and keeps what it got. */
@@ -78,7 +79,7 @@ function smtpSink(): Promise<{ server: Server; port: number; got: { rcpt: string
 }
 
 for (const rt of RUNTIMES) {
-  describe(`end-to-end smoke on ${rt.name}`, { skip: rt.skip || NOT_ROOT, timeout: 300_000 }, () => {
+  describe(`end-to-end smoke on ${rt.name}`, { skip: rt.skip || NOT_ROOT, timeout: 600_000 }, () => {
     let sink: Awaited<ReturnType<typeof smtpSink>>;
     before(async () => {
       sink = await smtpSink();
