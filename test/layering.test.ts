@@ -40,11 +40,10 @@ const DOORS: Record<string, readonly string[]> = {
   send: [
     "core/lib/send/rewrite.ts", // locals and virtualdomains: smtpd's recipient check routes as send does
     "core/io/send/controls.ts", // ... reading the same control files
-    // The queue's send-side files (io/queue/store.ts, io/queue/bounce.ts) take send's
-    // channel records and bounce plans; the send room is being restructured, and these
-    // two doors close when those files move into it.
+    "core/lib/send/spawn-wire.ts", // the spawn protocol's frames, which lspawn's wire to its workers reuses
+    // The queue's send-side store (io/queue/store.ts) takes send's channel records; this
+    // door closes when the store moves into the send room.
     "core/lib/send/state.ts",
-    "core/lib/send/bounce.ts",
   ],
 };
 
