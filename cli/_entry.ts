@@ -1,6 +1,7 @@
 // The entry's own jobs, out of cli/qm.ts: the name it was called by, --help, --version.
 import type { CommandDef } from "citty";
 import { personality, type Personality } from "../core/lib/inject/sendmail-args.ts";
+import { COMMANDS, type Subcommand } from "./commands.ts";
 import { EXAMPLES } from "./_help.ts";
 
 /** The personality of the name this process was started as; null for plain qm. */
@@ -24,35 +25,34 @@ export function request(raw: readonly string[], subs: ReadonlySet<string>): Requ
   return first !== "sendmail" && flags.includes("--help") ? { kind: "help", sub: first } : { kind: "run" };
 }
 
-/** citty's usage, then the examples; all on stdout. */
-export async function showHelp(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<void> {
-  const load = sub === null ? undefined : subs[sub];
-  if (load) process.stdout.write(`${plain(await (await import("citty")).renderUsage(await load(), main))}\n\n`);
-  else process.stdout.write(await overview(subs));
-  const examples = EXAMPLES.get(sub ?? "");
+/** citty's usage of `sub` (or the overview), then the examples; all on stdout. */
+export async function showHelp(main: CommandDef, sub: Subcommand | undefined): Promise<void> {
+  if (sub) process.stdout.write(`${plain(await usage(main, sub))}\n\n`);
+  else process.stdout.write(overview());
+  const examples = EXAMPLES.get(sub?.name ?? "");
   if (examples) process.stdout.write(`EXAMPLES\n\n${examples.map((e) => `  ${e}`).join("\n")}\n\n`);
-  if (sub === null) process.stdout.write("Each command has a manual page: man qm, man qm-COMMAND.\n");
+  if (!sub) process.stdout.write("Each command has a manual page: man qm, man qm-COMMAND.\n");
 }
 
 /** For a usage error, on stderr: the usage of `sub` (or the overview), without colours. */
-export async function usageText(main: CommandDef, subs: Record<string, () => Promise<CommandDef>>, sub: string | null): Promise<string> {
-  const load = sub === null ? undefined : subs[sub];
-  const text = load ? `${await (await import("citty")).renderUsage(await load(), main)}\n\n` : await overview(subs);
-  return uncoloured(text);
+export async function usageText(main: CommandDef, sub: Subcommand | undefined): Promise<string> {
+  return uncoloured(sub ? `${await usage(main, sub)}\n\n` : overview());
 }
 
 export function uncoloured(text: string): string {
   return text.replace(/\x1b\[[0-9;]*m/g, "");
 }
 
-/** One line per command; a command that fails to load is still named. */
-async function overview(subs: Record<string, () => Promise<CommandDef>>): Promise<string> {
-  const rows: string[] = [];
-  for (const [name, load] of Object.entries(subs)) {
-    const meta = await load().then((c) => (typeof c.meta === "object" ? c.meta : undefined), () => undefined);
-    if (!meta?.hidden) rows.push(`  ${name.padEnd(14)} ${meta?.description ?? ""}`);
-  }
+/** One line per command of the table (none is loaded). */
+function overview(): string {
+  const rows = COMMANDS.map((c) => `  ${c.name.padEnd(14)} ${c.summary}`);
   return `qm: a mail transfer agent in the qmail tradition\n\nUSAGE  qm COMMAND [ARGS]\n       qm --help | --version\n\nCOMMANDS\n\n${rows.join("\n")}\n\nUse qm COMMAND --help for more information about a command.\n\n`;
+}
+
+/** citty's usage of a command, named and described by its row of the table. */
+async function usage(main: CommandDef, sub: Subcommand): Promise<string> {
+  const cmd = await sub.load();
+  return (await import("citty")).renderUsage({ ...cmd, meta: { name: sub.name, description: sub.summary } }, main);
 }
 
 /** citty colours its usage even into a pipe: keep the colours for a terminal only. */

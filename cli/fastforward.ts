@@ -3,7 +3,6 @@ import { fastforwardCli } from "../core/prog/fastforward.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
-  meta: { name: "fastforward", description: "Deliver through the aliases cdb, from the alias user's .qmail-default: [-p] [-d] [FILE.cdb]" },
   args: { p: { type: "boolean", description: "pass through: unknown → 0, handled → 99" }, d: { type: "boolean", description: "recipient is $DEFAULT@$HOST" } },
   async run({ args }) {
     const cdb = args._[0] === undefined ? undefined : String(args._[0]);

@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "init", description: "Create the qm home ($QMHOME, default /var/qm) with qmail's defaults; never overwrites a file" },
   args: {
     me: { type: "string", description: "this host's name for control/me (default: the system host name)" },
   },

@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "inject", description: "Complete a message's header and queue it (qmail-inject): [-nNaAhH] [-f sender] [recip ...]" },
   raw: true,
   async run({ rawArgs }) {
     const opts = parseInjectArgs(rawArgs);

@@ -3,7 +3,6 @@ import { lspawn } from "../core/prog/lspawn.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
-  meta: { name: "lspawn", description: "Local delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },
   async run({ args }) {
     process.stdout.on("error", () => {}); // qm send went away: finish what is in flight; stdin EOF ends us
     const dd = args._[0] === undefined ? undefined : String(args._[0]);

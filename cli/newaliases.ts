@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "newaliases", description: "Compile the aliases file (FILE, control/aliases, or /etc/aliases) into FILE.cdb" },
   async run({ args }) {
     process.umask(0o033);
     exitWith(await newaliases(qmHome(), args._[0] === undefined ? undefined : String(args._[0])), "newaliases");

@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "newmrh", description: "Build control/morercpthosts.cdb from control/morercpthosts (qmail-newmrh)" },
   raw: true,
   async run() {
     process.umask(0o033);

@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "newu", description: "Compile users/assign into users/cdb (qmail-newu)" },
   raw: true,
   async run() {
     process.umask(0o033);

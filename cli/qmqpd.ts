@@ -7,7 +7,6 @@ import { exitRaw, exitWith } from "./_exit.ts";
 const log = (line: string): void => void process.stderr.write(`${line}\n`);
 
 export default defineCommand({
-  meta: { name: "qmqpd", description: "QMQP server for trusted null clients: one session on stdin/stdout, or --listen IP:PORT (qmail-qmqpd)" },
   args: {
     listen: { type: "string", description: "IP:PORT or [IPv6]:PORT to listen on (repeatable)" },
     rules: { type: "string", description: "access rules file in control/ (default qmqprules; missing: loopback only)", default: "qmqprules" },

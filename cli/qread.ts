@@ -16,7 +16,6 @@ async function write(text: string): Promise<boolean> {
 }
 
 export default defineCommand({
-  meta: { name: "qread", description: "List the messages in the queue (qmail-qread)" },
   raw: true,
   async run() {
     process.stdout.on("error", () => (gone = true));

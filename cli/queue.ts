@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitRaw } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "queue", description: "Queue one message: message on fd 0, envelope on fd 1 (qmail-queue)" },
   raw: true,
   async run() {
     process.umask(0o033);

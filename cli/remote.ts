@@ -3,7 +3,6 @@ import { remote } from "../core/prog/remote.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
-  meta: { name: "remote", description: "Deliver one message by SMTP (qmail-remote): qm remote -- host sender recipient..." },
   async run({ args }) {
     const chunks: string[] = [];
     await remote(qmHome(), args._.map(String), (r) => chunks.push(r));

@@ -3,7 +3,6 @@ import { rspawn } from "../core/prog/rspawn.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
-  meta: { name: "rspawn", description: "Remote delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout" },
   raw: true,
   async run() {
     process.stdout.on("error", () => {}); // qm send went away: finish what is in flight; stdin EOF ends us

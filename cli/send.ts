@@ -5,7 +5,6 @@ import { exitWith } from "./_exit.ts";
 import { stopWithParent } from "./_parent.ts";
 
 export default defineCommand({
-  meta: { name: "send", description: "The queue manager: deliver, retry and bounce queued mail (qmail-send)" },
   args: {
     once: { type: "boolean", description: "a queue run: deliver what is due, wait for it, exit" },
     force: { type: "boolean", description: "with --once: attempt every delivery, due or not" },

@@ -16,10 +16,6 @@ export async function runSendmail(argv: readonly string[], as: Personality): Pro
 }
 
 export default defineCommand({
-  meta: {
-    name: "sendmail",
-    description: "sendmail's command line: -t, -f, -F, -i, -oi, -bs, -bp, -bi, -q (also run as sendmail, mailq, newaliases)",
-  },
   raw: true,
   async run({ rawArgs }) {
     await runSendmail(rawArgs, "sendmail");

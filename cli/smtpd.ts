@@ -6,7 +6,6 @@ import { exitWith } from "./_exit.ts";
 import { stopWithParent } from "./_parent.ts";
 
 export default defineCommand({
-  meta: { name: "smtpd", description: "SMTP server: one session on stdin/stdout (tcpserver, inetd), or --listen IP:PORT" },
   args: {
     listen: { type: "string", description: "IP:PORT or [IPv6]:PORT to listen on (repeatable)" },
     max: { type: "string", description: "most concurrent sessions (default 40)", default: "40" },

@@ -5,7 +5,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "start", description: "Run the queue manager and the SMTP listener together, restarting a part that dies" },
   args: {
     listen: { type: "string", description: "IP:PORT for smtpd (repeatable; default: control/listen, else 0.0.0.0:25)" },
     smtpd: { type: "boolean", default: true, description: "run the SMTP listener (--no-smtpd: queue manager only)" },

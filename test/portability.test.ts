@@ -33,7 +33,8 @@ interface Out {
   readonly stderr: string;
 }
 function run(c: Cmd, args: readonly string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Out> {
-  return runProcess(c.cmd, [...c.args, ...args], { ...opts, timeoutMs: 45_000 }).then(asText);
+  // 120 s: a queue run on Node from source starts lspawn, rspawn and workers through tsx, which took over 45 s with the machine's load at 30
+  return runProcess(c.cmd, [...c.args, ...args], { ...opts, timeoutMs: 120_000 }).then(asText);
 }
 
 /** A minimal SMTP peer on loopback that accepts everything and keeps what it got. */
@@ -78,7 +79,7 @@ function smtpSink(): Promise<{ server: Server; port: number; got: { rcpt: string
 }
 
 for (const rt of RUNTIMES) {
-  describe(`end-to-end smoke on ${rt.name}`, { skip: rt.skip || NOT_ROOT }, () => {
+  describe(`end-to-end smoke on ${rt.name}`, { skip: rt.skip || NOT_ROOT, timeout: 600_000 }, () => {
     let sink: Awaited<ReturnType<typeof smtpSink>>;
     before(async () => {
       sink = await smtpSink();
@@ -96,10 +97,10 @@ for (const rt of RUNTIMES) {
       assert.equal(init.code, 0, init.stderr);
       const user = join(top, "joe");
       mkdirSync(user);
-      assert.equal(spawnSync(fast, ["maildirmake", join(user, "Maildir")]).status, 0);
-      spawnSync("chown", ["-R", "65534:65534", user]);
+      assert.equal(spawnSync(fast, ["maildirmake", join(user, "Maildir")], { timeout: 60_000 }).status, 0);
+      spawnSync("chown", ["-R", "65534:65534", user], { timeout: 60_000 });
       writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
-      assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, ...env } }).status, 0);
+      assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, ...env }, timeout: 60_000 }).status, 0);
       writeFileSync(join(home, "control", "smtproutes"), `example.net:127.0.0.1:${sink.port}\n`);
 
       const inj = await run(qm, ["inject", "joe@example.test", "far@example.net"], { input: `Subject: injected on ${rt.name}\n\nbody\n`, env });

@@ -1,11 +1,10 @@
-import { spawnSync } from "node:child_process";
-import { chmod, chown, lstat, mkdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { QUEUE_MODES, SPLIT, SPLIT_DIRS } from "../lib/queue/layout.ts";
 import { ok, perm, type Result } from "../lib/base/result.ts";
 import { fromErrno } from "../io/base/errno.ts";
 import { passwdPath, readPasswd } from "../io/base/passwd.ts";
+import { createQueue } from "../io/queue/create.ts";
 
 export interface InitOptions {
   readonly me?: string;
@@ -39,7 +38,8 @@ export async function init(home: string, opts: InitOptions = {}): Promise<Result
       ["defaultdelivery", "./Maildir/"],
     ];
     for (const [name, value] of controls) await writeNew(join(home, "control", name), `${value}\n`, 0o644);
-    await makeQueue(join(home, "queue"));
+    const root = (process.getuid?.() ?? -1) === 0;
+    await createQueue(home, root ? await getpwnam(SYSTEM_USERS.queue) : null);
     await makeAlias(join(home, "alias"));
   } catch (err) {
     return fromErrno(err, `Unable to create ${home}`);
@@ -54,31 +54,6 @@ async function writeNew(path: string, text: string, mode: number): Promise<void>
   } catch (err) {
     if ((err as { code?: string }).code !== "EEXIST") throw err;
   }
-}
-
-async function makeQueue(queue: string): Promise<void> {
-  const root = (process.getuid?.() ?? -1) === 0;
-  const owner = root ? await getpwnam(SYSTEM_USERS.queue) : null;
-  for (const [rel, mode] of QUEUE_MODES) {
-    const dir = join(queue, rel);
-    await mkdir(dir, { recursive: true, mode });
-    await chmod(dir, mode);
-    if (owner) await chown(dir, owner.uid, owner.gid);
-    if ((SPLIT_DIRS as readonly string[]).includes(rel)) {
-      for (let i = 0; i < SPLIT; i++) {
-        await mkdir(join(dir, String(i)), { recursive: true, mode });
-        if (owner) await chown(join(dir, String(i)), owner.uid, owner.gid);
-      }
-    }
-  }
-  const trigger = join(queue, "lock", "trigger");
-  const st = await lstat(trigger).catch(() => null);
-  if (!st) {
-    const r = spawnSync("mkfifo", ["-m", "0622", trigger]);
-    if (r.status !== 0) throw Object.assign(new Error(`mkfifo failed: ${r.stderr?.toString() ?? r.error}`), { code: "EIO" });
-  }
-  await chmod(trigger, 0o622);
-  if (owner) await chown(trigger, owner.uid, owner.gid);
 }
 
 /** The alias user's home: postmaster, mailer-daemon and root land in its Maildir until the admin points them elsewhere. */

@@ -53,7 +53,7 @@ export async function sendmail(plan: SendmailPlan, deps: SendmailDeps): Promise<
  * given: every caller here passes fixed words, never an address.
  * A child killed by a signal counts as a temporary failure (111).
  */
-export async function runSelf(sub: string, args: readonly string[], env: Env): Promise<number> {
+async function runSelf(sub: string, args: readonly string[], env: Env): Promise<number> {
   // loaded here, not at the top: `sendmail -t`, one process per message, never starts a child
   const { spawn } = await import("node:child_process");
   const self = (await import("../io/base/self.ts")).selfCommand();

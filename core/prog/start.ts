@@ -28,9 +28,9 @@ export interface Backoff {
   /** a part that ran this long before dying starts again after firstMs */
   readonly resetAfterMs: number;
 }
-export const BACKOFF: Backoff = { firstMs: 1000, maxMs: 60_000, resetAfterMs: 30_000 };
+const BACKOFF: Backoff = { firstMs: 1000, maxMs: 60_000, resetAfterMs: 30_000 };
 /** How long the parts get to stop after SIGTERM before they are killed (send lets deliveries finish for 60 s). */
-export const STOP_GRACE_MS = 75_000;
+const STOP_GRACE_MS = 75_000;
 const MAX_LINE = 16 * 1024;
 
 export interface StartOptions {

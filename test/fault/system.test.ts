@@ -27,9 +27,9 @@ const mntTop = tempDir("qm-fault-fs-");
 chmodSync(mntTop, 0o755); // the smtpd user (nobody) must reach the queue
 const mnt = join(mntTop, "fs");
 mkdirSync(mnt);
-const mounted = isRoot && spawnSync("mount", ["-t", "tmpfs", "-o", "size=48m,mode=0755", "tmpfs", mnt]).status === 0;
+const mounted = isRoot && spawnSync("mount", ["-t", "tmpfs", "-o", "size=48m,mode=0755", "tmpfs", mnt], { timeout: 60_000 }).status === 0;
 after(() => {
-  if (mounted) spawnSync("umount", ["-l", mnt]);
+  if (mounted) spawnSync("umount", ["-l", mnt], { timeout: 60_000 });
 });
 
 const rand = (n: number): number => Math.floor(Math.random() * n);
@@ -158,7 +158,7 @@ function queueLeft(home: string): Record<string, number> {
   return Object.fromEntries(["todo", "intd", "pid", "info", "local", "remote", "bounce", "mess"].map((d) => [d, count(d)]));
 }
 
-describe("the whole system under faults", () => {
+describe("the whole system under faults", { timeout: 600_000 }, () => {
   it("delivers or bounces every acknowledged message, with nothing left in the queue", { timeout: FEED_MS + DRAIN_MS + 120_000 }, async (t) => {
     let cmd = qmCommand();
     try {
@@ -174,10 +174,10 @@ describe("the whole system under faults", () => {
     let home = await makeHome("example.test");
     chmodSync(join(home, ".."), 0o755);
     if (mounted) {
-      spawnSync("cp", ["-a", home, join(mnt, "qm")]);
+      spawnSync("cp", ["-a", home, join(mnt, "qm")], { timeout: 60_000 });
       home = join(mnt, "qm");
     } else t.diagnostic("no tmpfs (needs root): the disk-full phase is skipped");
-    if (isRoot) spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, join(home, "queue")]);
+    if (isRoot) spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, join(home, "queue")], { timeout: 60_000 });
     const env = { QMHOME: home };
 
     let mode: PeerMode = "ok";

@@ -23,7 +23,7 @@ const record = fc.record(
 );
 const message = fc.record({ rcode: fc.oneof(fc.constantFrom("NOERROR", "NXDOMAIN", "SERVFAIL", "REFUSED"), fc.anything()), answers: fc.array(record, { maxLength: 30 }) }, { requiredKeys: [] });
 
-describe("extract()", () => {
+describe("extract()", { timeout: 120_000 }, () => {
   it("answers any decoded message with typed records, nxdomain, temp or loop", () => {
     fc.assert(
       fc.property(message, fc.constantFrom<QType>("A", "AAAA", "MX", "CNAME"), fc.constantFrom(...NAMES), (msg, type, name) => {
@@ -46,7 +46,7 @@ describe("extract()", () => {
   });
 });
 
-describe("lookup() against a hostile server", () => {
+describe("lookup() against a hostile server", { timeout: 120_000 }, () => {
   it("resolves every query with ok, nxdomain or temp, within its timeout, whatever comes back", async () => {
     const server = createSocket("udp4");
     let answer: (q: Buffer) => Buffer = () => Buffer.alloc(0);
@@ -83,7 +83,7 @@ describe("lookup() against a hostile server", () => {
   });
 });
 
-describe("parseResolvConf()", () => {
+describe("parseResolvConf()", { timeout: 120_000 }, () => {
   it("answers any /etc/resolv.conf text with name servers that have a host and a port", () => {
     fc.assert(
       fc.property(tokens(["nameserver", " ", "\t", "\n", "127.0.0.1", "::1", "fe80::1%eth0", "#", ";", "search x", "1.2.3.999", ":53", "[", "]"], 30), (t) => {

@@ -30,7 +30,7 @@ const ZONE = {
   "mx2.hub.test": [{ type: "A", data: ipOf("mx2") }],
 };
 const NOBODY = 65534;
-const WAIT_MS = 25_000;
+const WAIT_MS = 90_000; // deliveries from source (tsx) took over 25 s with the machine's load at 30
 
 const skip = whyNoNamespaces();
 if (skip) process.stderr.write(`# multihost: skipped: ${skip}\n`);
@@ -40,7 +40,7 @@ interface Ran {
   out: string;
 }
 
-describe("mail between hosts in network namespaces", { skip: skip ?? false, timeout: 120_000 }, () => {
+describe("mail between hosts in network namespaces", { skip: skip ?? false, timeout: 600_000 }, () => {
   let net: Net;
   let qm: { cmd: string; args: string[] };
   const homes = new Map<string, string>();

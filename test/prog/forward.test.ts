@@ -31,7 +31,7 @@ function local(s: { home: string; env: NodeJS.ProcessEnv }, local: string, ext: 
   return runQm(["local", "--", "bob", s.home, local, ext ? "-" : "", ext, "example.test", sender, "./Maildir/"], { input: MSG, env: s.env });
 }
 
-describe("forwarding from .qmail", () => {
+describe("forwarding from .qmail", { timeout: 300_000 }, () => {
   it("queues DTLINE + message once to all & and bare addresses, after the other lines", async () => {
     const s = setup();
     dotQmail(s.home, ".qmail", "&one@a.example\ntwo@b.example\n./mbox\n");
@@ -71,7 +71,7 @@ describe("forwarding from .qmail", () => {
   });
 });
 
-describe("qm forward", () => {
+describe("qm forward", { timeout: 300_000 }, () => {
   it("queues DTLINE + stdin from $NEWSENDER to its arguments", async () => {
     const s = setup();
     const r = await runQm(["forward", "--", "-dash@a.example", "b@b.example"], { input: MSG, env: { ...s.env, NEWSENDER: "ns@x", DTLINE: "Delivered-To: me@x\n" } });

@@ -2,9 +2,9 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { lstatSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { runQm, tempDir } from "../support/qm.ts";
+import { PASSWD, runQm, tempDir } from "../support/qm.ts";
 
-describe("qm init", () => {
+describe("qm init", { timeout: 300_000 }, () => {
   it("creates control/ with qmail's defaults, the queue layout with its modes, users/ and alias/", async () => {
     const home = join(tempDir(), "qm");
     const r = await runQm(["init", "--me", "mx.example.test"], { env: { QMHOME: home } });
@@ -43,5 +43,28 @@ describe("qm init", () => {
     assert.equal(r.code, 100);
     assert.match(r.stderr.toString(), /Invalid host name/);
     assert.equal(r.stderr.toString().trim().split("\n").length, 1);
+  });
+
+  it("as root, gives queue/ to the queue user of the password file ($QM_PASSWD), and the alias home to the alias user", { skip: process.getuid?.() !== 0 && "needs root to give files away" }, async () => {
+    const top = tempDir();
+    const home = join(top, "qm");
+    writeFileSync(join(top, "passwd"), "root:x:0:0::/root:/bin/sh\nqmailq:x:64011:64010::/var/qm:/usr/sbin/nologin\nalias:x:64012:64010::/var/qm/alias:/usr/sbin/nologin\n");
+    const r = await runQm(["init", "--me", "a.test"], { env: { QMHOME: home, QM_PASSWD: join(top, "passwd") } });
+    assert.equal(r.code, 0, r.stderr.toString());
+    for (const rel of ["queue", "queue/todo", "queue/mess/7", "queue/lock/trigger", "queue/maildrop"]) {
+      const st = lstatSync(join(home, rel));
+      assert.deepEqual([st.uid, st.gid], [64011, 64010], rel);
+    }
+    assert.equal(lstatSync(join(home, "alias/Maildir/new")).uid, 64012);
+  });
+
+  it("keeps queue/ for root under the tests' own password file, whatever users the host has", { skip: process.getuid?.() !== 0 && "needs root" }, async () => {
+    assert.equal(process.env.QM_PASSWD, PASSWD, "test/support/qm.ts names the fixture for every process a test starts");
+    assert.doesNotMatch(readFileSync(PASSWD, "latin1"), /^(qmaild|qmailq|qmailr|alias):/m, "none of install.sh's users");
+    const home = join(tempDir(), "qm");
+    const r = await runQm(["init", "--me", "a.test"], { env: { QMHOME: home } });
+    assert.equal(r.code, 0, r.stderr.toString());
+    assert.equal(lstatSync(join(home, "queue/mess/7")).uid, 0);
+    assert.equal(lstatSync(join(home, "alias")).uid, 65534, "no alias user there: nobody");
   });
 });

@@ -26,7 +26,7 @@ function oneLineFatal(stderr: Buffer, pattern: RegExp): void {
   assert.match(text, pattern);
 }
 
-describe("qm inject", () => {
+describe("qm inject", { timeout: 600_000 }, () => {
   it("queues a message with its header completed and rewritten, and the body byte for byte", async () => {
     const home = await makeHome("example.test");
     const body = "line 1\n\xff\xfe 8-bit \0 nul\r\n.\nFrom me\n";

@@ -36,7 +36,7 @@ function maildir(home: string): string[] {
   return readdirSync(join(home, "Maildir/new")).sort().map((n) => readFileSync(join(home, "Maildir/new", n), "latin1"));
 }
 
-describe("qm local", () => {
+describe("qm local", { timeout: 600_000 }, () => {
   it("delivers to the default Maildir byte for byte, as the home's owner", async () => {
     const home = userHome();
     const r = await local(home);

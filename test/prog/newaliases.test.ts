@@ -10,7 +10,7 @@ import { qmCommand, ROOT, runQm, tempDir } from "../support/qm.ts";
 const ROOT_RUN = process.getuid?.() === 0;
 const UID = ROOT_RUN ? 65534 : process.getuid!();
 const MSG = "Subject: al\n\nbody\n";
-const tinycdb = spawnSync("cdb", ["-h"]).error === undefined;
+const tinycdb = spawnSync("cdb", ["-h"], { timeout: 60_000 }).error === undefined;
 
 function setup(aliases: string) {
   const top = tempDir("qm-alias-");
@@ -50,14 +50,14 @@ prog: "|echo ran >> ${"$"}HOME/prog.out"
 file: /FILE
 `;
 
-describe("qm newaliases", () => {
+describe("qm newaliases", { timeout: 300_000 }, () => {
   it("compiles continuation lines, quoted names, owner- lists into a cdb other tools read", { skip: false }, async () => {
     const s = setup(ALIASES.replace("/FILE", "/tmp/unused"));
     const r = await runQm(["newaliases"], { env: s.env });
     assert.equal(r.code, 0, r.stderr.toString());
     assert.ok(existsSync(`${s.file}.cdb`));
     if (!tinycdb) return;
-    const get = (k: string): string => spawnSync("cdb", ["-q", `${s.file}.cdb`, k], { encoding: "latin1" }).stdout;
+    const get = (k: string): string => spawnSync("cdb", ["-q", `${s.file}.cdb`, k], { encoding: "latin1", timeout: 60_000 }).stdout;
     assert.equal(get(":root@"), "&admin@elsewhere.example\0&qp@elsewhere.example\0");
     assert.equal(get(":quoted name@"), "&local1@mx.example.test\0");
     assert.equal(get("?staff@"), "owner-staff@mx.example.test");
@@ -74,7 +74,7 @@ describe("qm newaliases", () => {
   });
 });
 
-describe("qm fastforward", () => {
+describe("qm fastforward", { timeout: 300_000 }, () => {
   it("expands aliases to one queue injection with the owner as sender", async () => {
     const s = setup(ALIASES);
     writeFileSync(join(s.top, "staff.list"), "# staff\nann\nbob@b.example\n");

@@ -8,7 +8,7 @@ import { control, smtpdHome } from "../support/smtpd.ts";
 const codes = (out: Buffer) => out.toString("latin1").split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3));
 const session = (home: string, input: string) => runQm(["smtpd"], { input: Buffer.from(input, "latin1"), env: { QMHOME: home, TCPREMOTEIP: "192.0.2.9" } });
 
-describe("qm newmrh", () => {
+describe("qm newmrh", { timeout: 300_000 }, () => {
   it("builds morercpthosts.cdb, which smtpd then accepts domains from", async () => {
     const home = await smtpdHome();
     control(home, "morercpthosts", "# more\nMore.Example\n.sub.more.example\n");

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "no
 import { join } from "node:path";
 import { runQm, tempDir } from "../support/qm.ts";
 
-const tinycdb = spawnSync("cdb", ["-h"]).error === undefined;
+const tinycdb = spawnSync("cdb", ["-h"], { timeout: 60_000 }).error === undefined;
 
 function home(assign: string): string {
   const qm = join(tempDir("qm-newu-"), "qm");
@@ -14,13 +14,13 @@ function home(assign: string): string {
   return qm;
 }
 
-describe("qm newu", () => {
+describe("qm newu", { timeout: 300_000 }, () => {
   it("writes users/cdb in the layout tinycdb reads", { skip: tinycdb ? false : "tinycdb (cdb) missing" }, async () => {
     const qm = home("=Joe:joe:1001:100:/home/joe:::\n+list-:lists:1002:100:/home/lists:-:x-:\n.\n");
     const r = await runQm(["newu"], { env: { QMHOME: qm } });
     assert.equal(r.code, 0, r.stderr.toString());
     const cdb = join(qm, "users/cdb");
-    const dump = spawnSync("cdb", ["-d", cdb], { encoding: "latin1" });
+    const dump = spawnSync("cdb", ["-d", cdb], { encoding: "latin1", timeout: 60_000 });
     assert.equal(dump.status, 0);
     assert.equal(dump.stdout, [
       "+5,24:!joe\0->joe\x001001\x00100\x00/home/joe\x00\x00",
@@ -28,7 +28,7 @@ describe("qm newu", () => {
       "+0,1:->-",
       "", "",
     ].join("\n"));
-    assert.equal(spawnSync("cdb", ["-q", cdb, "!list-"], { encoding: "latin1" }).stdout, "lists\x001002\x00100\x00/home/lists\x00-\x00x-");
+    assert.equal(spawnSync("cdb", ["-q", cdb, "!list-"], { encoding: "latin1", timeout: 60_000 }).stdout, "lists\x001002\x00100\x00/home/lists\x00-\x00x-");
     assert.equal(statSync(cdb).mode & 0o777, 0o644);
   });
   it("keeps the old users/cdb when users/assign is malformed (exit 111)", async () => {
@@ -44,7 +44,7 @@ describe("qm newu", () => {
   });
 });
 
-describe("qm maildirmake", () => {
+describe("qm maildirmake", { timeout: 300_000 }, () => {
   it("makes DIR with tmp, new, cur at mode 0700", async () => {
     const dir = join(tempDir(), "M");
     assert.equal((await runQm(["maildirmake", "--", dir])).code, 0);

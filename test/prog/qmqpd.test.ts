@@ -29,7 +29,7 @@ function startHub(home: string, extra: string[] = []): Promise<{ child: ChildPro
   if (ROOT_RUN) {
     // as root it serves as --user nobody: let nobody own the queue and reach the home
     chmodSync(dirname(home), 0o755);
-    spawnSync("chown", ["-R", "65534:65534", join(home, "queue")]);
+    spawnSync("chown", ["-R", "65534:65534", join(home, "queue")], { timeout: 60_000 });
     extra = [...extra, "--user", "nobody"];
   }
   const child = spawn(cmd, [...args, "qmqpd", "--listen", "127.0.0.1:0", ...extra], { env: { ...process.env, QMHOME: home }, stdio: ["ignore", "ignore", "pipe"] });
@@ -70,7 +70,7 @@ async function closedPort(): Promise<number> {
   return port;
 }
 
-describe("qm qmqpd (inetd mode)", { concurrency: 4 }, () => {
+describe("qm qmqpd (inetd mode)", { concurrency: 4, timeout: 300_000 }, () => {
   it("queues the message with a QMQP Received line and answers Kok", async () => {
     const home = await makeHome("hub.test");
     const r = await runQm(["qmqpd"], { input: request("Subject: hi\n\nbody\n", "a@client.test", ["b@hub.test", "c@x.test"]), env: { QMHOME: home, TCPREMOTEIP: "10.1.2.3", TCPLOCALHOST: "hub.test" } });
@@ -109,7 +109,7 @@ describe("qm qmqpd (inetd mode)", { concurrency: 4 }, () => {
   }
 });
 
-describe("qm qmqpd --listen and the QMQP client in qm queue", () => {
+describe("qm qmqpd --listen and the QMQP client in qm queue", { timeout: 300_000 }, () => {
   let hubHome = "";
   let hub: { child: ChildProcess; port: number; log: () => string };
   before(async () => {
@@ -164,7 +164,7 @@ describe("qm qmqpd --listen and the QMQP client in qm queue", () => {
   });
 });
 
-describe("qm queue as a QMQP client: exit codes", { concurrency: 4 }, () => {
+describe("qm queue as a QMQP client: exit codes", { concurrency: 4, timeout: 300_000 }, () => {
   const REPLIES = [
     ["a K reply", "6:Kok 1 ,", 0],
     ["a Z reply", "7:Zbusy 1,", 71],

@@ -7,7 +7,7 @@ import { makeHome, runQm, tempDir } from "../support/qm.ts";
 const CLEAN = { QMAILUSER: "", MAILUSER: "", QMAILHOST: "", MAILHOST: "", QMAILSUSER: "", QMAILSHOST: "", QMAILINJECT: "", QMAILQUEUE: "", USER: "joe" };
 const QREAD_LINE = /^\d{1,2} [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT {2}#(\d+) {2}(\d+) {2}<([^>]*)> ( bouncing)?$/;
 
-describe("issue 2, done when (tried as a new user would)", () => {
+describe("issue 2, done when (tried as a new user would)", { timeout: 300_000 }, () => {
   it("init, inject to alice, qstat, qread, then inject without recipients fails with 100", async () => {
     const home = join(tempDir(), "qm");
     const env = { ...CLEAN, QMHOME: home };
@@ -32,7 +32,7 @@ describe("issue 2, done when (tried as a new user would)", () => {
   });
 });
 
-describe("qm qread", () => {
+describe("qm qread", { timeout: 300_000 }, () => {
   it("lists a preprocessed message from info/, local/, remote/ and bounce/ in qmail's format", async () => {
     const home = await makeHome();
     const env = { ...CLEAN, QMHOME: home };

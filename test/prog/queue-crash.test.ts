@@ -27,7 +27,7 @@ function queueAndKill(bin: string, home: string, i: number, killMs: number): Pro
   });
 }
 
-describe("qm queue under SIGKILL", () => {
+describe("qm queue under SIGKILL", { timeout: 300_000 }, () => {
   it(`never leaves todo/ naming an incomplete message, over ${RUNS} kills at random moments`, { timeout: 120_000 }, async () => {
     const bin = await fastQm();
     const home = await makeHome();

@@ -11,7 +11,7 @@ function queueFiles(home: string, dir: string): string[] {
     .map((e) => join(e.parentPath, e.name));
 }
 
-describe("qm queue", () => {
+describe("qm queue", { timeout: 300_000 }, () => {
   it("writes mess, intd and todo with qmail-queue's Received line and records, and exits 0", async () => {
     const home = await makeHome();
     const r = await runQueue("Subject: hi\n\nbody\n", "Fa@example.test\0Tb@example.test\0Tc@x.test\0\0", { QMHOME: home });

@@ -83,7 +83,7 @@ service auth {
 function startPostfix(dir: string, addr: string): void {
   const etc = join(dir, "etc");
   for (const d of ["etc", "spool", "data", "vmail"]) mkdirSync(join(dir, d));
-  chownSync(join(dir, "data"), Number(spawnSync("id", ["-u", "postfix"]).stdout.toString()), 0);
+  chownSync(join(dir, "data"), Number(spawnSync("id", ["-u", "postfix"], { timeout: 60_000 }).stdout.toString()), 0);
   chownSync(join(dir, "vmail"), NOBODY, NOBODY);
   writeFileSync(join(dir, "cert.pem"), CERT!.cert);
   writeFileSync(join(dir, "key.pem"), CERT!.key, { mode: 0o600 });

@@ -95,7 +95,7 @@ function routed(domains: string[], port: number, extra: Record<string, string> =
   });
 }
 
-describe("qm remote with DNS", () => {
+describe("qm remote with DNS", { timeout: 300_000 }, () => {
   it("skips the unreachable best MX and delivers to the next, with the envelope intact", async (t) => {
     if (!sink) return t.skip("smtp-sink (Debian postfix) not installed");
     const out = await remote(routed(["mx.test"], sink.port), "mx.test", ["a@mx.test", "b@mx.test"]);
@@ -128,7 +128,7 @@ describe("qm remote with DNS", () => {
   });
 });
 
-describe("qm remote with smtproutes and smtp-sink", () => {
+describe("qm remote with smtproutes and smtp-sink", { timeout: 300_000 }, () => {
   it("sends every domain to one smarthost with the null-client line ':[127.0.0.1]:port'", async (t) => {
     if (!sink) return t.skip("smtp-sink (Debian postfix) not installed");
     const h = home({ smtproutes: `:[127.0.0.1]:${sink.port}\n` });
@@ -151,7 +151,7 @@ describe("qm remote with smtproutes and smtp-sink", () => {
   });
 });
 
-describe("qm remote to qm smtpd", () => {
+describe("qm remote to qm smtpd", { timeout: 300_000 }, () => {
   let qm: Running | null = null;
   let h = "";
   before(async () => {
@@ -177,7 +177,7 @@ describe("qm remote to qm smtpd", () => {
   });
 });
 
-describe("qm remote against dnsmasq", () => {
+describe("qm remote against dnsmasq", { timeout: 300_000 }, () => {
   it("finds the MX through dnsmasq and delivers", async (t) => {
     if (!existsSync(DNSMASQ)) return t.skip("dnsmasq not installed");
     if (!sink) return t.skip("smtp-sink (Debian postfix) not installed");

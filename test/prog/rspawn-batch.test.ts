@@ -15,7 +15,7 @@ function home(port: number): { h: string; mess: string; other: string } {
   return { h, mess: messes[0]!, other: messes[1]! };
 }
 
-describe("qm rspawn batching", () => {
+describe("qm rspawn batching", { timeout: 300_000 }, () => {
   it("sends a message's recipients for one domain in one transaction, with a report per slot", async () => {
     const peer = await startPeer({ answer: (l) => (l.includes("<bad@") ? "550 no such user" : l.includes("<grey@") ? "450 greylisted" : undefined) });
     try {
@@ -101,7 +101,7 @@ async function oneByOne(h: string, cmds: readonly (readonly string[])[]): Promis
   return out;
 }
 
-describe("qm rspawn connection reuse", () => {
+describe("qm rspawn connection reuse", { timeout: 300_000 }, () => {
   it("sends the next message to the same address on the open connection, without a new greeting", async () => {
     const peer = await startPeer();
     try {
@@ -133,7 +133,7 @@ describe("qm rspawn connection reuse", () => {
   });
 });
 
-describe("recordsFor()", () => {
+describe("recordsFor()", { timeout: 300_000 }, () => {
   const r: Record = { letter: "r", text: "" };
   const h: Record = { letter: "h", text: "no\n" };
   const K: Record = { letter: "K", text: "ok\n" };

@@ -17,7 +17,7 @@ function home(port: number): { h: string; mess: string } {
   return { h, mess: messes[0]! };
 }
 
-describe("qm rspawn", () => {
+describe("qm rspawn", { timeout: 300_000 }, () => {
   it("reports K, Z and D per slot, as qmail-rspawn builds them", async () => {
     const peer = await startPeer({
       answer: (l) => (l.includes("<bad@") ? "550 no such user" : l.includes("<grey@") ? "450 greylisted" : undefined),
@@ -59,7 +59,7 @@ describe("qm rspawn", () => {
   });
 });
 
-describe("qm send with qm rspawn", () => {
+describe("qm send with qm rspawn", { timeout: 300_000 }, () => {
   it("delivers injected remote mail through rspawn to smtp-sink", async (t) => {
     if (!existsSync("/usr/sbin/smtp-sink")) return t.skip("smtp-sink (Debian postfix) not installed");
     const port = await new Promise<number>((res) => {

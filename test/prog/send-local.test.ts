@@ -21,7 +21,7 @@ function parseQsbmf(msg: string): { intro: string; recipients: Map<string, strin
   return { intro: paras[0]!, recipients, rest: paras.slice(i + 1).join("\n\n") };
 }
 
-describe("qm send with qm lspawn", { skip }, () => {
+describe("qm send with qm lspawn", { skip, timeout: 300_000 }, () => {
   it("delivers an injected message into the recipient's Maildir", async () => {
     const { home, env, maildir } = await localHome();
     const inj = await runBin(["inject", "-f", "alice@example.test", "--", "bob@example.test"], env, "Subject: hello bob\n\nbody line\n");

@@ -70,7 +70,7 @@ function only(home: string): Queued {
   return all[0]!;
 }
 
-describe("sendmail (a link to qm)", () => {
+describe("sendmail (a link to qm)", { timeout: 300_000 }, () => {
   let sendmail: ReturnType<typeof linkAs>;
   before(() => {
     sendmail = linkAs("sendmail");
@@ -165,7 +165,7 @@ describe("sendmail (a link to qm)", () => {
   });
 });
 
-describe("mailq (a link to qm)", () => {
+describe("mailq (a link to qm)", { timeout: 300_000 }, () => {
   it("prints the queue listing: date, id, size, sender, then one line per recipient", async () => {
     const home = await makeHome();
     for (const to of ["bob@example.org", "carol@example.net"]) {
@@ -182,7 +182,7 @@ describe("mailq (a link to qm)", () => {
   });
 });
 
-describe("newaliases (a link to qm)", () => {
+describe("newaliases (a link to qm)", { timeout: 300_000 }, () => {
   it("compiles the aliases file named in control/aliases", async () => {
     const home = await makeHome();
     const file = join(tempDir(), "aliases");
@@ -195,8 +195,8 @@ describe("newaliases (a link to qm)", () => {
   });
 });
 
-describe("bsd-mailx through sendmail", () => {
-  const mailx = spawnSync("sh", ["-c", "command -v bsd-mailx"], { encoding: "utf8" }).stdout.trim();
+describe("bsd-mailx through sendmail", { timeout: 300_000 }, () => {
+  const mailx = spawnSync("sh", ["-c", "command -v bsd-mailx"], { encoding: "utf8", timeout: 60_000 }).stdout.trim();
   it("queues `echo body | mail -s subject user`", { skip: mailx === "" ? "bsd-mailx is not installed (Debian package bsd-mailx)" : false }, async () => {
     const home = await makeHome();
     const dir = tempDir("qm-mailx-");
@@ -222,14 +222,14 @@ describe("bsd-mailx through sendmail", () => {
   });
 });
 
-describe("sendmail -q", () => {
+describe("sendmail -q", { timeout: 300_000 }, () => {
   it("runs the queue once and delivers to a local Maildir", { skip: process.getuid?.() !== 0 ? "needs root to deliver as another uid" : false }, async () => {
     const home = await makeHome();
     const user = join(tempDir("qm-user-"), "joe");
     mkdirSync(user, { recursive: true });
     const md = await runQm(["maildirmake", join(user, "Maildir")]);
     assert.equal(md.code, 0, md.stderr);
-    spawnSync("chown", ["-R", "65534:65534", user]);
+    spawnSync("chown", ["-R", "65534:65534", user], { timeout: 60_000 });
     chmodSync(join(user, ".."), 0o755);
     writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
     assert.equal((await runQm(["newu"], { env: { QMHOME: home } })).code, 0);

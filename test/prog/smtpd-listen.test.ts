@@ -17,7 +17,7 @@ let port6 = 0;
 before(async () => {
   home = await smtpdHome();
   const dir = tempDir("qm-cert-");
-  spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k"), "-out", join(dir, "c"), "-days", "2", "-subj", "/CN=mx.example.test"], { stdio: "ignore" });
+  spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(dir, "k"), "-out", join(dir, "c"), "-days", "2", "-subj", "/CN=mx.example.test"], { stdio: "ignore", timeout: 60_000 });
   control(home, "servercert.pem", readFileSync(join(dir, "k"), "latin1") + readFileSync(join(dir, "c"), "latin1"));
   chmodSync(join(home, "control", "servercert.pem"), 0o600);
   const check = join(home, "checkpw");
@@ -40,7 +40,7 @@ async function transaction(c: Client, rcpt: string, body = "Subject: t\r\n\r\nhe
   return [...first, ...(await c.replies(2))];
 }
 
-describe("qm smtpd --listen", () => {
+describe("qm smtpd --listen", { timeout: 300_000 }, () => {
   it("takes a message from Python's smtplib and queues it", () => {
     const script = `import smtplib,sys\ns=smtplib.SMTP("127.0.0.1", ${port}, timeout=20)\ns.ehlo("py.test")\nr=s.sendmail("a@py.test", ["postmaster@example.test"], "Subject: from python\\r\\n\\r\\n.leading dot\\r\\n")\ns.quit()\nprint("sent", r)\n`;
     const r = spawnSync(PY, ["-c", script], { encoding: "utf8", timeout: 30_000 });
@@ -114,7 +114,7 @@ describe("qm smtpd --listen", () => {
   });
 });
 
-describe("qm smtpd --listen limits and rules", () => {
+describe("qm smtpd --listen limits and rules", { timeout: 300_000 }, () => {
   it("limits sessions per client IP and obeys deny rules", async () => {
     const home = await smtpdHome();
     control(home, "smtprules", "127.0.0.1:allow\n::1:deny\n");

@@ -10,7 +10,7 @@ const ENV = { TCPREMOTEIP: "192.0.2.9", TCPLOCALIP: "192.0.2.1", TCPLOCALHOST: "
 const codes = (out: Buffer) => out.toString("latin1").split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3));
 const session = (home: string, input: string, env: NodeJS.ProcessEnv = {}) => runQm(["smtpd"], { input: Buffer.from(input, "latin1"), env: { QMHOME: home, ...ENV, ...env } });
 
-describe("qm smtpd (inetd mode)", () => {
+describe("qm smtpd (inetd mode)", { timeout: 300_000 }, () => {
   let shared = "";
   before(async () => {
     shared = await smtpdHome();

@@ -78,7 +78,7 @@ function smtp(port: number, lines: readonly string[]): Promise<string[]> {
   });
 }
 
-describe("qm start", { skip: ROOT_ONLY }, () => {
+describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
   let home = "";
   let maildir = "";
   let fast = "";
@@ -86,7 +86,7 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
   let port = 0;
   const newMail = () => (existsSync(join(maildir, "new")) ? readdirSync(join(maildir, "new")) : []);
   const inject = async (subject: string) => {
-    const r = spawnSync(fast, ["inject", "joe@example.test"], { input: `Subject: ${subject}\n\n${subject} body\n`, env: { ...process.env, QMHOME: home } });
+    const r = spawnSync(fast, ["inject", "joe@example.test"], { input: `Subject: ${subject}\n\n${subject} body\n`, env: { ...process.env, QMHOME: home }, timeout: 60_000 });
     assert.equal(r.status, 0, r.stderr.toString());
   };
   const delivered = (subject: string) =>
@@ -96,15 +96,15 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
     fast = await fastQm();
     home = join(tempDir(), "qm");
     chmodSync(join(home, ".."), 0o755); // smtpd runs as nobody and must reach control/
-    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
     const user = join(tempDir("qm-user-"), "joe");
     mkdirSync(user, { recursive: true });
     chmodSync(join(user, ".."), 0o755);
     maildir = join(user, "Maildir");
-    assert.equal(spawnSync(fast, ["maildirmake", maildir]).status, 0);
-    spawnSync("chown", ["-R", "65534:65534", user]);
+    assert.equal(spawnSync(fast, ["maildirmake", maildir], { timeout: 60_000 }).status, 0);
+    spawnSync("chown", ["-R", "65534:65534", user], { timeout: 60_000 });
     writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
-    assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
     qm = new Started(home, ["--listen", "127.0.0.1:0", "--smtpd-user", "nobody"]);
     port = Number((await qm.wait(/smtpd: listening on 127\.0\.0\.1:(\d+)/))[1]);
   });
@@ -162,12 +162,12 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
   });
 });
 
-describe("qm start killed outright", { skip: ROOT_ONLY }, () => {
+describe("qm start killed outright", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
   it("its parts stop by themselves: a SIGKILLed start leaves no queue manager or listener running", async () => {
     const fast = await fastQm();
     const home = join(tempDir(), "qm");
     chmodSync(join(home, ".."), 0o755);
-    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
     const qm = new Started(home, ["--listen", "127.0.0.1:0", "--smtpd-user", "nobody"]);
     await qm.wait(/smtpd: listening on 127\.0\.0\.1:\d+/);
     await qm.wait(/^status: local 0\/10 remote 0\/20$/m);
@@ -186,11 +186,11 @@ describe("qm start killed outright", { skip: ROOT_ONLY }, () => {
   });
 });
 
-describe("qm start --no-smtpd", { skip: ROOT_ONLY }, () => {
+describe("qm start --no-smtpd", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
   it("runs the queue manager alone", async () => {
     const fast = await fastQm();
     const home = join(tempDir(), "qm");
-    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
     const qm = new Started(home, ["--no-smtpd"]);
     await qm.wait(/^status: local 0\/10 remote 0\/20$/m);
     assert.doesNotMatch(qm.text, /smtpd/);
@@ -199,7 +199,7 @@ describe("qm start --no-smtpd", { skip: ROOT_ONLY }, () => {
   });
 });
 
-describe("qm start --help", () => {
+describe("qm start --help", { timeout: 300_000 }, () => {
   it("documents the flags with examples", async () => {
     const r = await runQm(["start", "--help"]);
     assert.equal(r.code, 0);
@@ -210,7 +210,7 @@ describe("qm start --help", () => {
   });
 });
 
-describe("nextDelay()", () => {
+describe("nextDelay()", { timeout: 300_000 }, () => {
   const B = { firstMs: 1000, maxMs: 60_000, resetAfterMs: 30_000 };
   it("doubles while a part keeps dying soon, up to the maximum, and starts over after a long run", () => {
     const CASES = [
@@ -225,7 +225,7 @@ describe("nextDelay()", () => {
   });
 });
 
-describe("start()", () => {
+describe("start()", { timeout: 300_000 }, () => {
   const sh = (script: string) => (p: Part) => spawn("sh", ["-c", script], { stdio: ["ignore", "pipe", "pipe"] });
   const fast = { firstMs: 20, maxMs: 80, resetAfterMs: 60_000 };
 

@@ -111,7 +111,7 @@ async function talk(row: Row): Promise<string[]> {
   return got;
 }
 
-describe("qm smtpd against hostile clients", () => {
+describe("qm smtpd against hostile clients", { timeout: 300_000 }, () => {
   for (const row of ROWS) {
     it(`${row.group}: ${row.what} -> ${row.want.source.slice(1, 20)}`, async () => {
       const got = await talk(row);
@@ -168,7 +168,7 @@ describe("qm smtpd against hostile clients", () => {
   });
 });
 
-describe("qm local against hostile local parts", () => {
+describe("qm local against hostile local parts", { timeout: 300_000 }, () => {
   const ROOT_RUN = process.getuid?.() === 0;
   const UID = ROOT_RUN ? 65534 : process.getuid!();
   const TRICKS = ["../../../../tmp/qm-evil", "..", "/etc/passwd", "x/../../y", ".qmail", "-default", "a\nb"];
@@ -179,7 +179,7 @@ describe("qm local against hostile local parts", () => {
       mkdirSync(join(h, "Maildir", "new"), { recursive: true });
       for (const d of ["tmp", "cur"]) mkdirSync(join(h, "Maildir", d));
       writeFileSync(join(h, ".qmail-default"), "./Maildir/\n");
-      if (ROOT_RUN) spawnSync("chown", ["-R", `${UID}:${UID}`, top]);
+      if (ROOT_RUN) spawnSync("chown", ["-R", `${UID}:${UID}`, top], { timeout: 60_000 });
       const r = await runQm(["local", "--", "bob", h, `bob-${ext}`, "-", ext, "example.test", "s@x.org", "./Maildir/"], { input: "Subject: t\n\nx\n" });
       seen.set({ group: "local", what: `qm local, ext ${JSON.stringify(ext)}`, send: "", replies: 0, want: /./ }, `exit ${r.code}: ${r.stdout.toString().trim() || r.stderr.toString().trim()}`);
       assert.ok([0, 100, 111].includes(r.code ?? -1), `exit ${r.code}`);

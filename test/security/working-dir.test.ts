@@ -9,7 +9,7 @@ import { chmodSync, existsSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { asText, fastQm, makeHome, runProcess, tempDir } from "../support/qm.ts";
 
-describe("the standalone binary ignores its working directory", () => {
+describe("the standalone binary ignores its working directory", { timeout: 300_000 }, () => {
   let qm = "";
   before(async () => {
     qm = await fastQm();

@@ -83,7 +83,7 @@ export class Net {
     for (const c of this.#children) c.kill("SIGKILL");
     this.#children.clear();
     for (const ns of this.#made.splice(0).reverse()) {
-      spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8" }).stdout?.split("\n").filter(Boolean).forEach((pid) => {
+      spawnSync("ip", ["netns", "pids", ns], { encoding: "utf8", timeout: 60_000 }).stdout?.split("\n").filter(Boolean).forEach((pid) => {
         try {
           process.kill(Number(pid), "SIGKILL");
         } catch {

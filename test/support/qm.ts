@@ -1,11 +1,21 @@
 // Test helpers shared by the end-to-end tests: run the real `qm` as a process.
 // QM_BIN picks the qm under test (e.g. dist/qm); the default is the source on Node.
 import { spawn, type SpawnOptions } from "node:child_process";
-import { chmodSync, mkdtempSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 export const ROOT = new URL("../..", import.meta.url).pathname;
+
+/**
+ * The password file every test runs with ($QM_PASSWD, inherited by every qm
+ * a test starts): root and nobody, none of qm's system users. So `qm init` as
+ * root keeps queue/ for root, who can reach it inside a 0700 temporary
+ * directory, whatever accounts the host has (install.sh's qmailq could not).
+ * A test that needs accounts of its own writes a password file of its own.
+ */
+export const PASSWD = join(ROOT, "test/support/passwd");
+process.env.QM_PASSWD = PASSWD;
 
 /** The command line that runs qm under test. */
 export function qmCommand(): { cmd: string; args: string[] } {
@@ -63,15 +73,37 @@ export function asText(r: Run): { code: number | null; stdout: string; stderr: s
   return { code: r.code, stdout: r.stdout.toString("latin1"), stderr: r.stderr.toString("latin1") };
 }
 
-/** A fresh temporary directory. */
-export function tempDir(prefix = "qm-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+const made: string[] = [];
+/** Removes every directory tempDir() made (at exit: a test file's homes, spools and binaries go with it). */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) {
+    try {
+      rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    } catch {
+      // still in use (a mount point a test left mounted): leave it rather than fail the exit
+    }
+  }
+}
+process.on("exit", removeTempDirs);
+for (const sig of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
+  // the test runner stops a file that outlives --test-timeout with SIGTERM: clean up, then die of the signal
+  process.once(sig, () => {
+    removeTempDirs();
+    process.kill(process.pid, sig);
+  });
 }
 
-/** A fresh $QMHOME made by `qm init --me <me>`; returns its path. */
+/** A fresh temporary directory, removed when the test file's process exits (however its tests ended). */
+export function tempDir(prefix = "qm-test-"): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
+}
+
+/** A fresh $QMHOME made by `qm init --me <me>` with the fixture password file; returns its path. */
 export async function makeHome(me = "example.test", env: NodeJS.ProcessEnv = {}): Promise<string> {
   const home = join(tempDir(), "qm");
-  const r = await runQm(["init", "--me", me], { env: { ...env, QMHOME: home } });
+  const r = await runQm(["init", "--me", me], { env: { QM_PASSWD: PASSWD, ...env, QMHOME: home } });
   if (r.code !== 0) throw new Error(`qm init failed (${r.code}): ${r.stderr.toString()}`);
   return home;
 }
@@ -79,12 +111,13 @@ export async function makeHome(me = "example.test", env: NodeJS.ProcessEnv = {})
 let built: Promise<string> | null = null;
 /**
  * A fast-starting qm for tests that start hundreds of processes: $QM_BIN when
- * set, else the standalone binary built once per test process with bun
- * (written to a temporary name, then renamed, so parallel test files never
- * see half a binary).
+ * set, else $QM_TEST_BIN (the standalone binary scripts/test.sh builds once
+ * per run and removes afterwards), else one built with bun for this test
+ * process (a file run on its own) and removed when it exits.
  */
 export function fastQm(): Promise<string> {
-  if (process.env.QM_BIN) return Promise.resolve(process.env.QM_BIN);
+  const given = process.env.QM_BIN || process.env.QM_TEST_BIN;
+  if (given) return Promise.resolve(given);
   built ??= new Promise((resolve, reject) => {
     const dir = tempDir("qm-bin-");
     chmodSync(dir, 0o755); // deliveries run the binary as other users (nobody)

@@ -3,11 +3,11 @@
 // drops the connection). DATA bodies are collected raw, CRLFs and dots as
 // they came over the wire.
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { TLSSocket } from "node:tls";
+import { tempDir } from "./qm.ts";
 
 export type Answer = string | "hang" | "close";
 export interface PeerScript {
@@ -120,10 +120,10 @@ function serve(sock: Socket, s: Session, script: PeerScript, sockets: Set<Socket
 
 /** A throwaway self-signed certificate made with openssl; null when openssl is missing. */
 export function makeCert(): { key: string; cert: string } | null {
-  const dir = mkdtempSync(join(tmpdir(), "qm-cert-"));
+  const dir = tempDir("qm-cert-");
   try {
     execFileSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost", "-days", "1",
-      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore" });
+      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem")], { stdio: "ignore", timeout: 60_000 });
     return { key: readFileSync(join(dir, "key.pem"), "utf8"), cert: readFileSync(join(dir, "cert.pem"), "utf8") };
   } catch {
     return null;

@@ -12,7 +12,7 @@ export const isRoot = process.getuid?.() === 0;
 export async function smtpdHome(): Promise<string> {
   const home = await makeHome("example.test");
   chmodSync(dirname(home), 0o755);
-  if (isRoot) spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, join(home, "queue")]);
+  if (isRoot) spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, join(home, "queue")], { timeout: 60_000 });
   return home;
 }
 
@@ -101,5 +101,5 @@ export class Client {
 }
 
 export function have(tool: string): boolean {
-  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+  return spawnSync("sh", ["-c", `command -v ${tool}`], { timeout: 60_000 }).status === 0;
 }

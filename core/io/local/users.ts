@@ -39,7 +39,7 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
 }
 
 /** users/cdb bytes, null when there is none (ENOENT); other errors are temporary. */
-export async function readUsersCdb(qmhome: string): Promise<Result<Uint8Array | null>> {
+async function readUsersCdb(qmhome: string): Promise<Result<Uint8Array | null>> {
   const r = cached(join(qmhome, "users", "cdb"), (b) => b);
   return r.kind === "ok" ? r : temp(`Unable to read users/cdb: ${r.reason}`, "4.3.0");
 }

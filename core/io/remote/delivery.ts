@@ -76,7 +76,7 @@ async function addressesOf(cfg: RemoteConfig, mxs: readonly Mx[], port: number):
 }
 
 /** The addresses to try for `host`, in order. */
-export async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targets> {
+async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targets> {
   const route = findRoute(cfg.routes, host);
   if (route === "invalid") return { kind: "fail", record: { letter: "Z", text: "Unable to parse control/smtproutes. (#4.3.5)\n" } };
   const port = route?.port ?? SMTP_PORT;

@@ -1,5 +1,5 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { lockFile } from "../../lib/queue/layout.ts";
 import { emptyTable, isDown, recordAttempt, TABLE_SIZE } from "../../lib/remote/tcpto.ts";
 
 // queue/lock/tcpto has one writer: the running `qm rspawn`, which keeps the
@@ -12,8 +12,8 @@ export interface Tcpto {
   record(ip: string, timedOut: boolean): void;
 }
 
-export function tcptoPath(home: string): string {
-  return join(home, "queue", "lock", "tcpto");
+function tcptoPath(home: string): string {
+  return lockFile(home, "tcpto");
 }
 
 /** The table on disk; an empty one when missing, unreadable or the wrong size. */

@@ -23,7 +23,7 @@ export interface SmtpControls {
 }
 
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
-export const DEFAULT_MAXRCPT = 1000;
+const DEFAULT_MAXRCPT = 1000;
 const MAX_DATABYTES = 0xffffffff;
 
 /** Reads the controls; any failure but a missing file is temporary (the session answers 421). */

@@ -8,11 +8,6 @@ export function formatDate822(ms: number): string {
   return `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()} ${two(d.getUTCHours())}:${two(d.getUTCMinutes())}:${two(d.getUTCSeconds())} -0000`;
 }
 
-/** RFC 5322 date with the weekday, as a user agent writes it: "Sun, 29 Nov 2026 10:37:21 -0000". */
-export function formatRfc5322Date(ms: number): string {
-  return `${DAYS[new Date(ms).getUTCDay()]}, ${formatDate822(ms)}`;
-}
-
 /** ctime-like, UTC, day zero-padded (mbox From_ lines): "Sun Nov 29 10:37:21 2026". */
 export function formatCtime(ms: number): string {
   const d = new Date(ms);

@@ -15,12 +15,9 @@ export function temp(reason: string, status: TempStatus = "4.3.0"): Fail {
 export function perm(reason: string, status: PermStatus = "5.3.0"): Fail {
   return { kind: "perm", reason, status };
 }
-export function isFail<T>(r: Result<T>): r is Fail {
-  return r.kind !== "ok";
-}
 
 /** qmail-command(8): 0 delivered, 100 hard error, 111 soft error. */
-export const EXIT = { ok: 0, perm: 100, temp: 111 } as const;
+const EXIT = { ok: 0, perm: 100, temp: 111 } as const;
 export function exitCode(r: Result<unknown>): 0 | 100 | 111 {
   return EXIT[r.kind];
 }

@@ -151,13 +151,13 @@ function addedFields(s: Scan, cfg: InjectConfig, resent: boolean): string[] {
 }
 
 /** <YYYYMMDDHHMMSS.pid.qm@idhost>, UTC. */
-export function messageId(cfg: Pick<InjectConfig, "now" | "pid" | "idhost">): string {
+function messageId(cfg: Pick<InjectConfig, "now" | "pid" | "idhost">): string {
   const stamp = new Date(cfg.now).toISOString().replace(/[-:T]/g, "").slice(0, 14);
   return `<${stamp}.${cfg.pid}.qm@${cfg.idhost}>`;
 }
 
 /** `"Name" <user@host>`, `user@host (Name)` with QMAILINJECT=c, or `user@host` without a name. */
-export function defaultFrom(cfg: Pick<InjectConfig, "env" | "hosts">): string {
+function defaultFrom(cfg: Pick<InjectConfig, "env" | "hosts">): string {
   const addr = formatAddr(rewriteAddr({ local: cfg.env.fromUser, domain: cfg.env.fromHost }, cfg.hosts));
   const name = cfg.env.name;
   if (name === null) return addr;

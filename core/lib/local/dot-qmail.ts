@@ -16,7 +16,7 @@ export type Instruction =
   | { readonly kind: "forward-only" };
 
 /** A .qmail text longer than this is refused (temp): qmail reads it whole; qm bounds it. */
-export const MAX_DOT_QMAIL = 1 << 20;
+const MAX_DOT_QMAIL = 1 << 20;
 
 type LineRule = (line: string) => Instruction;
 const file: LineRule = (l) => (l.endsWith("/") ? { kind: "maildir", path: l } : { kind: "mbox", path: l });

@@ -12,7 +12,7 @@ export interface NameParts {
 }
 
 /** The host part with "/" as \057 and ":" as \072, so a name never holds either. */
-export function maildirHost(host: string): string {
+function maildirHost(host: string): string {
   const h = host.replace(/\//g, "\\057").replace(/:/g, "\\072").replace(/[\0\n]/g, "_");
   return h === "" ? "localhost" : h.slice(0, 255);
 }

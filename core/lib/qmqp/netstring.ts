@@ -4,7 +4,7 @@
  * at most MAX_DIGITS digits, so a hostile peer cannot make us count forever.
  */
 
-export const MAX_DIGITS = 10; // 9999999999 bytes: more than any limit a caller sets
+const MAX_DIGITS = 10; // 9999999999 bytes: more than any limit a caller sets
 
 const enc = new TextEncoder();
 

@@ -12,11 +12,11 @@ import type { Fail } from "../base/result.ts";
  * or D (refused) and a text.
  */
 
-export const QMQP_PORT = 628;
+const QMQP_PORT = 628;
 export const MAX_MESSAGE = 200_000_000; // qmail-qmqpd: longer is a temporary refusal
 export const MAX_ADDRESS = 999; // an address of 1000 bytes or more poisons the message
 export const MAX_ENVELOPE_BYTES = 16 * 1024 * 1024; // what follows the message, held in memory
-export const MAX_RECIPIENTS = 100_000;
+const MAX_RECIPIENTS = 100_000;
 export const MAX_REPLY = 1000;
 
 /** The bytes a client writes: the whole request, message included. */

@@ -9,6 +9,23 @@ export const FLAT_DIRS = ["pid", "intd", "todo", "bounce", "lock", "maildrop"] a
 export type SplitDir = (typeof SPLIT_DIRS)[number];
 export type FlatDir = (typeof FLAT_DIRS)[number];
 
+/**
+ * A home's queue directory ($QMHOME/queue). Only the queue room builds paths
+ * into the queue (test/layering.test.ts); other rooms ask these functions.
+ */
+export function queueDir(home: string): string {
+  return `${home.replace(/\/+$/, "")}/queue`;
+}
+/** queue/maildrop/: a submitter that may not write the queue leaves its message there. */
+export function maildropDir(home: string): string {
+  return `${queueDir(home)}/maildrop`;
+}
+/** The files in queue/lock/: the trigger FIFO, send's mutex, and remote's table of hosts that time out (where qmail keeps it). */
+export type LockFile = "trigger" | "sendmutex" | "tcpto";
+export function lockFile(home: string, name: LockFile): string {
+  return `${queueDir(home)}/lock/${name}`;
+}
+
 /** queue-relative path of a message's file in a split directory: "mess/7/12345". */
 export function splitPath(dir: SplitDir, id: number): string {
   return `${dir}/${id % SPLIT}/${id}`;

@@ -26,7 +26,7 @@ export interface DnsMessage {
 export const CNAME_MAX = 10;
 
 /** Lowercased, without the final dot. */
-export function normName(name: unknown): string {
+function normName(name: unknown): string {
   return typeof name === "string" ? name.toLowerCase().replace(/\.$/, "") : "\0invalid";
 }
 

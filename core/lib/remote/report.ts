@@ -15,7 +15,7 @@ export interface Record {
 }
 
 /** qmail-remote caps the remote text it repeats. */
-export const REMOTE_TEXT_MAX = 5000;
+const REMOTE_TEXT_MAX = 5000;
 
 /** "<letter><text>\0"; a NUL inside the text becomes "?" so the framing holds. */
 export function formatRecord(r: Record): string {

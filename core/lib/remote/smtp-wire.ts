@@ -4,12 +4,8 @@
  * are Uint8Array, text is a byte string (core/lib/base/bytes.ts).
  */
 
-/** RFC 5321 §4.5.3.1.4: a command line, CRLF included. */
-export const COMMAND_MAX = 512;
-/** RFC 5321 §4.5.3.1.6: a text line, CRLF included. */
-export const TEXT_LINE_MAX = 1000;
 /** A client's tolerance for one reply line (peers exceed 512; never unbounded). */
-export const REPLY_LINE_MAX = 4096;
+const REPLY_LINE_MAX = 4096;
 /** Lines in one multiline reply before the peer is treated as broken. */
 export const REPLY_LINES_MAX = 200;
 
@@ -143,10 +139,4 @@ export function createDotStuffer(): DotStuffer {
       return atLineStart ? Uint8Array.of(DOT, CR, LF) : null;
     },
   };
-}
-
-/** Server side: a DATA line (CRLF removed) without its transparency dot; null for the terminating ".". */
-export function dotUnstuffLine(line: string): string | null {
-  if (line === ".") return null;
-  return line.startsWith(".") ? line.slice(1) : line;
 }

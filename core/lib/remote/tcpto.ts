@@ -5,7 +5,7 @@
  * bytes 20–23 LE32 unix time of the last counted timeout; the rest zero.
  */
 export const RECORDS = 64;
-export const RECORD_SIZE = 24;
+const RECORD_SIZE = 24;
 export const TABLE_SIZE = RECORDS * RECORD_SIZE;
 const COUNT_MAX = 10;
 const RECOUNT_AFTER = 120; // seconds: timeouts closer together count once

@@ -17,7 +17,7 @@ const USERNAME = "334 VXNlcm5hbWU6"; // "Username:"
 const PASSWORD = "334 UGFzc3dvcmQ6"; // "Password:"
 
 /** Base64 to a byte string, or null when the text is not canonical base64. */
-export function decodeBase64(s: string): string | null {
+function decodeBase64(s: string): string | null {
   if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
   try {
     return atob(s);

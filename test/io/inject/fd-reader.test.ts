@@ -24,7 +24,7 @@ async function readBack(data: Uint8Array | string, size?: number, blocking = fal
   }
 }
 
-describe("readFd()", () => {
+describe("readFd()", { timeout: 120_000 }, () => {
   it("yields every byte of the descriptor, in order, across many chunks", async () => {
     const data = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 31) & 255));
     assert.ok((await readBack(data, 4096)).equals(data));
@@ -42,7 +42,7 @@ describe("readFd()", () => {
   });
   it("blocking: a non-blocking pipe with nothing in it yet is waited on, not an error", async () => {
     const fifo = join(tempDir(), "fifo");
-    execFileSync("mkfifo", [fifo]);
+    execFileSync("mkfifo", [fifo], { timeout: 60_000 });
     const rfd = openSync(fifo, constants.O_RDONLY | constants.O_NONBLOCK);
     const wfd = openSync(fifo, constants.O_WRONLY);
     const later = setTimeout(() => {

@@ -8,9 +8,9 @@ import { bytesSource } from "../../../core/io/local/message-source.ts";
 import { maildirName } from "../../../core/lib/local/maildir-name.ts";
 import { tempDir } from "../../support/qm.ts";
 
-const python = spawnSync("python3", ["-c", "import mailbox"]).status === 0;
+const python = spawnSync("python3", ["-c", "import mailbox"], { timeout: 60_000 }).status === 0;
 
-describe("deliverMaildir()", () => {
+describe("deliverMaildir()", { timeout: 120_000 }, () => {
   it("writes head + message verbatim into new/ and leaves tmp/ empty", async () => {
     const dir = join(tempDir(), "Maildir");
     assert.equal(makeMaildir(dir).kind, "ok");
@@ -27,7 +27,7 @@ describe("deliverMaildir()", () => {
     const dir = join(tempDir(), "Maildir");
     makeMaildir(dir);
     for (const s of ["a", "b", "c"]) await deliverMaildir(dir, Buffer.from(""), bytesSource(Buffer.from(`Subject: ${s}\n\nbody\n`)));
-    const out = spawnSync("python3", ["-c", "import mailbox,sys\nprint(' '.join(sorted(m['Subject'] for m in mailbox.Maildir(sys.argv[1], create=False))))", dir], { encoding: "utf8" });
+    const out = spawnSync("python3", ["-c", "import mailbox,sys\nprint(' '.join(sorted(m['Subject'] for m in mailbox.Maildir(sys.argv[1], create=False))))", dir], { encoding: "utf8", timeout: 60_000 });
     assert.equal(out.stdout.trim(), "a b c");
   });
   it("fails temporarily without a tmp/ directory", async () => {
@@ -39,7 +39,7 @@ describe("deliverMaildir()", () => {
   });
 });
 
-describe("uniqueName()", () => {
+describe("uniqueName()", { timeout: 120_000 }, () => {
   it("never repeats, never holds / or :, never starts with a dot", () => {
     const seen = new Set<string>();
     for (let i = 0; i < 1000; i++) seen.add(uniqueName());

@@ -8,9 +8,9 @@ import { bytesSource, type MessageSource } from "../../../core/io/local/message-
 import { tempDir } from "../../support/qm.ts";
 
 const HEAD = Buffer.from("From a@b Fri Jan 05 03:04:05 2024\nReturn-Path: <a@b>\nDelivered-To: u@x\n");
-const python = spawnSync("python3", ["-c", "import mailbox"]).status === 0;
+const python = spawnSync("python3", ["-c", "import mailbox"], { timeout: 60_000 }).status === 0;
 
-describe("deliverMbox()", () => {
+describe("deliverMbox()", { timeout: 120_000 }, () => {
   it("appends From_, header lines, the quoted message and a blank line, byte for byte", async () => {
     const path = join(tempDir(), "mbox");
     writeFileSync(path, "old\n\n");
@@ -25,7 +25,7 @@ describe("deliverMbox()", () => {
       await deliverMbox(path, HEAD, bytesSource(Buffer.from(`Subject: ${subj}\n\nFrom a line\nbody ${subj}\n`)));
     }
     const py = "import mailbox,sys,json\nm=mailbox.mbox(sys.argv[1])\nprint(json.dumps([[x['Subject'],x.get_payload()] for x in m]))";
-    const out = spawnSync("python3", ["-c", py, path], { encoding: "utf8" });
+    const out = spawnSync("python3", ["-c", py, path], { encoding: "utf8", timeout: 60_000 });
     assert.deepEqual(JSON.parse(out.stdout), [["one", ">From a line\nbody one\n"], ["two", ">From a line\nbody two\n"]]);
   });
   it("truncates back to the old contents when the message cannot be read", async () => {

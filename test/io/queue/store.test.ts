@@ -10,7 +10,7 @@ import { fakeHome, put } from "../../support/send-env.ts";
 const RULES: RewriteRules = { locals: new Set(["example.test"]), virtualdomains: new Map([["v.test", "vee"]]), percenthack: new Set(), envnoathost: "example.test" };
 const route = (a: string) => rewrite(a, RULES);
 
-describe("preprocess()", () => {
+describe("preprocess()", { timeout: 120_000 }, () => {
   it("writes info, local and remote with rewritten addresses; releaseTodo() removes todo and intd", async () => {
     const home = await fakeHome();
     const q = join(home, "queue");
@@ -45,7 +45,7 @@ describe("preprocess()", () => {
   });
 });
 
-describe("readChannel() and markDone()", () => {
+describe("readChannel() and markDone()", { timeout: 120_000 }, () => {
   it("turns exactly the record's T into D at its offset", async () => {
     const home = await fakeHome();
     const q = join(home, "queue");
@@ -69,7 +69,7 @@ describe("readChannel() and markDone()", () => {
   });
 });
 
-describe("appendBounce() and finishMessage()", () => {
+describe("appendBounce() and finishMessage()", { timeout: 120_000 }, () => {
   it("accumulates paragraphs, then removes the message's files", async () => {
     const home = await fakeHome();
     const q = join(home, "queue");

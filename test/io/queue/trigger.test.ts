@@ -7,7 +7,7 @@ import { pullTrigger } from "../../../core/io/queue/enqueue.ts";
 import { openTrigger, takeSendMutex } from "../../../core/io/queue/trigger.ts";
 import { fakeHome } from "../../support/send-env.ts";
 
-describe("openTrigger()", () => {
+describe("openTrigger()", { timeout: 120_000 }, () => {
   it("wakes once per burst of writers, without polling", async () => {
     const home = await fakeHome();
     let wakes = 0;
@@ -27,7 +27,7 @@ describe("openTrigger()", () => {
   });
 });
 
-describe("takeSendMutex()", () => {
+describe("takeSendMutex()", { timeout: 120_000 }, () => {
   it("lets one holder in, keeps a second out, and frees on release", async () => {
     const q = join(await fakeHome(), "queue");
     const a = takeSendMutex(q);
@@ -44,7 +44,7 @@ describe("takeSendMutex()", () => {
   });
   it("takes over the pid file of a process that is gone", async () => {
     const q = join(await fakeHome(), "queue");
-    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"]).stdout.toString();
+    const dead = spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { timeout: 60_000 }).stdout.toString();
     writeFileSync(join(q, "lock/sendmutex"), `${dead}\n`);
     const r = takeSendMutex(q);
     assert.equal(r.kind, "ok");

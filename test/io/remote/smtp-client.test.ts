@@ -35,7 +35,7 @@ const rejectAt = (verb: string, reply: string): PeerScript => ({
   answer: (line) => (line.toUpperCase().startsWith(verb) ? reply : undefined),
 });
 
-describe("deliverRemote() against a scripted peer", () => {
+describe("deliverRemote() against a scripted peer", { timeout: 120_000 }, () => {
   it("sends EHLO, pipelines MAIL and RCPT, dot-stuffs with CRLF, and reports K", async () => {
     const { out, peer } = await run({}, "Subject: t\n\n.hidden\nlast\n", ["a@x.test", "b@x.test"]);
     assert.equal(out, "r\0r\0K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n\0");
@@ -104,7 +104,7 @@ describe("deliverRemote() against a scripted peer", () => {
   });
 });
 
-describe("STARTTLS", () => {
+describe("STARTTLS", { timeout: 120_000 }, () => {
   let cert: { key: string; cert: string } | null = null;
   before(() => { cert = makeCert(); });
   it("is used whenever offered, with a certificate made at test time", async (t) => {
@@ -131,7 +131,7 @@ describe("STARTTLS", () => {
   });
 });
 
-describe("synthesizeReport() over real records", () => {
+describe("synthesizeReport() over real records", { timeout: 120_000 }, () => {
   it("turns a 4xx recipient into Z with both texts", async () => {
     const peer = await startPeer(rejectAt("RCPT", "450 greylisted"));
     try {

@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { addrText, formatItem, listAddrs, mapAddrs, parseAddressList, quote, quote2, rewriteAddr, type Item } from "../../../core/lib/inject/address.ts";
 import { fromBytes } from "../../../core/lib/base/bytes.ts";
+import { cpuTimed } from "../../support/fuzz.ts";
 
 const HOSTS = { defaulthost: "dhost", defaultdomain: "ddom.test", plusdomain: "pdom.test" };
 
@@ -126,9 +127,9 @@ describe("parseAddressList() with hostile input", () => {
   it("parses a 1 MB field in linear time", () => {
     const body = Array.from({ length: 70_000 }, (_, i) => `user${i}@host${i % 7}.test`).join(", ");
     assert.ok(body.length > 1_000_000);
-    const t = Date.now();
-    assert.equal(rewritten(body).length, 70_000);
-    assert.ok(Date.now() - t < 5_000, "took too long");
+    const { value, ms } = cpuTimed(() => rewritten(body));
+    assert.equal(value.length, 70_000);
+    assert.ok(ms < 5_000, `took ${ms.toFixed(0)} ms of CPU`);
   });
   it("parses a single 1 MB atom and a 1 MB comment", () => {
     assert.deepEqual(rewritten(`${"a".repeat(1 << 20)}@x.test`), [`${"a".repeat(1 << 20)}@x.test`]);

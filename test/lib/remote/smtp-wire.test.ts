@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
-  createDotStuffer, dotUnstuffLine, ehloKeywords, parseReply, parseReplyLine, quoteAddress, replyClass, safeForCommand, takeLines,
+  createDotStuffer, ehloKeywords, parseReply, parseReplyLine, quoteAddress, replyClass, safeForCommand, takeLines,
 } from "../../../core/lib/remote/smtp-wire.ts";
 
 const enc = (s: string) => new Uint8Array([...s].map((c) => c.charCodeAt(0)));
@@ -112,5 +112,4 @@ describe("quoteAddress()", () => {
 describe("misc", () => {
   it("replyClass() splits at 400 and 500", () => assert.deepEqual([250, 354, 421, 554].map(replyClass), ["ok", "ok", "temp", "perm"]));
   it("safeForCommand() refuses CR, LF, NUL", () => assert.deepEqual(["a", "a\rb", "a\nb", "a\0"].map(safeForCommand), [true, false, false, false]));
-  it("dotUnstuffLine() strips one dot and ends at '.'", () => assert.deepEqual(["..", ".", "..a", "a"].map(dotUnstuffLine), [".", null, ".a", "a"]));
 });
