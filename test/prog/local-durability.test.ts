@@ -10,7 +10,7 @@ import { qmCommand, runProcess, tempDir } from "../support/qm.ts";
 // and a failure of that fsync is a temporary failure (111), seen through
 // strace and its fault injection. As root the delivery runs as uid 65534.
 
-const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+const hasStrace = spawnSync("strace", ["-V"], { timeout: 10_000 }).status === 0;
 const ROOT_RUN = process.getuid?.() === 0;
 const UID = ROOT_RUN ? 65534 : process.getuid!();
 const MSG = "From: a@b\nSubject: durable\n\nbody\n";
@@ -34,7 +34,7 @@ async function local(home: string, dd: string, strace: string[]) {
   return { r, lines };
 }
 
-describe("qm local makes a delivery durable before exit 0", { skip: !hasStrace && "strace is not installed (scripts/apt-packages.txt)" }, () => {
+describe("qm local makes a delivery durable before exit 0", { timeout: 300_000, skip: !hasStrace && "strace is not installed (scripts/apt-packages.txt)" }, () => {
   it("Maildir: link into new/, then fsync of new/, then exit 0", async () => {
     const home = userHome();
     const { r, lines } = await local(home, "./Maildir/", ["-e", "trace=fsync,link,linkat,exit_group"]);

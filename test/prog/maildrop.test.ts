@@ -14,7 +14,7 @@ import { readDrop } from "../support/maildrop.ts";
 // those uids can reach it. Needs root (CI runs as root) to switch uids.
 
 const isRoot = process.getuid?.() === 0;
-const hasStrace = spawnSync("strace", ["-V"]).status === 0;
+const hasStrace = spawnSync("strace", ["-V"], { timeout: 10_000 }).status === 0;
 const QMAILD = 65534;
 const USER = 4242;
 const QMAILQ = 65533; // the queue's owner in the second set-up
@@ -49,7 +49,7 @@ const INJECT: Writer = {
 async function home(queueOwner: number): Promise<string> {
   const h = await fakeHome();
   chmodSync(join(h, ".."), 0o755);
-  if (queueOwner !== 0) spawnSync("chown", ["-R", `${queueOwner}:${queueOwner}`, join(h, "queue")]);
+  if (queueOwner !== 0) spawnSync("chown", ["-R", `${queueOwner}:${queueOwner}`, join(h, "queue")], { timeout: 10_000 });
   return h;
 }
 
@@ -64,7 +64,7 @@ function run(w: Writer, h: string, rcpt: string, strace: string[] = []): Promise
 
 const drops = (h: string) => readdirSync(join(h, "queue/maildrop")).sort();
 
-describe("the maildrop path", { skip: !isRoot && "needs root to run the writers as other uids" }, () => {
+describe("the maildrop path", { timeout: 300_000, skip: !isRoot && "needs root to run the writers as other uids" }, () => {
   for (const w of [SMTPD, INJECT]) {
     describe(w.who, () => {
       it("acknowledges only after the file is whole and fsynced under its final name, with no rename and no directory fsync (strace)", { skip: !hasStrace && "strace is not installed (scripts/apt-packages.txt)" }, async () => {

@@ -17,13 +17,13 @@ const drop = (home: string) => join(home, "queue/maildrop");
 const dropped = (home: string) => readdirSync(drop(home)).sort();
 const todo = (home: string) => readdirSync(join(home, "queue/todo"));
 /** A pid that no process has: a child that has exited and been waited for. */
-const deadPid = (): number => spawnSync("true").pid!;
+const deadPid = (): number => spawnSync("true", { timeout: 10_000 }).pid!;
 
 async function* pieces(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield toBytes(p);
 }
 
-describe("writeMaildrop()", () => {
+describe("writeMaildrop()", { timeout: 120_000 }, () => {
   it("writes one whole file under its final name, mode 0644 whatever the umask", async () => {
     const home = await fakeHome();
     const old = process.umask(0o077);
@@ -59,11 +59,11 @@ describe("writeMaildrop()", () => {
 
   const mnt = join(tempDir("qm-drop-fs-"), "fs");
   mkdirSync(mnt);
-  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt]).status === 0;
-  after(() => { if (mounted) spawnSync("umount", ["-l", mnt]); });
+  const mounted = spawnSync("mount", ["-t", "tmpfs", "-o", "size=1m", "tmpfs", mnt], { timeout: 10_000 }).status === 0;
+  after(() => { if (mounted) spawnSync("umount", ["-l", mnt], { timeout: 10_000 }); });
   it("fails on a full disk (53) and leaves nothing behind", { skip: !mounted && "cannot mount a tmpfs here (needs root)" }, async () => {
     const home = await fakeHome();
-    spawnSync("cp", ["-a", home, join(mnt, "qm")]);
+    spawnSync("cp", ["-a", home, join(mnt, "qm")], { timeout: 10_000 });
     const r = await writeMaildrop(join(mnt, "qm"), new Uint8Array(3 << 20).fill(0x78), ENV);
     assert.equal(r.kind === "ok" ? 0 : r.code, 53);
     assert.match(r.kind === "ok" ? "" : r.reason, /no space left on device/);
@@ -71,7 +71,7 @@ describe("writeMaildrop()", () => {
   });
 });
 
-describe("takeMaildrop()", () => {
+describe("takeMaildrop()", { timeout: 120_000 }, () => {
   it("queues a whole file with its owner's uid and removes it", async () => {
     const home = await fakeHome();
     await writeMaildrop(home, toBytes("Subject: x\n\nbody\n"), ENV);
@@ -161,7 +161,7 @@ describe("takeMaildrop()", () => {
     const secret = join(home, "secret");
     writeFileSync(secret, "Fx@y\0Tok@example.test\0\0stolen\n");
     symlinkSync(secret, join(drop(home), "link"));
-    spawnSync("mkfifo", [join(drop(home), "fifo")]);
+    spawnSync("mkfifo", [join(drop(home), "fifo")], { timeout: 10_000 });
     writeFileSync(join(drop(home), "junk"), "Xnot an envelope");
     const bad = makeDrop("x\n", toBytes("X\0\0"));
     writeFileSync(join(drop(home), bad.name), bad.bytes);
