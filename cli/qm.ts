@@ -14,6 +14,7 @@ const SUB: Record<string, () => Promise<Command<any>>> = {
   // (one line per subcommand, kept in alphabetical order)
   init: () => import("./init.ts").then((m) => m.default),
   inject: async () => inject,
+  qctl: () => import("./qctl.ts").then((m) => m.default),
   qmqpd: () => import("./qmqpd.ts").then((m) => m.default),
   qread: () => import("./qread.ts").then((m) => m.default),
   qstat: () => import("./qstat.ts").then((m) => m.default),
