@@ -23,7 +23,7 @@ export default defineCommand({
     const cmd = parseQctlArgs(rawArgs);
     if (cmd.kind !== "ok") exitWith(cmd, "qm qctl");
     process.stdout.on("error", () => (gone = true));
-    const r = await qctl(cmd.value, { home: qmHome(), out: write });
+    const r = await qctl(cmd.value, { home: qmHome(), argv: rawArgs, out: write });
     if (!gone) await new Promise((resolve) => { process.stdout.once("error", resolve); process.stdout.end(() => resolve(null)); });
     exitWith(r, "qm qctl");
   },

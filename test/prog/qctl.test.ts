@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { noteDeferrals } from "../../core/io/queue/status.ts";
-import { asText, runQm } from "../support/qm.ts";
-import { fakeEnv, fakeHome, put, queueFiles, sendOnce, startDaemon } from "../support/send-env.ts";
+import { asText } from "../support/qm.ts";
+import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon } from "../support/send-env.ts";
 
 const T = { timeout: 120_000 };
-const qctl = async (home: string, ...args: string[]) => asText(await runQm(["qctl", ...args], { env: fakeEnv(home) }));
+// the standalone binary (fastQm): these tests start qm some sixty times
+const qctl = async (home: string, ...args: string[]) => asText(await runBin(["qctl", ...args], fakeEnv(home)));
 const sp = (dir: string, id: number) => `${dir}/${id % 23}/${id}`;
 const channel = (home: string, dir: string, id: number) => readFileSync(join(home, "queue", sp(dir, id)), "latin1");
 
@@ -49,9 +50,9 @@ describe("qm qctl list and show", () => {
     assert.equal(s.code, 0, s.stderr);
     assert.match(s.stdout, /pending  remote  tmp1@far.test  attempts 1/);
     assert.match(s.stdout, /\n\nReceived: .*\n(.*\n)*Subject: test\n$/);
-    const q = await runQm(["qread"], { env: fakeEnv(home) });
+    const q = await runBin(["qread"], fakeEnv(home));
     assert.match(q.stdout.toString(), /\tremote\ttmp1@far.test\n\t\t1 attempt, next try \d+ \w+ \d{4} [\d:]+ GMT: fake deferral. \(#4.3.0\)\n$/);
-    const bp = await runQm(["sendmail", "-bp"], { env: fakeEnv(home) });
+    const bp = await runBin(["sendmail", "-bp"], fakeEnv(home));
     assert.equal(bp.stdout.toString(), q.stdout.toString());
   });
 
@@ -76,7 +77,7 @@ describe("qm qctl changes, with no qm send running", () => {
     const h = await qctl(home, "hold", String(id));
     assert.deepEqual([h.code, h.stdout], [0, `held #${id}\n`]);
     assert.equal(readFileSync(join(home, "queue", sp("hold", id)), "latin1"), "hold\n");
-    assert.match((await runQm(["qread"], { env: fakeEnv(home) })).stdout.toString(), / held\n/);
+    assert.match((await runBin(["qread"], fakeEnv(home))).stdout.toString(), / held\n/);
     assert.match((await qctl(home, "list")).stdout, /\n  held     remote  ok3@far.test/);
     const rel = await qctl(home, "release", String(id));
     assert.deepEqual([rel.code, rel.stdout], [0, `released #${id}\n`]);
@@ -171,7 +172,7 @@ describe("qm qctl changes, with no qm send running", () => {
     rmSync(join(home, "queue", "hold"), { recursive: true });
     rmSync(join(home, "queue", "defer"), { recursive: true });
     assert.equal((await qctl(home, "list")).code, 0);
-    assert.equal((await runQm(["qread"], { env: fakeEnv(home) })).code, 0);
+    assert.equal((await runBin(["qread"], fakeEnv(home))).code, 0);
     assert.equal((await qctl(home, "hold", String(id))).code, 0);
     assert.equal(statSync(join(home, "queue", "hold")).mode & 0o777, 0o700);
     assert.equal(statSync(join(home, "queue", "hold", String(id % 23))).mode & 0o777, 0o700);
@@ -185,7 +186,7 @@ describe("qm qctl changes, with no qm send running", () => {
       await d.waitFor(/^status: local/);
       const r = await qctl(home, "hold", String(id));
       assert.equal(r.code, 111);
-      assert.match(r.stderr, /^qm qctl: temporary: qm send is already running \(pid \d+\); qm qctl hold changes the queue only while no qm send runs\. \(#4\.3\.0\)\n$/);
+      assert.match(r.stderr, /^qm qctl: temporary: qm send is already running \(pid \d+\), but does not answer on lock\/control\/qctl; try again\. \(#4\.3\.0\)\n$/);
       assert.equal((await qctl(home, "list")).code, 0, "list only reads");
     } finally {
       d.child.kill("SIGTERM");
