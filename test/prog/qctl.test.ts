@@ -3,10 +3,11 @@
 // changed by `qm qctl` processes, checked file by file.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { noteDeferrals } from "../../core/io/queue/status.ts";
-import { asText } from "../support/qm.ts";
+import { asText, fastQm } from "../support/qm.ts";
 import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon } from "../support/send-env.ts";
 
 const T = { timeout: 120_000 };
@@ -192,6 +193,18 @@ describe("qm qctl changes, with no qm send running", () => {
       d.child.kill("SIGTERM");
       await d.exited;
     }
+  });
+});
+
+describe("qm qctl as a user who is neither root nor the queue's owner", () => {
+  it("is refused with 100 and one clear line, and changes nothing", { ...T, skip: process.getuid?.() !== 0 ? "needs root to switch to another uid" : false }, async () => {
+    const { home, id } = await deferred(["tmp1@far.test"]);
+    chmodSync(join(home, ".."), 0o755);
+    const before = queueFiles(home);
+    const r = spawnSync(await fastQm(), ["qctl", "delete", String(id)], { env: { ...process.env, QMHOME: home }, uid: 65534, gid: 65534, encoding: "latin1", timeout: 30_000 });
+    assert.equal(r.status, 100);
+    assert.equal(r.stderr, "qm qctl: fatal: Permission denied: only root and the queue's owner may change the queue. (#5.7.1)\n");
+    assert.deepEqual(queueFiles(home), before);
   });
 });
 
