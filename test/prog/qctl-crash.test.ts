@@ -1,0 +1,55 @@
+// Crash safety of qm qctl's own changes (qm-qctl(8) "Crash safety"): a
+// `qm qctl delete` over a few hundred messages is SIGKILLed at random points
+// again and again; after the next qctl has run (it finishes interrupted
+// deletes), every message is either whole, with every recipient still due,
+// or entirely gone; none is left half deleted, and a queue run afterwards
+// delivers nothing of a deleted message.
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fastQm, tempDir } from "../support/qm.ts";
+import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce } from "../support/send-env.ts";
+
+const MESSAGES = 200;
+const ROUNDS = 8;
+
+function killedAfter(bin: string, args: string[], env: NodeJS.ProcessEnv, ms: number): Promise<number | null> {
+  return new Promise((resolve) => {
+    const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: "ignore" });
+    const t = setTimeout(() => child.kill("SIGKILL"), ms);
+    child.on("close", (code) => (clearTimeout(t), resolve(code)));
+  });
+}
+
+describe("qm qctl delete, SIGKILLed", () => {
+  it(`leaves each of ${MESSAGES} messages whole or gone, over ${ROUNDS} kills`, { timeout: 300_000 }, async () => {
+    const home = await fakeHome({ concurrencyremote: "50" });
+    const ids: number[] = [];
+    for (let i = 0; i < MESSAGES; i++) ids.push(await put(home, "joe@example.test", [`tmp${i}@${i % 2 ? "far" : "near"}.test`]));
+    const first = await sendOnce(home);
+    assert.equal(first.code, 0, first.stderr.toString());
+    const bin = await fastQm();
+    const env = fakeEnv(home);
+    const q = join(home, "queue");
+    const whole = (id: number) => existsSync(join(q, "mess", String(id % 23), String(id))) && existsSync(join(q, "info", String(id % 23), String(id))) && /^Ttmp\d+@\w+\.test\0$/.test(readFileSync(join(q, "remote", String(id % 23), String(id)), "latin1"));
+    const gone = (id: number) => !queueFiles(home).some((f) => f.split("/").at(-1) === String(id));
+    let killedMidway = 0;
+    for (let round = 0; round < ROUNDS; round++) {
+      const code = await killedAfter(bin, ["qctl", "delete", "--domain", round % 2 ? "far.test" : "near.test"], env, 20 + Math.floor(Math.random() * 200));
+      if (code === null) killedMidway++;
+      const again = await runBin(["qctl", "flush", "--domain", "none.test"], env); // any change finishes interrupted deletes first
+      assert.equal(again.code, 0, again.stderr.toString());
+      for (const id of ids) assert.ok(whole(id) || gone(id), `round ${round}: message ${id} is neither whole nor gone: ${queueFiles(home).filter((f) => f.endsWith(`/${id}`)).join(" ")}`);
+    }
+    assert.ok(killedMidway > 0, "no qctl was killed while it ran: the test proved nothing");
+    const left = ids.filter((id) => whole(id));
+    assert.ok(left.length < MESSAGES, "some deletes got through before their kill");
+    const log = join(tempDir(), "spawn.log");
+    const run = await sendOnce(home, ["--force"], { FAKE_SPAWN_LOG: log });
+    assert.equal(run.code, 0, run.stderr.toString());
+    const started = existsSync(log) ? readFileSync(log, "latin1").split("\n").filter((l) => l.startsWith("start ")).length : 0;
+    assert.equal(started, left.length, "a queue run tries exactly the messages that were not deleted");
+  });
+});
