@@ -41,9 +41,10 @@ export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<num
   const asked = await askControl(queue, o.argv);
   if (asked.kind !== "ok") return asked;
   if (asked.value.kind === "reply") {
-    const r = replyResult(asked.value.reply);
-    if (r.kind === "ok" && r.value !== "" && !(await o.out(r.value))) return broken();
-    return r.kind === "ok" ? ok(r.value.split("\n").length - 1) : r;
+    const reply = asked.value.reply; // out has the messages changed, also when some id was unknown
+    if (reply.out !== "" && !(await o.out(reply.out))) return broken();
+    const r = replyResult(reply);
+    return r.kind === "ok" ? ok(reply.out.split("\n").length - 1) : r;
   }
   dropToQueueOwner(queue); // files qctl makes (marks, bounces) must be the queue owner's, as qm send's are
   const mutex = takeSendMutex(queue);

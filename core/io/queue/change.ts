@@ -5,7 +5,8 @@
  * functions for a request on its control socket, between deliveries.
  */
 import { matches, type Op, type QctlCommand, type Selection } from "../../lib/queue/qctl.ts";
-import { ok, perm, type Result } from "../../lib/base/result.ts";
+import { ok, perm, type Fail, type Result } from "../../lib/base/result.ts";
+import type { Reply } from "../../lib/queue/control-wire.ts";
 import { readSendControls, type SendControls } from "../send/controls.ts";
 import * as edit from "./edit.ts";
 import { scanQueue } from "./read.ts";
@@ -59,7 +60,7 @@ export async function changeOne(op: ChangeOp, id: number, c: ChangeContext): Pro
 
 const PAST = new Map<ChangeOp, string>([["delete", "deleted"], ["hold", "held"], ["release", "released"], ["flush", "flushed"], ["requeue", "requeued"], ["bounce", "bounced"]]);
 
-export function unknownIds(ids: readonly number[]): Result<never> {
+export function unknownIds(ids: readonly number[]): Fail {
   return perm(`No such message in the queue: ${ids.slice(0, 10).map((i) => `#${i}`).join(" ")}${ids.length > 10 ? " ..." : ""}`, "5.3.0");
 }
 
@@ -81,4 +82,52 @@ export async function applyChange(cmd: QctlCommand, base: Omit<ChangeContext, "c
     else n++;
   }
   return missing.length > 0 ? unknownIds(missing) : ok(n);
+}
+
+/** What a running queue manager lends a request on its control socket. */
+export interface ManagerHooks {
+  /**
+   * Start no more deliveries of these messages and wait (boundedly) until
+   * none is under way; false when some still are (the request is then
+   * refused as temporary). Delete need not wait: see forget().
+   */
+  quiesce(ids: readonly number[], op: ChangeOp): Promise<boolean>;
+  /** Read these messages again from disk (gone, held, released, flushed, requeued) and go on with them. */
+  resume(ids: readonly number[]): void;
+}
+
+/**
+ * A request on the control socket, as the queue manager runs it: the same
+ * selection and the same changes as qctl's own (applyChange), between the
+ * manager's deliveries. list and show never come here (qctl reads those).
+ */
+export async function handleRequest(cmd: QctlCommand, base: Omit<ChangeContext, "controls" | "reason">, hooks: ManagerHooks): Promise<Reply> {
+  if (cmd.op === "list" || cmd.op === "show") return { code: 100, out: "", err: `qctl ${cmd.op} is not a change` };
+  const op = cmd.op;
+  const targets = await selectTargets(cmd.sel, base.home, base.nowMs, op === "flush");
+  if (targets.kind !== "ok") return failReply(targets);
+  const controls = await changeControls(op, base.home);
+  if (controls.kind !== "ok") return failReply(controls);
+  if (!(await hooks.quiesce(targets.value, op))) {
+    hooks.resume(targets.value);
+    return { code: 111, out: "", err: "Deliveries of these messages are under way; try again in a minute" };
+  }
+  const c: ChangeContext = { ...base, controls: controls.value, reason: cmd.reason };
+  const missing: number[] = [];
+  let out = "";
+  try {
+    for (const id of targets.value) {
+      const r = await changeOne(op, id, c);
+      if (r.kind !== "ok") return failReply(r, out);
+      if (r.value === null) missing.push(id);
+      else out += r.value;
+    }
+  } finally {
+    hooks.resume(targets.value);
+  }
+  return missing.length > 0 ? failReply(unknownIds(missing), out) : { code: 0, out, err: "" };
+}
+
+function failReply(f: Fail, out = ""): Reply {
+  return { code: f.kind === "perm" ? 100 : 111, out, err: f.reason };
 }
