@@ -15,6 +15,7 @@ export default defineCommand({
     if (args.once || args.force) {
       // a queue run while a qm send runs (sendmail -q from cron): ask it to flush instead (qm-qctl(8))
       const asked = await flushRunningSend(qmHome());
+      if (asked.kind === "ok" && asked.value) process.stderr.write("qm send: a qm send is running: asked it to flush the queue\n");
       if (asked.kind !== "ok" || asked.value) exitWith(asked, "qm send");
     }
     // Test hook (qm-send(8)): $QM_CLOCK_OFFSET seconds are added to the clock.
