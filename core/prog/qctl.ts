@@ -28,6 +28,8 @@ export interface QctlOptions {
 }
 
 const MAX_HEADER = 65536;
+const START_TRIES = 40; // × START_WAIT: how long a qm send that holds the mutex may take to open its control socket
+const START_WAIT = 250;
 const utf8 = (s: string): string => new TextDecoder().decode(toBytes(s));
 
 export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<number>> {
@@ -37,24 +39,32 @@ export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<num
   const queue = join(o.home, "queue");
   const may = mayControl(queue);
   if (may.kind !== "ok") return may;
-  // a running qm send makes the change itself, between its deliveries
-  const asked = await askControl(queue, o.argv);
-  if (asked.kind !== "ok") return asked;
-  if (asked.value.kind === "reply") {
-    const reply = asked.value.reply; // out has the messages changed, also when some id was unknown
-    if (reply.out !== "" && !(await o.out(reply.out))) return broken();
-    const r = replyResult(reply);
-    return r.kind === "ok" ? ok(reply.out.split("\n").length - 1) : r;
+  dropToQueueOwner(queue); // files qctl makes (marks, bounces, the mutex) must be the queue owner's, as qm send's are
+  // a running qm send makes the change itself, between its deliveries; one that is starting gets a few seconds to listen
+  for (let tries = 0; ; tries++) {
+    const asked = await askControl(queue, o.argv);
+    if (asked.kind !== "ok") return asked;
+    if (asked.value.kind === "reply") {
+      const reply = asked.value.reply; // out has the messages changed, also when some id was unknown
+      if (reply.out !== "" && !(await o.out(reply.out))) return broken();
+      const r = replyResult(reply);
+      return r.kind === "ok" ? ok(reply.out.split("\n").length - 1) : r;
+    }
+    const mutex = takeSendMutex(queue);
+    if (mutex.kind === "ok") return direct(cmd, queue, mutex.value, o, now);
+    if (tries >= START_TRIES) return temp(`${mutex.reason}, but does not answer on lock/control/qctl; try again`);
+    await new Promise((r) => setTimeout(r, START_WAIT));
   }
-  dropToQueueOwner(queue); // files qctl makes (marks, bounces) must be the queue owner's, as qm send's are
-  const mutex = takeSendMutex(queue);
-  if (mutex.kind !== "ok") return temp(`${mutex.reason}, but does not answer on lock/control/qctl; try again`);
+}
+
+/** No qm send runs: the change is made here, under the send mutex, as the queue's owner. */
+async function direct(cmd: QctlCommand, queue: string, mutex: { release(): void }, o: QctlOptions, now: () => number): Promise<Result<number>> {
   try {
     const redone = await finishDeletes(queue);
     if (redone.kind !== "ok") return redone;
     return await applyChange(cmd, { home: o.home, queue, nowMs: now(), env: o.env }, o.out);
   } finally {
-    mutex.value.release();
+    mutex.release();
   }
 }
 
