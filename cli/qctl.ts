@@ -17,7 +17,7 @@ async function write(text: string): Promise<boolean> {
 }
 
 export default defineCommand({
-  meta: { name: "qctl", description: "Queue control: list, show, delete, hold, release, flush, requeue, bounce" },
+  meta: { name: "qctl", description: "Queue control: list, show, delete, hold, release, flush, requeue, bounce (man qm-qctl)" },
   raw: true, // its own words (core/lib/queue/qctl.ts): a sender like -x must not be taken for an option
   async run({ rawArgs }) {
     const cmd = parseQctlArgs(rawArgs);
