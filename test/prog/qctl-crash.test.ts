@@ -1,13 +1,13 @@
 // Crash safety of qm qctl's own changes (qm-qctl(8) "Crash safety"): a
 // `qm qctl delete` over a few hundred messages is SIGKILLed at random points
-// again and again; after the next qctl has run (it finishes interrupted
+// while it deletes, again and again; after the next qctl has run (it finishes interrupted
 // deletes), every message is either whole, with every recipient still due,
 // or entirely gone; none is left half deleted, and a queue run afterwards
 // delivers nothing of a deleted message.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fastQm, tempDir } from "../support/qm.ts";
 import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce } from "../support/send-env.ts";
@@ -15,11 +15,17 @@ import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce } from "../support
 const MESSAGES = 200;
 const ROUNDS = 8;
 
-function killedAfter(bin: string, args: string[], env: NodeJS.ProcessEnv, ms: number): Promise<number | null> {
+/** Runs qm, and SIGKILLs it a random 0-60 ms after its first mark appears in queue/hold/ (mid-delete); null when killed. */
+function killedMidway(bin: string, args: string[], env: NodeJS.ProcessEnv, q: string): Promise<number | null> {
   return new Promise((resolve) => {
     const child = spawn(bin, args, { env: { ...process.env, ...env }, stdio: "ignore" });
-    const t = setTimeout(() => child.kill("SIGKILL"), ms);
-    child.on("close", (code) => (clearTimeout(t), resolve(code)));
+    const marked = () => Array.from({ length: 23 }, (_, i) => join(q, "hold", String(i))).some((d) => existsSync(d) && readdirSync(d).some((n) => /^\d+$/.test(n)));
+    const poll = setInterval(() => {
+      if (!marked()) return;
+      clearInterval(poll);
+      setTimeout(() => child.kill("SIGKILL"), Math.floor(Math.random() * 60));
+    }, 2);
+    child.on("close", (code) => (clearInterval(poll), resolve(code)));
   });
 }
 
@@ -35,15 +41,15 @@ describe("qm qctl delete, SIGKILLed", () => {
     const q = join(home, "queue");
     const whole = (id: number) => existsSync(join(q, "mess", String(id % 23), String(id))) && existsSync(join(q, "info", String(id % 23), String(id))) && /^Ttmp\d+@\w+\.test\0$/.test(readFileSync(join(q, "remote", String(id % 23), String(id)), "latin1"));
     const gone = (id: number) => !queueFiles(home).some((f) => f.split("/").at(-1) === String(id));
-    let killedMidway = 0;
+    let kills = 0;
     for (let round = 0; round < ROUNDS; round++) {
-      const code = await killedAfter(bin, ["qctl", "delete", "--domain", round % 2 ? "far.test" : "near.test"], env, 20 + Math.floor(Math.random() * 200));
-      if (code === null) killedMidway++;
+      const code = await killedMidway(bin, ["qctl", "delete", "--domain", round % 2 ? "far.test" : "near.test"], env, q);
+      if (code === null) kills++;
       const again = await runBin(["qctl", "flush", "--domain", "none.test"], env); // any change finishes interrupted deletes first
       assert.equal(again.code, 0, again.stderr.toString());
       for (const id of ids) assert.ok(whole(id) || gone(id), `round ${round}: message ${id} is neither whole nor gone: ${queueFiles(home).filter((f) => f.endsWith(`/${id}`)).join(" ")}`);
     }
-    assert.ok(killedMidway > 0, "no qctl was killed while it ran: the test proved nothing");
+    assert.ok(kills > 0, "no qctl was killed while it ran: the test proved nothing");
     const left = ids.filter((id) => whole(id));
     assert.ok(left.length < MESSAGES, "some deletes got through before their kill");
     const log = join(tempDir(), "spawn.log");
