@@ -10,12 +10,12 @@ import { join } from "node:path";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import { resplit, type PendingRecord } from "../../lib/queue/requeue.ts";
-import { bounceParagraph, type BounceControls } from "../../lib/send/bounce.ts";
+import { bounceHead, bounceParagraph, planBounce, type BounceControls } from "../../lib/send/bounce.ts";
 import { bounceRecipient, type Channel, type RewriteRules } from "../../lib/send/rewrite.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { fsyncPath } from "../base/sys.ts";
 import { errText, isMissing } from "../base/errno.ts";
-import { injectBounce } from "./bounce.ts";
+import { submitBounce } from "./bounce.ts";
 import { clearMark, readMark, scanMarks, setMark } from "./hold.ts";
 import { removeStatus } from "./status.ts";
 import * as store from "./store.ts";
@@ -196,11 +196,27 @@ export async function bounceMessage(queue: string, id: number, b: BounceNow): Pr
     if (rm.kind !== "ok") return rm;
   }
   removeStatus(queue, id);
-  const sent = await injectBounce({ home: b.home, id, sender: m.value.sender, controls: b.bounce, nowMs: b.nowMs, env: b.env });
+  const sent = await queueBounce(queue, id, m.value.sender, b);
   if (sent.kind !== "ok") return sent;
   const cleared = await clearMark(queue, id);
   if (cleared.kind !== "ok") return cleared;
   const f = store.finishMessage(queue, id);
   if (f.kind !== "ok") return f;
-  return ok(sent.value.kind === "sent" ? { found: true, qp: sent.value.qp } : { found: true });
+  return ok(sent.value === null ? { found: true } : { found: true, qp: sent.value });
+}
+
+/** bounce/<id> into the queue as qm send does at completion (a triple bounce is dropped), then removed; the qp, or null. */
+async function queueBounce(queue: string, id: number, sender: string, b: BounceNow): Promise<Result<number | null>> {
+  const text = store.readBounce(queue, id);
+  if (text.kind !== "ok") return text;
+  if (text.value === null) return ok(null);
+  const plan = planBounce(sender, b.bounce);
+  if (plan.kind === "triple") {
+    store.removeBounce(queue, id);
+    return ok(null);
+  }
+  const r = await submitBounce(b.home, { head: bounceHead(plan, text.value, b.bounce, b.nowMs), mess: store.messPath(queue, id), envelope: plan.envelope }, b.env);
+  if (r.kind !== "ok") return r;
+  store.removeBounce(queue, id);
+  return ok(r.value.qp);
 }
