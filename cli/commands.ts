@@ -28,6 +28,7 @@ export const COMMANDS: readonly Subcommand[] = [
   { name: "newmrh", summary: "Build control/morercpthosts.cdb from control/morercpthosts (qmail-newmrh)", load: () => import("./newmrh.ts").then((m) => m.default) },
   { name: "newu", summary: "Compile users/assign into users/cdb (qmail-newu)", load: () => import("./newu.ts").then((m) => m.default) },
   { name: "qmqpd", summary: "QMQP server for trusted null clients: one session on stdin/stdout, or --listen IP:PORT (qmail-qmqpd)", load: () => import("./qmqpd.ts").then((m) => m.default) },
+  { name: "qctl", summary: "Inspect and change the queue while qm runs: list, show, delete, hold, release, flush, requeue, bounce", load: () => import("./qctl.ts").then((m) => m.default) },
   { name: "qread", summary: "List the messages in the queue (qmail-qread)", load: () => import("./qread.ts").then((m) => m.default) },
   { name: "qstat", summary: "Count the messages in the queue (qmail-qstat)", load: () => import("./qstat.ts").then((m) => m.default) },
   { name: "queue", summary: "Queue one message: message on fd 0, envelope on fd 1 (qmail-queue)", load: () => import("./queue.ts").then((m) => m.default) },

@@ -1,5 +1,6 @@
 import { defineCommand } from "./_command.ts";
 import { startSend } from "../core/prog/send.ts";
+import { flushRunningSend } from "../core/prog/qctl.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 import { stopWithParent } from "./_parent.ts";
@@ -10,6 +11,12 @@ export default defineCommand({
     force: { type: "boolean", description: "with --once: attempt every delivery, due or not" },
   },
   async run({ args }) {
+    if (args.once || args.force) {
+      // a queue run while a qm send runs (sendmail -q from cron): ask it to flush instead (qm-qctl(8))
+      const asked = await flushRunningSend(qmHome());
+      if (asked.kind === "ok" && asked.value) process.stderr.write("qm send: a qm send is running: asked it to flush the queue\n");
+      if (asked.kind !== "ok" || asked.value) exitWith(asked, "qm send");
+    }
     // Test hook (qm-send(8)): $QM_CLOCK_OFFSET seconds are added to the clock.
     const offset = Number(process.env.QM_CLOCK_OFFSET ?? 0) * 1000 || 0;
     const h = startSend({

@@ -19,6 +19,8 @@ describe("qm init", { timeout: 300_000 }, () => {
     assert.equal(mode("todo"), 0o750);
     assert.equal(mode("mess/22"), 0o750);
     assert.equal(mode("info/0"), 0o700);
+    assert.equal(mode("hold/22"), 0o700, "qm qctl's hold marks");
+    assert.equal(mode("defer/0"), 0o700, "qm send's status records");
     assert.equal(mode("maildrop"), 0o1733);
     assert.ok(lstatSync(join(home, "queue/lock/trigger")).isFIFO());
     assert.equal(mode("lock/trigger"), 0o622);

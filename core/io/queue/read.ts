@@ -1,10 +1,13 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { open, readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fromBytes } from "../../lib/base/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 import { parseChannelFile, parseInfo, parseTodo, type QueueCounts, type QueuedMessage, type Recipient } from "../../lib/queue/qread.ts";
 import { ok, type Fail, type Result } from "../../lib/base/result.ts";
 import { errText, fromErrno, isMissing } from "../base/errno.ts";
+import { findStatus } from "../../lib/queue/status.ts";
+import { readMark } from "./hold.ts";
+import { readStatus } from "./status.ts";
 
 // Read-only views of the queue for qm qstat and qm qread. Nothing here writes.
 
@@ -74,13 +77,21 @@ async function preprocessed(q: string, id: number): Promise<QueuedMessage | null
   const [text, st, size] = [fromBytes(await readFile(infoPath)), await stat(infoPath), (await stat(join(q, splitPath("mess", id)))).size];
   const sender = parseInfo(text);
   if (sender === null) throw new Error("damaged info file");
+  const birth = Math.floor(st.mtimeMs / 1000);
+  const status = readStatus(q, id);
   const recipients: Recipient[] = [];
   for (const channel of ["local", "remote"] as const) {
-    const file = await readFile(join(q, splitPath(channel, id))).catch((err: unknown) => (isMissing(err) ? null : Promise.reject(err)));
-    if (file) recipients.push(...parseChannelFile(fromBytes(file), channel));
+    const path = join(q, splitPath(channel, id));
+    const file = await readFile(path).catch((err: unknown) => (isMissing(err) ? null : Promise.reject(err)));
+    if (!file) continue;
+    const nextTry = await stat(path).then((s) => Math.floor(s.mtimeMs / 1000), () => undefined);
+    for (const r of parseChannelFile(fromBytes(file), channel)) {
+      const s = r.done ? null : findStatus(status, birth, channel, r.addr);
+      recipients.push(r.done ? r : { ...r, nextTry, ...(s ? { attempts: s.attempts, lastTry: s.lastTry, error: s.error } : {}) });
+    }
   }
   const bouncing = await stat(join(q, flatPath("bounce", id))).then(() => true, () => false);
-  return { id, time: st.mtimeMs, size, sender, bouncing, recipients };
+  return { id, time: st.mtimeMs, size, sender, bouncing, held: readMark(q, id) !== null, recipients };
 }
 
 async function notYetPreprocessed(q: string, id: number): Promise<QueuedMessage | null> {
@@ -88,5 +99,31 @@ async function notYetPreprocessed(q: string, id: number): Promise<QueuedMessage 
   const [text, st, size] = [fromBytes(await readFile(todoPath)), await stat(todoPath), (await stat(join(q, splitPath("mess", id)))).size];
   const parsed = parseTodo(text);
   if (parsed === null) throw new Error("damaged todo file");
-  return { id, time: st.mtimeMs, size, sender: parsed.sender, bouncing: false, recipients: parsed.recipients };
+  return { id, time: st.mtimeMs, size, sender: parsed.sender, bouncing: false, held: readMark(q, id) !== null, recipients: parsed.recipients };
+}
+
+/** One message by id, as scanQueue would list it; null when there is no such message. */
+export async function readQueued(home: string, id: number): Promise<QueueEntry | null> {
+  const q = join(home, "queue");
+  const inTodo = await stat(join(q, flatPath("todo", id))).then(() => true, () => false);
+  for await (const e of entry(id, () => (inTodo ? notYetPreprocessed(q, id) : preprocessed(q, id)))) return e;
+  return null;
+}
+
+/** The message's header (up to the first empty line), at most `max` bytes of it. */
+export async function readHeader(home: string, id: number, max: number): Promise<Result<string>> {
+  try {
+    const fh = await open(join(home, "queue", splitPath("mess", id)), "r");
+    try {
+      const buf = new Uint8Array(max);
+      const { bytesRead } = await fh.read(buf, 0, max, 0);
+      const text = fromBytes(buf.subarray(0, bytesRead));
+      const end = text.search(/\r?\n\r?\n/);
+      return ok(end < 0 ? text : text.slice(0, end + 1));
+    } finally {
+      await fh.close();
+    }
+  } catch (err) {
+    return fromErrno(err, `Unable to read mess/${id % SPLIT}/${id}`);
+  }
 }

@@ -11,6 +11,12 @@ export interface Recipient {
   readonly channel: Channel;
   readonly done: boolean;
   readonly addr: string;
+  /** Unix seconds: the next attempt (the channel file's mtime), while not done. */
+  readonly nextTry?: number;
+  /** From the status record (status.ts), once a delivery to it was deferred. */
+  readonly attempts?: number;
+  readonly lastTry?: number;
+  readonly error?: string;
 }
 export interface QueuedMessage {
   readonly id: number;
@@ -19,6 +25,8 @@ export interface QueuedMessage {
   readonly size: number;
   readonly sender: string;
   readonly bouncing: boolean;
+  /** A hold or delete mark (qm-qctl(8)): not delivered until released. */
+  readonly held?: boolean;
   readonly recipients: readonly Recipient[];
 }
 export interface QueueCounts {
@@ -39,12 +47,30 @@ export function safe(s: string): string {
   return s.replace(/[^\x20-\x7e]/g, "_");
 }
 
-/** `29 Nov 2026 10:37:21 GMT  #12345  678  <sender> ` + `bouncing`, then one line per recipient. */
+/**
+ * `29 Nov 2026 10:37:21 GMT  #12345  678  <sender> ` + ` bouncing` + ` held`,
+ * then one line per recipient, and for a recipient with deferred attempts a
+ * second line: `\t\t3 attempts, next try 29 Nov 2026 11:02:00 GMT: <last error>`.
+ */
 export function formatMessage(m: QueuedMessage): string {
-  const date = formatDate822(m.time).replace(/ -0000$/, "");
-  let out = `${date} GMT  #${m.id}  ${m.size}  <${safe(m.sender)}> ${m.bouncing ? " bouncing" : ""}\n`;
-  for (const r of m.recipients) out += `${r.done ? "  done" : ""}\t${r.channel}\t${safe(r.addr)}\n`;
+  let out = `${gmt(m.time)}  #${m.id}  ${m.size}  <${safe(m.sender)}> ${m.bouncing ? " bouncing" : ""}${m.held ? " held" : ""}\n`;
+  for (const r of m.recipients) {
+    out += `${r.done ? "  done" : ""}\t${r.channel}\t${safe(r.addr)}\n`;
+    if (!r.done && r.attempts) {
+      const next = r.nextTry === undefined ? "" : `, next try ${gmt(r.nextTry * 1000)}`;
+      out += `\t\t${r.attempts} attempt${r.attempts === 1 ? "" : "s"}${next}: ${oneLine(r.error ?? "")}\n`;
+    }
+  }
   return out;
+}
+
+function gmt(ms: number): string {
+  return `${formatDate822(ms).replace(/ -0000$/, "")} GMT`;
+}
+
+/** A report text on one line: line breaks become " / ", other unprintable bytes "_". */
+export function oneLine(text: string): string {
+  return safe(text.replace(/\s*\n\s*(?=.)/g, " / ").replace(/\n+$/, ""));
 }
 
 export function formatTrouble(id: number, reason: string): string {
