@@ -11,16 +11,21 @@ import { nextDelay, start, type Part } from "../../core/prog/start.ts";
 
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 
-/** A running `qm start` and everything it has printed. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+const STAMP = /^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z |@4000[0-9a-f]{20} )/gm; // qm start --log iso, tai64n
+
+/** A running `qm start` and everything it has printed: `raw` as written, `text` without the time stamps. */
 class Started {
   readonly child: ChildProcess;
+  raw = "";
   text = "";
   private waiters: (() => void)[] = [];
   constructor(home: string, args: readonly string[]) {
     const { cmd, args: pre } = qmCommand();
     this.child = spawn(cmd, [...pre, "start", ...args], { cwd: ROOT, env: { ...process.env, QMHOME: home }, stdio: ["ignore", "pipe", "pipe"] });
     const add = (b: Buffer) => {
-      this.text += b.toString("latin1");
+      this.raw += b.toString("latin1");
+      this.text = this.raw.replace(STAMP, "");
       for (const w of this.waiters.splice(0)) w();
     };
     this.child.stdout!.on("data", add);
@@ -196,6 +201,98 @@ describe("qm start --no-smtpd", { skip: ROOT_ONLY }, () => {
     assert.doesNotMatch(qm.text, /smtpd/);
     qm.child.kill("SIGTERM");
     assert.deepEqual(await qm.exited(), { code: 0, signal: null });
+  });
+});
+
+/** A private rsyslogd on a socket in `dir`, writing facility mail to dir/mail.log; stopped by its pid. */
+async function startRsyslog(dir: string): Promise<{ socket: string; log: string; stop(): Promise<void> }> {
+  const socket = join(dir, "log");
+  const log = join(dir, "mail.log");
+  writeFileSync(join(dir, "rsyslog.conf"), [
+    `global(workDirectory="${dir}")`,
+    `module(load="imuxsock" SysSock.Use="off")`,
+    `input(type="imuxsock" Socket="${socket}")`,
+    `mail.* action(type="omfile" file="${log}" template="RSYSLOG_FileFormat")`,
+    "",
+  ].join("\n"));
+  const child = spawn("rsyslogd", ["-n", "-f", join(dir, "rsyslog.conf"), "-i", join(dir, "rsyslogd.pid")], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitFor(`rsyslogd's socket (${err})`, () => (existsSync(socket) ? true : null), 10_000);
+  return {
+    socket,
+    log,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+const NO_RSYSLOG = spawnSync("sh", ["-c", "command -v rsyslogd"]).status === 0 ? false : "rsyslogd is not installed (Debian package rsyslog)";
+
+describe("qm start's log lines", { skip: ROOT_ONLY }, () => {
+  const run = async (args: readonly string[], ready?: () => Promise<unknown>) => {
+    const home = join(tempDir(), "qm");
+    assert.equal(spawnSync(await fastQm(), ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    const qm = new Started(home, ["--no-smtpd", ...args]);
+    await (ready ? ready() : qm.wait(/^status: local 0\/10 remote 0\/20$/m));
+    qm.child.kill("SIGTERM");
+    assert.deepEqual(await qm.exited(), { code: 0, signal: null });
+    return qm.raw.split("\n").filter((l) => l !== "");
+  };
+
+  it("start every line with the UTC time in ISO 8601, to the millisecond, by default", async () => {
+    const before = Date.now();
+    const lines = await run([]);
+    assert.ok(lines.length >= 5, lines.join("\n"));
+    for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (start|status|send|alert|warning): /, l);
+    const first = Date.parse(lines[0]!.slice(0, 24));
+    assert.ok(first >= before - 1000 && first <= Date.now(), lines[0]);
+    assert.ok(lines.some((l) => / status: local 0\/10 remote 0\/20$/.test(l)), "the queue manager's lines are stamped too");
+  });
+
+  it("--log tai64n stamps them as multilog does", async () => {
+    const lines = await run(["--log", "tai64n"]);
+    for (const l of lines) assert.match(l, /^@4000[0-9a-f]{20} \S/, l);
+    const sec = Number(BigInt(`0x${lines[0]!.slice(1, 17)}`) - (1n << 62n) - 10n);
+    assert.ok(Math.abs(sec - Date.now() / 1000) < 60, lines[0]);
+  });
+
+  it("--log none leaves them bare", async () => {
+    const lines = await run(["--log=none"]);
+    assert.ok(lines.includes("status: exiting"), lines.join("\n"));
+    for (const l of lines) assert.match(l, /^(start|status|new|info|end|alert|warning|send): /, l);
+  });
+
+  it("refuses an unknown --log with 100 and one line", async () => {
+    const r = await runQm(["start", "--log", "local"], { env: { QMHOME: join(tempDir(), "nohome") } });
+    assert.equal(r.code, 100);
+    assert.equal(r.stderr.toString(), "qm start: fatal: --log takes iso, tai64n, none, not local. (#5.3.5)\n");
+  });
+
+  it("--syslog=SOCKET sends every line to a real rsyslogd, facility mail, and none to stdout", { skip: NO_RSYSLOG }, async () => {
+    const dir = tempDir("qm-rsyslog-");
+    const rs = await startRsyslog(dir);
+    try {
+      const logged = () => (existsSync(rs.log) ? readFileSync(rs.log, "latin1") : "");
+      const lines = await run([`--syslog=${rs.socket}`], () => waitFor("send's first status line in syslog", () => (/status: local 0\/10/.test(logged()) ? true : null)));
+      assert.deepEqual(lines, [], "nothing on stdout");
+      const got = await waitFor("the lines in rsyslog's file", () => {
+        const text = existsSync(rs.log) ? readFileSync(rs.log, "latin1") : "";
+        return /qm\[\d+\]: start: all parts stopped$/m.test(text) ? text : null;
+      }, 10_000);
+      for (const want of [/ qm\[\d+\]: start: send started, pid \d+$/m, / qm\[\d+\]: status: local 0\/10 remote 0\/20$/m, / qm\[\d+\]: status: exiting$/m]) assert.match(got, want);
+    } finally {
+      await rs.stop();
+    }
+  });
+
+  it("--syslog to a socket nobody listens on falls back to stdout and says why", async () => {
+    const lines = await run([`--syslog=${join(tempDir(), "no-such-socket")}`]);
+    assert.ok(lines.some((l) => / start: warning: no syslog socket at \S+no-such-socket; lines go to standard output$/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => ISO.test(l) && / start: send started, pid \d+$/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => ISO.test(l) && / status: exiting$/.test(l)), lines.join("\n"));
   });
 });
 
