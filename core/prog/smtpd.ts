@@ -4,6 +4,8 @@ import { createSecureContext, type SecureContext } from "node:tls";
 import { toBytes } from "../lib/base/bytes.ts";
 import { formatIP, parseIP } from "../lib/base/ip-addr.ts";
 import { makePeer, type Peer } from "../lib/base/peer.ts";
+import { refusedWhat, sessionLine, type Queued } from "../lib/base/session-log.ts";
+import { parsePathArg } from "../lib/smtpd/address.ts";
 import { describe, ok, temp, type Result } from "../lib/base/result.ts";
 import { MAX_AUTH_LINE } from "../lib/smtpd/auth.ts";
 import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtpd/data.ts";
@@ -54,12 +56,18 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
   };
 }
 
+let sessions = 0;
+
 /** One whole session on `conn`. Never throws for anything the client sends. */
 export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promise<void> {
+  const sid = `${process.pid}.${++sessions}`;
+  const ip = peer.remoteIP;
+  log.info(sessionLine.connect("smtpd", sid, peer));
   const controls = await deps.controls();
   if (controls.kind !== "ok") {
     log.error(`smtpd: ${describe(controls)}`);
     conn.reply(["421 4.3.0 unable to read controls"]);
+    log.info(sessionLine.dropped("smtpd", sid, ip, "421 4.3.0 unable to read controls"));
     return conn.close();
   }
   const c = controls.value;
@@ -67,51 +75,76 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
   conn.timeoutMs = c.timeout * 1000;
   conn.reply([`220 ${c.greeting} ESMTP`]);
   let s = startSession(peer.relay);
+  /** Says and logs the replies; a refusal (4xx, 5xx) gets its line. */
+  const answer = (replies: readonly string[], line: string | null, inSasl: boolean, t: Session = s) => {
+    conn.reply(replies);
+    const first = replies[0];
+    if (first !== undefined && /^[45]/.test(first)) log.info(sessionLine.refused("smtpd", sid, ip, refusedWhat(line, inSasl, t, pathAddress), first));
+  };
   for (;;) {
     const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND);
     if (got.kind === "eof") return conn.close();
     if (got.kind === "timeout") {
       conn.reply(["421 4.4.2 timeout, closing connection"]);
+      log.info(sessionLine.dropped("smtpd", sid, ip, "421 4.4.2 timeout"));
       return conn.close();
     }
     if (got.kind === "toolong") {
-      conn.reply([`500 5.5.2 line too long (limit ${s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND} bytes)`]);
+      answer([`500 5.5.2 line too long (limit ${s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND} bytes)`], null, s.sasl !== null);
       continue;
     }
+    const before = s;
     const r = step(s, got.line, p);
     s = r.session;
-    conn.reply(r.replies);
+    answer(r.replies, got.line, before.sasl !== null, before);
     const e = r.effect;
     if (!e) continue;
     if (e.kind === "quit") return conn.close();
     if (e.kind === "rcpt") {
       const verdict = await checkRecipient(deps.home, e.addr, c.rules);
       const next = rcptChecked(s, e.addr, verdict);
+      answer(next.replies, got.line, false, s);
       s = next.session;
-      conn.reply(next.replies);
     } else if (e.kind === "auth") {
-      const next = authChecked(s, e.user, await checkPassword(c.checkpassword ?? "", e.user, e.pass));
+      const verdict = await checkPassword(c.checkpassword ?? "", e.user, e.pass);
+      log.info(sessionLine.auth(sid, ip, verdict === "ok" ? "ok" : verdict === "no" ? "failed" : "tempfail", e.user));
+      const next = authChecked(s, e.user, verdict);
       s = next.session;
       conn.reply(next.replies);
     } else if (e.kind === "starttls") {
-      if (!deps.tls || !(await conn.startTls(deps.tls))) return;
+      if (!deps.tls || !(await conn.startTls(deps.tls))) {
+        log.info(sessionLine.dropped("smtpd", sid, ip, "TLS handshake failed"));
+        return;
+      }
+      const tls = conn.tlsInfo;
+      log.info(sessionLine.starttls(sid, ip, tls?.protocol ?? "unknown", tls?.cipher ?? "unknown"));
       s = tlsStarted(s);
     } else {
       const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
       const out = await receiveData(conn, s, peer, deps.home, limits);
-      if (out === null) return conn.close();
+      if (out === null) {
+        log.info(sessionLine.dropped("smtpd", sid, ip, "connection lost in DATA"));
+        return conn.close();
+      }
+      if (out.queued) log.info(sessionLine.accepted("smtpd", sid, ip, out.queued, s.sender ?? "", s.recipients.length));
       const next = dataDone(s, out.reply);
+      answer(next.replies, "DATA", false, s);
       s = next.session;
-      conn.reply(next.replies);
       if (out.close) return conn.close();
     }
   }
 }
 
+/** A MAIL FROM/RCPT TO argument's address, for the log; null when it does not parse. */
+function pathAddress(arg: string, key: "FROM" | "TO"): string | null {
+  const parsed = parsePathArg(arg, key);
+  return parsed.ok ? parsed.value.addr : null;
+}
+
 const BATCH = 64 * 1024;
 
 /** DATA: decode, stream into the queue, and say what happened; null when the client vanished. */
-async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits): Promise<{ reply: string; close: boolean } | null> {
+async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
   const d = startData(limits);
   let lost: "eof" | "timeout" | null = null;
   const pull = async (): Promise<Uint8Array | null> => {
@@ -153,7 +186,14 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     log.error(`smtpd: queue failure for ${peer.remoteIP}: ${describe(queued)}`);
     return { reply: `${queued.kind === "perm" ? "554" : "451"} ${queued.status} ${queued.reason}`, close: false };
   }
-  return { reply: `250 2.0.0 ok ${Math.floor(Date.now() / 1000)} qp ${queued.value.qp}`, close: false };
+  const q = queuedAs(queued.value);
+  const msg = "id" in q ? ` msg ${q.id}` : "";
+  return { reply: `250 2.0.0 ok ${Math.floor(Date.now() / 1000)} qp ${queued.value.qp}${msg}`, close: false, queued: q };
+}
+
+/** submit()'s answer as the log names it: the queue id when this process queued the message itself. */
+function queuedAs(v: { qp: number; id?: number; maildrop?: string }): Queued {
+  return v.id !== undefined ? { id: v.id } : v.maildrop !== undefined ? { maildrop: v.maildrop } : { qp: v.qp };
 }
 
 function myAddresses(): Set<string> {

@@ -6,9 +6,11 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import nodemailer from "nodemailer";
 import { fastQm, qmCommand, ROOT, runQm, tempDir } from "../support/qm.ts";
 import { nextDelay, start, type Part } from "../../core/prog/start.ts";
 
+const NO_F2B = spawnSync("sh", ["-c", "command -v fail2ban-regex"]).status === 0 ? false : "fail2ban-regex is not installed (Debian package fail2ban)";
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
@@ -110,6 +112,12 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
     spawnSync("chown", ["-R", "65534:65534", user]);
     writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
     assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    // STARTTLS and AUTH for the session-log test: a certificate and a checkpassword program (joe, s3cret)
+    const certDir = tempDir("qm-cert-");
+    spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(certDir, "k"), "-out", join(certDir, "c"), "-days", "2", "-subj", "/CN=mx.example.test"], { stdio: "ignore" });
+    writeFileSync(join(home, "control", "servercert.pem"), readFileSync(join(certDir, "k"), "latin1") + readFileSync(join(certDir, "c"), "latin1"), { mode: 0o600 });
+    writeFileSync(join(home, "checkpw"), `#!/usr/bin/python3\nimport os, sys\nd = os.read(3, 2048).split(b"\\0")\nsys.exit(0 if d[:2] == [b"joe", b"s3cret"] else 1)\n`, { mode: 0o755 });
+    writeFileSync(join(home, "control", "checkpassword"), `${join(home, "checkpw")}\n`);
     qm = new Started(home, ["--listen", "127.0.0.1:0", "--smtpd-user", "nobody"]);
     port = Number((await qm.wait(/smtpd: listening on 127\.0\.0\.1:(\d+)/))[1]);
   });
@@ -129,6 +137,50 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
     const codes = await smtp(port, ["HELO client.example", "MAIL FROM:<a@client.example>", "RCPT TO:<joe@example.test>", "DATA", "Subject: by-smtp", "", "hi", ".", "QUIT"]);
     assert.deepEqual(codes, ["220", "250", "250", "250", "354", "250", "221"]);
     await delivered("by-smtp");
+  });
+
+  it("logs, time-stamped, a refused relay, a failed and a good AUTH, and the accepted message under the id qm send gives it", async () => {
+    const from = qm.raw.length;
+    assert.deepEqual(await smtp(port, ["EHLO c.example", "MAIL FROM:<a@client.example>", "RCPT TO:<victim@elsewhere.test>", "QUIT"]), ["220", "250", "250", "553", "221"]);
+    const tls = { host: "127.0.0.1", port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false } } as const;
+    const bad = nodemailer.createTransport({ ...tls, auth: { user: "joe", pass: "wrong" }, authMethod: "LOGIN" });
+    await assert.rejects(bad.sendMail({ from: "joe@example.test", to: "joe@example.test", text: "x" }), /535/);
+    bad.close();
+    const good = nodemailer.createTransport({ ...tls, auth: { user: "joe", pass: "s3cret" }, authMethod: "PLAIN" });
+    const info = await good.sendMail({ from: "joe@example.test", to: "joe@example.test", subject: "logged", text: "hi" });
+    good.close();
+    assert.match(info.response, /^250 2\.0\.0 ok \d+ qp \d+$/, "smtpd runs as nobody and queues through maildrop/: the id comes later");
+    await delivered("logged");
+    const S = String.raw`(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) smtpd: (\d+\.\d+)`;
+    const log = qm.raw.slice(from);
+    const relay = new RegExp(`^${S} refused 127\\.0\\.0\\.1 RCPT <victim@elsewhere\\.test> from <a@client\\.example>: 553 5\\.7\\.1 sorry, that domain isn't in my list of allowed rcpthosts$`, "m").exec(log);
+    assert.ok(relay, log);
+    assert.match(log, new RegExp(`^\\S+ smtpd: ${relay[2]!.replace(".", "\\.")} connect 127\\.0\\.0\\.1 port \\d+ to 127\\.0\\.0\\.1 port ${port}$`, "m"));
+    assert.match(log, new RegExp(`^${S} starttls 127\\.0\\.0\\.1 TLSv1\\.[23] \\S+$`, "m"));
+    assert.match(log, new RegExp(`^${S} auth failed 127\\.0\\.0\\.1 user joe$`, "m"));
+    assert.match(log, new RegExp(`^${S} auth ok 127\\.0\\.0\\.1 user joe$`, "m"));
+    assert.doesNotMatch(log, /s3cret|wrong/, "no password in the log");
+    const accepted = new RegExp(`^${S} accepted 127\\.0\\.0\\.1 maildrop/(\\S+) from <joe@example\\.test> rcpts 1$`, "m").exec(log);
+    assert.ok(accepted, log);
+    const intake = new RegExp(`^\\S+Z info maildrop/${accepted[3]!.replace(/\./g, "\\.")} uid 65534 queued as (\\d+)$`, "m").exec(log);
+    assert.ok(intake, log);
+    assert.match(log, new RegExp(`^\\S+Z info msg ${intake[1]}: bytes \\d+ from <joe@example\\.test> qp \\d+ uid 65534$`, "m"));
+    assert.match(log, new RegExp(`^\\S+Z end msg ${intake[1]}$`, "m"));
+    const stamps = [relay[1]!, accepted[1]!].map((t) => Date.parse(t));
+    assert.ok(stamps.every((t) => Math.abs(t - Date.now()) < 120_000), "stamped with the time");
+  });
+
+  it("contrib/fail2ban's filter matches the failed AUTH and the relay attempt qm wrote, and nothing else", { skip: NO_F2B }, () => {
+    const file = join(tempDir("qm-f2b-"), "current");
+    writeFileSync(file, qm.raw);
+    const r = spawnSync("fail2ban-regex", ["--print-all-matched", file, join(ROOT, "contrib/fail2ban/filter.d/qm-smtpd.conf")], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\|\s+1\) \[1\] .*auth failed/m, r.stdout);
+    assert.match(r.stdout, /^\|\s+2\) \[1\] .*refused/m, r.stdout);
+    assert.match(r.stdout, /^Lines: \d+ lines, 0 ignored, 2 matched, \d+ missed/m, r.stdout);
+    const matched = r.stdout.slice(r.stdout.indexOf("Matched line(s)"));
+    assert.match(matched, /smtpd: \d+\.\d+ auth failed 127\.0\.0\.1 user joe/);
+    assert.match(matched, /smtpd: \d+\.\d+ refused 127\.0\.0\.1 RCPT <victim@elsewhere\.test>/);
   });
 
   it("passes SIGHUP to the queue manager and restarts nothing", async () => {

@@ -37,12 +37,4 @@ const terminal: ConsolaReporter = {
  */
 export const log = createConsola({ reporters: [process.stderr.isTTY ? terminal : plain], throttle: Number.NEGATIVE_INFINITY, throttleMin: Number.POSITIVE_INFINITY, level: 3 });
 
-/** qmail-log(5) safety: LF -> "/", bytes < 33, > 126 and "%" -> "_". */
-export function logSafe(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += c === 10 ? "/" : c < 33 || c > 126 || c === 37 ? "_" : s[i];
-  }
-  return out;
-}
+export { logSafe } from "../../lib/base/log-safe.ts";
