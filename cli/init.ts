@@ -7,8 +7,9 @@ export default defineCommand({
   meta: { name: "init", description: "Create the qm home ($QMHOME, default /var/qm) with qmail's defaults; never overwrites a file" },
   args: {
     me: { type: "string", description: "this host's name for control/me (default: the system host name)" },
+    rename: { type: "boolean", description: "with --me: rename an existing home (me, and locals, rcpthosts, defaulthost, defaultdomain where they hold the old name)" },
   },
   async run({ args }) {
-    exitWith(await init(qmHome(), { me: args.me, out: (l) => process.stderr.write(`${l}\n`) }), "qm init");
+    exitWith(await init(qmHome(), { me: args.me, rename: args.rename === true, out: (l) => process.stderr.write(`${l}\n`) }), "qm init");
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from "./_command.ts";
-import { listenAddresses, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
+import { claimHome, listenAddresses, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
@@ -19,8 +19,11 @@ export default defineCommand({
     if (listen.kind !== "ok") exitWith(listen, "qm start");
     const setup = logSetup(rawArgs);
     if (setup.kind !== "ok") exitWith(setup, "qm start");
+    const claim = await claimHome(qmHome());
+    if (claim.kind !== "ok") exitWith(claim, "qm start");
     const parts = standardParts(args.smtpd ? listen.value : [], args["smtpd-user"]);
     const w = logWriter(setup.value, (text) => void process.stdout.write(text, "latin1"));
+    for (const warning of claim.value.warnings) w.out(`${warning}\n`);
     const h = start({ parts, out: w.out });
     process.on("SIGTERM", () => h.term());
     process.on("SIGINT", () => h.term());
@@ -29,6 +32,7 @@ export default defineCommand({
     process.on("SIGPIPE", () => {});
     process.stdout.on("error", () => {}); // a log reader that went away must not stop the mail system
     const r = await h.done;
+    claim.value.release();
     await w.close();
     await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
     exitWith(r, "qm start");

@@ -10,9 +10,12 @@
  * owner (its spawners as qmail's do), smtpd to --user after binding.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { meWarning } from "../lib/base/me.ts";
 import { ok, perm, type Result } from "../lib/base/result.ts";
 import { severity, stamp, STAMP_MODES, type StampMode } from "../lib/base/stamp.ts";
-import { readControlList } from "../io/base/control.ts";
+import { readControlLine, readControlList } from "../io/base/control.ts";
+import { claimPidFile } from "../io/base/pidfile.ts";
 import { selfCommand } from "../io/base/self.ts";
 import { openSyslog } from "../io/base/syslog.ts";
 
@@ -247,4 +250,17 @@ export function logWriter(setup: LogSetup, write: (text: string) => void, now: (
     },
     close: () => sys.close(),
   };
+}
+
+/**
+ * Before the parts start: this is the only qm start on `home` ($QMHOME/start.pid;
+ * a second one fails at once with "already running (pid N)"), and a warning
+ * line for a control/me without a dot. `release` removes the pid file.
+ */
+export async function claimHome(home: string): Promise<Result<{ release(): void; warnings: string[] }>> {
+  const claim = claimPidFile(join(home, "start.pid"), "start");
+  if (claim.kind !== "ok") return claim;
+  const me = await readControlLine(home, "me", null);
+  const warn = me.kind === "ok" && me.value !== null ? meWarning(me.value) : null;
+  return ok({ release: claim.value.release, warnings: warn ? [`start: ${warn}`] : [] });
 }

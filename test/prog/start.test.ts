@@ -151,8 +151,12 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
     good.close();
     assert.match(info.response, /^250 2\.0\.0 ok \d+ qp \d+$/, "smtpd runs as nobody and queues through maildrop/: the id comes later");
     await delivered("logged");
+    const log = await waitFor("the message's end msg line", () => {
+      const l = qm.raw.slice(from);
+      const m = /info maildrop\/\S+ uid 65534 queued as (\d+)$/m.exec(l);
+      return m && new RegExp(`Z end msg ${m[1]}$`, "m").test(l) ? l : null;
+    });
     const S = String.raw`(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) smtpd: (\d+\.\d+)`;
-    const log = qm.raw.slice(from);
     const relay = new RegExp(`^${S} refused 127\\.0\\.0\\.1 RCPT <victim@elsewhere\\.test> from <a@client\\.example>: 553 5\\.7\\.1 sorry, that domain isn't in my list of allowed rcpthosts$`, "m").exec(log);
     assert.ok(relay, log);
     assert.match(log, new RegExp(`^\\S+ smtpd: ${relay[2]!.replace(".", "\\.")} connect 127\\.0\\.0\\.1 port \\d+ to 127\\.0\\.0\\.1 port ${port}$`, "m"));
@@ -181,6 +185,16 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
     const matched = r.stdout.slice(r.stdout.indexOf("Matched line(s)"));
     assert.match(matched, /smtpd: \d+\.\d+ auth failed 127\.0\.0\.1 user joe/);
     assert.match(matched, /smtpd: \d+\.\d+ refused 127\.0\.0\.1 RCPT <victim@elsewhere\.test>/);
+  });
+
+  it("a second qm start on the same home exits 111 at once, naming the running one", async () => {
+    const t = Date.now();
+    const r = spawnSync(fast, ["start", "--no-smtpd"], { env: { ...process.env, QMHOME: home }, encoding: "latin1", timeout: 30_000 });
+    assert.equal(r.status, 111, r.stdout + r.stderr);
+    assert.equal(r.stderr, `qm start: temporary: already running (pid ${qm.child.pid}). (#4.3.0)\n`);
+    assert.equal(r.stdout, "");
+    assert.ok(Date.now() - t < 15_000);
+    assert.equal(readFileSync(join(home, "start.pid"), "latin1"), `${qm.child.pid}\n`, "the running start's claim stays");
   });
 
   it("passes SIGHUP to the queue manager and restarts nothing", async () => {
@@ -216,6 +230,7 @@ describe("qm start", { skip: ROOT_ONLY }, () => {
     assert.match(tail, /^start: smtpd exited with code 0$/m);
     assert.match(tail, /^start: all parts stopped$/m);
     for (const pid of pids) assert.equal(alive(pid), false, `part ${pid} is gone`);
+    assert.equal(existsSync(join(home, "start.pid")), false, "a clean stop removes its pid file");
   });
 });
 
@@ -284,9 +299,9 @@ async function startRsyslog(dir: string): Promise<{ socket: string; log: string;
 const NO_RSYSLOG = spawnSync("sh", ["-c", "command -v rsyslogd"]).status === 0 ? false : "rsyslogd is not installed (Debian package rsyslog)";
 
 describe("qm start's log lines", { skip: ROOT_ONLY }, () => {
-  const run = async (args: readonly string[], ready?: () => Promise<unknown>) => {
+  const run = async (args: readonly string[], ready?: () => Promise<unknown>, me = "example.test") => {
     const home = join(tempDir(), "qm");
-    assert.equal(spawnSync(await fastQm(), ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home } }).status, 0);
+    assert.equal(spawnSync(await fastQm(), ["init", "--me", me], { env: { ...process.env, QMHOME: home } }).status, 0);
     const qm = new Started(home, ["--no-smtpd", ...args]);
     await (ready ? ready() : qm.wait(/^status: local 0\/10 remote 0\/20$/m));
     qm.child.kill("SIGTERM");
@@ -315,6 +330,11 @@ describe("qm start's log lines", { skip: ROOT_ONLY }, () => {
     const lines = await run(["--log=none"]);
     assert.ok(lines.includes("status: exiting"), lines.join("\n"));
     for (const l of lines) assert.match(l, /^(start|status|new|info|end|alert|warning|send): /, l);
+  });
+
+  it("warns when control/me has no dot", async () => {
+    const lines = await run([], undefined, "vm");
+    assert.ok(lines.some((l) => ISO.test(l) && / start: warning: control\/me is "vm", a name without a dot: .* qm init --me NAME --rename$/.test(l)), lines.join("\n"));
   });
 
   it("refuses an unknown --log with 100 and one line", async () => {
