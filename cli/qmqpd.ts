@@ -23,11 +23,6 @@ export default defineCommand({
     }
     const max = Number(args.max);
     if (!Number.isInteger(max) || max < 1) exitWith(perm("--max takes a positive number", "5.3.5"), "qm qmqpd");
-    const r = await qmqpdListen(home, { addresses: listen, rulesFile: args.rules, maxSessions: max, maxPerIP: max, user: args.user }, log);
-    if (r.kind !== "ok") exitWith(r, "qm qmqpd");
-    log(`qmqpd: listening on ${r.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
-    const stop = () => void r.value.close().then(() => process.exit(0));
-    process.on("SIGTERM", stop);
-    process.on("SIGINT", stop);
+    exitWith(await qmqpdListen(home, { addresses: listen, rulesFile: args.rules, maxSessions: max, maxPerIP: max, user: args.user }, log), "qm qmqpd");
   },
 });

@@ -1,5 +1,5 @@
 import { defineCommand } from "./_command.ts";
-import { listenAddresses, standardParts, start } from "../core/prog/start.ts";
+import { claimHome, listenAddresses, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
@@ -9,13 +9,21 @@ export default defineCommand({
     listen: { type: "string", description: "IP:PORT for smtpd (repeatable; default: control/listen, else 0.0.0.0:25)" },
     smtpd: { type: "boolean", default: true, description: "run the SMTP listener (--no-smtpd: queue manager only)" },
     "smtpd-user": { type: "string", default: SYSTEM_USERS.smtpd, description: "account smtpd runs as after binding, when started as root" },
+    log: { type: "string", default: "iso", description: "time stamp at the start of each line: iso (UTC, ms), tai64n (multilog's), none" },
+    syslog: { type: "string", description: "send the lines to syslog (facility mail) instead: --syslog, or --syslog=SOCKET (default /dev/log)" },
   },
   async run({ args, rawArgs }) {
     const flags = rawArgs.flatMap((a, i) => (a === "--listen" ? [rawArgs[i + 1] ?? ""] : a.startsWith("--listen=") ? [a.slice(9)] : []));
     const listen = await listenAddresses(qmHome(), flags);
     if (listen.kind !== "ok") exitWith(listen, "qm start");
+    const setup = logSetup(rawArgs);
+    if (setup.kind !== "ok") exitWith(setup, "qm start");
+    const claim = await claimHome(qmHome());
+    if (claim.kind !== "ok") exitWith(claim, "qm start");
     const parts = standardParts(args.smtpd ? listen.value : [], args["smtpd-user"]);
-    const h = start({ parts, out: (line) => void process.stdout.write(line, "latin1") });
+    const w = logWriter(setup.value, (text) => void process.stdout.write(text, "latin1"));
+    for (const warning of claim.value.warnings) w.out(`${warning}\n`);
+    const h = start({ parts, out: w.out });
     process.on("SIGTERM", () => h.term());
     process.on("SIGINT", () => h.term());
     process.on("SIGHUP", () => h.hup());
@@ -23,6 +31,8 @@ export default defineCommand({
     process.on("SIGPIPE", () => {});
     process.stdout.on("error", () => {}); // a log reader that went away must not stop the mail system
     const r = await h.done;
+    claim.value.release();
+    await w.close();
     await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
     exitWith(r, "qm start");
   },

@@ -1,6 +1,7 @@
-import { chmod, chown, mkdir, writeFile } from "node:fs/promises";
+import { chmod, chown, mkdir, readFile, rename, stat, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
+import { meWarning } from "../lib/base/me.ts";
 import { ok, perm, type Result } from "../lib/base/result.ts";
 import { fromErrno } from "../io/base/errno.ts";
 import { passwdPath, readPasswd } from "../io/base/passwd.ts";
@@ -8,8 +9,13 @@ import { createQueue } from "../io/queue/create.ts";
 
 export interface InitOptions {
   readonly me?: string;
+  /** an existing home changes its name: me, and locals, rcpthosts, defaulthost, defaultdomain where they hold the old one */
+  readonly rename?: boolean;
   readonly out?: (line: string) => void;
 }
+
+/** The control files that name this host, and which of their lines --rename rewrites. */
+const NAMED = ["me", "locals", "rcpthosts", "defaulthost", "defaultdomain"] as const;
 
 /** The system users a root install runs its parts as (install.sh makes them); absent ones fall back. */
 // `qm send` is the queue user (docs/architecture.md §2): it owns every queue directory, as qmail-queue and qmail-clean do together.
@@ -28,7 +34,13 @@ async function getpwnam(name: string): Promise<{ uid: number; gid: number } | nu
 export async function init(home: string, opts: InitOptions = {}): Promise<Result<string>> {
   const me = opts.me ?? hostname();
   if (!/^[A-Za-z0-9.-]+$/.test(me) || me.length > 255) return perm(`Invalid host name for control/me: ${JSON.stringify(me)}`, "5.3.5");
+  if (opts.rename && opts.me === undefined) return perm("--rename needs --me NAME", "5.3.5");
   try {
+    const old = (await readFile(join(home, "control", "me"), "latin1").catch(() => "")).trim();
+    if (old !== "" && old.toLowerCase() !== me.toLowerCase()) {
+      if (opts.rename) await renameHost(join(home, "control"), old, me, opts.out);
+      else if (opts.me !== undefined) opts.out?.(`warning: control/me stays "${old}"; to change this host's name to ${me}, run qm init --me ${me} --rename`);
+    }
     await mkdir(home, { recursive: true, mode: 0o755 });
     for (const d of ["control", "users", "alias"]) await mkdir(join(home, d), { recursive: true, mode: 0o755 });
     const controls: [string, string][] = [
@@ -44,8 +56,33 @@ export async function init(home: string, opts: InitOptions = {}): Promise<Result
   } catch (err) {
     return fromErrno(err, `Unable to create ${home}`);
   }
-  opts.out?.(`qm home ready: ${home} (me = ${me})`);
+  const now = (await readFile(join(home, "control", "me"), "latin1").catch(() => me)).trim();
+  opts.out?.(`qm home ready: ${home} (me = ${now})`);
+  const warn = meWarning(now);
+  if (warn) opts.out?.(warn);
   return ok(home);
+}
+
+/** Rewrites every line that is exactly `old` (any case) in the files that name the host; each file replaced whole (rename). */
+async function renameHost(control: string, old: string, me: string, out?: (line: string) => void): Promise<void> {
+  for (const name of NAMED) {
+    const path = join(control, name);
+    const text = await readFile(path, "latin1").catch(() => null);
+    if (text === null) continue;
+    let changed = 0;
+    const lines = text.split("\n").map((l) => {
+      if (l.trim().toLowerCase() !== old.toLowerCase()) return l;
+      changed++;
+      return me;
+    });
+    if (changed === 0) continue;
+    const st = await stat(path);
+    const tmp = `${path}.rename${process.pid}`;
+    await writeFile(tmp, lines.join("\n"), { mode: st.mode & 0o7777 });
+    if ((process.getuid?.() ?? -1) === 0) await chown(tmp, st.uid, st.gid);
+    await rename(tmp, path);
+    out?.(`control/${name}: ${old} -> ${me}`);
+  }
 }
 
 async function writeNew(path: string, text: string, mode: number): Promise<void> {

@@ -74,7 +74,7 @@ export function startSend(opts: SendOptions): SendHandle {
     scanInfo: () => store.scanInfo(queue),
     readKnown: (e) => (store.hasTodo(queue, e.id) ? ok(null) : store.readMessage(queue, e.id)),
     cleanOrphans: (e) => void cleanOrphans(queue, nowSec(), e.known),
-    takeMaildrop: () => later(takeMaildrop(home, nowSec(), MAILDROP_BATCH).then((evs) => ({ kind: "intake", warnings: evs.filter((x) => !x.ok).map((x) => x.text) }))),
+    takeMaildrop: () => later(takeMaildrop(home, nowSec(), MAILDROP_BATCH).then((evs) => ({ kind: "intake", warnings: evs.filter((x) => !x.ok).map((x) => x.text), taken: evs.filter((x) => x.ok).map((x) => x.text) }))),
     scanTodo: () => store.scanTodo(queue),
     preprocess: (e) => store.preprocess(queue, e.id, e.route, batch),
     releaseTodo: (e) => later(store.releaseTodo(queue, e.ids, batch).then((r) => ({ kind: "released", r }))),

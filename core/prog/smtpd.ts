@@ -1,26 +1,24 @@
 import { networkInterfaces } from "node:os";
 import { Duplex } from "node:stream";
 import { createSecureContext, type SecureContext } from "node:tls";
-import { parseRules, type Rule } from "../lib/base/access-rules.ts";
 import { toBytes } from "../lib/base/bytes.ts";
 import { formatIP, parseIP } from "../lib/base/ip-addr.ts";
-import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
+import { makePeer, type Peer } from "../lib/base/peer.ts";
+import { refusedWhat, sessionLine, type Queued } from "../lib/base/session-log.ts";
+import { parsePathArg } from "../lib/smtpd/address.ts";
+import { describe, ok, temp, type Result } from "../lib/base/result.ts";
 import { MAX_AUTH_LINE } from "../lib/smtpd/auth.ts";
 import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtpd/data.ts";
 import { acceptsDomain, inBadMailFrom } from "../lib/smtpd/policy.ts";
 import { protocolName, receivedLine } from "../lib/smtpd/received.ts";
 import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session } from "../lib/smtpd/session.ts";
 import { checkPassword } from "../io/smtpd/checkpassword.ts";
-import { readControlList } from "../io/base/control.ts";
 import { log } from "../io/base/log.ts";
-import { getpwnam } from "../io/base/passwd.ts";
-import { switchTo } from "../io/base/privilege.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
 import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtpd/controls.ts";
-import { listen, normalIP, parseListenAddress, type Listener } from "../io/base/listener.ts";
+import { normalIP, serve, type Listener } from "../io/base/listener.ts";
 import { SmtpConn } from "../io/smtpd/conn.ts";
-import { uid } from "../io/base/sys.ts";
 
 /**
  * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on
@@ -28,16 +26,7 @@ import { uid } from "../io/base/sys.ts";
  * `--listen`. Messages go into the queue in-process through submit();
  * 250 after the final dot means the queue has the message on disk.
  */
-export interface Peer {
-  readonly remoteIP: string;
-  readonly remoteHost: string;
-  readonly remoteInfo: string | null;
-  readonly localIP: string;
-  readonly localHost: string;
-  readonly relay: string | null; // RELAYCLIENT
-  readonly databytes: number | null; // DATABYTES
-  readonly rcptCheck: boolean | null; // RCPTCHECK
-}
+export type { Peer } from "../lib/base/peer.ts";
 
 interface Deps {
   readonly home: string;
@@ -48,21 +37,6 @@ interface Deps {
 
 /** RFC 5321 asks for 512; a little room for long parameter lists. */
 export const MAX_COMMAND = 4096;
-
-/** Peer from tcpserver's environment (docs/qmail.md §6.1). */
-export function peerFromEnv(env: NodeJS.ProcessEnv): Peer {
-  const num = env.DATABYTES !== undefined && /^\d+$/.test(env.DATABYTES) ? Number(env.DATABYTES) : null;
-  return {
-    remoteIP: env.TCPREMOTEIP || "unknown",
-    remoteHost: env.TCPREMOTEHOST || "unknown",
-    remoteInfo: env.TCPREMOTEINFO ?? null,
-    localIP: env.TCPLOCALIP || "unknown",
-    localHost: env.TCPLOCALHOST || env.TCPLOCALIP || "unknown",
-    relay: env.RELAYCLIENT ?? null,
-    databytes: num,
-    rcptCheck: env.RCPTCHECK === undefined ? null : env.RCPTCHECK !== "0",
-  };
-}
 
 function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
   const mine = new Set(deps.myIPs);
@@ -82,12 +56,18 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
   };
 }
 
+let sessions = 0;
+
 /** One whole session on `conn`. Never throws for anything the client sends. */
 export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promise<void> {
+  const sid = `${process.pid}.${++sessions}`;
+  const ip = peer.remoteIP;
+  log.info(sessionLine.connect("smtpd", sid, peer));
   const controls = await deps.controls();
   if (controls.kind !== "ok") {
     log.error(`smtpd: ${describe(controls)}`);
     conn.reply(["421 4.3.0 unable to read controls"]);
+    log.info(sessionLine.dropped("smtpd", sid, ip, "421 4.3.0 unable to read controls"));
     return conn.close();
   }
   const c = controls.value;
@@ -95,51 +75,76 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
   conn.timeoutMs = c.timeout * 1000;
   conn.reply([`220 ${c.greeting} ESMTP`]);
   let s = startSession(peer.relay);
+  /** Says and logs the replies; a refusal (4xx, 5xx) gets its line. */
+  const answer = (replies: readonly string[], line: string | null, inSasl: boolean, t: Session = s) => {
+    conn.reply(replies);
+    const first = replies[0];
+    if (first !== undefined && /^[45]/.test(first)) log.info(sessionLine.refused("smtpd", sid, ip, refusedWhat(line, inSasl, t, pathAddress), first));
+  };
   for (;;) {
     const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND);
     if (got.kind === "eof") return conn.close();
     if (got.kind === "timeout") {
       conn.reply(["421 4.4.2 timeout, closing connection"]);
+      log.info(sessionLine.dropped("smtpd", sid, ip, "421 4.4.2 timeout"));
       return conn.close();
     }
     if (got.kind === "toolong") {
-      conn.reply([`500 5.5.2 line too long (limit ${s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND} bytes)`]);
+      answer([`500 5.5.2 line too long (limit ${s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND} bytes)`], null, s.sasl !== null);
       continue;
     }
+    const before = s;
     const r = step(s, got.line, p);
     s = r.session;
-    conn.reply(r.replies);
+    answer(r.replies, got.line, before.sasl !== null, before);
     const e = r.effect;
     if (!e) continue;
     if (e.kind === "quit") return conn.close();
     if (e.kind === "rcpt") {
       const verdict = await checkRecipient(deps.home, e.addr, c.rules);
       const next = rcptChecked(s, e.addr, verdict);
+      answer(next.replies, got.line, false, s);
       s = next.session;
-      conn.reply(next.replies);
     } else if (e.kind === "auth") {
-      const next = authChecked(s, e.user, await checkPassword(c.checkpassword ?? "", e.user, e.pass));
+      const verdict = await checkPassword(c.checkpassword ?? "", e.user, e.pass);
+      log.info(sessionLine.auth(sid, ip, verdict === "ok" ? "ok" : verdict === "no" ? "failed" : "tempfail", e.user));
+      const next = authChecked(s, e.user, verdict);
       s = next.session;
       conn.reply(next.replies);
     } else if (e.kind === "starttls") {
-      if (!deps.tls || !(await conn.startTls(deps.tls))) return;
+      if (!deps.tls || !(await conn.startTls(deps.tls))) {
+        log.info(sessionLine.dropped("smtpd", sid, ip, "TLS handshake failed"));
+        return;
+      }
+      const tls = conn.tlsInfo;
+      log.info(sessionLine.starttls(sid, ip, tls?.protocol ?? "unknown", tls?.cipher ?? "unknown"));
       s = tlsStarted(s);
     } else {
       const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
       const out = await receiveData(conn, s, peer, deps.home, limits);
-      if (out === null) return conn.close();
+      if (out === null) {
+        log.info(sessionLine.dropped("smtpd", sid, ip, "connection lost in DATA"));
+        return conn.close();
+      }
+      if (out.queued) log.info(sessionLine.accepted("smtpd", sid, ip, out.queued, s.sender ?? "", s.recipients.length));
       const next = dataDone(s, out.reply);
+      answer(next.replies, "DATA", false, s);
       s = next.session;
-      conn.reply(next.replies);
       if (out.close) return conn.close();
     }
   }
 }
 
+/** A MAIL FROM/RCPT TO argument's address, for the log; null when it does not parse. */
+function pathAddress(arg: string, key: "FROM" | "TO"): string | null {
+  const parsed = parsePathArg(arg, key);
+  return parsed.ok ? parsed.value.addr : null;
+}
+
 const BATCH = 64 * 1024;
 
 /** DATA: decode, stream into the queue, and say what happened; null when the client vanished. */
-async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits): Promise<{ reply: string; close: boolean } | null> {
+async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
   const d = startData(limits);
   let lost: "eof" | "timeout" | null = null;
   const pull = async (): Promise<Uint8Array | null> => {
@@ -181,7 +186,14 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     log.error(`smtpd: queue failure for ${peer.remoteIP}: ${describe(queued)}`);
     return { reply: `${queued.kind === "perm" ? "554" : "451"} ${queued.status} ${queued.reason}`, close: false };
   }
-  return { reply: `250 2.0.0 ok ${Math.floor(Date.now() / 1000)} qp ${queued.value.qp}`, close: false };
+  const q = queuedAs(queued.value);
+  const msg = "id" in q ? ` msg ${q.id}` : "";
+  return { reply: `250 2.0.0 ok ${Math.floor(Date.now() / 1000)} qp ${queued.value.qp}${msg}`, close: false, queued: q };
+}
+
+/** submit()'s answer as the log names it: the queue id when this process queued the message itself. */
+function queuedAs(v: { qp: number; id?: number; maildrop?: string }): Queued {
+  return v.id !== undefined ? { id: v.id } : v.maildrop !== undefined ? { maildrop: v.maildrop } : { qp: v.qp };
 }
 
 function myAddresses(): Set<string> {
@@ -206,7 +218,7 @@ export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv): Promise<
   if (tls.kind !== "ok") log.warn(`smtpd: ${describe(tls)}; STARTTLS is off`);
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
   const conn = new SmtpConn(sock, 1_200_000);
-  await runSession(conn, peerFromEnv(env), { home, controls: () => readSmtpControls(home), tls: tls.kind === "ok" ? tls.value : null, myIPs: myAddresses() });
+  await runSession(conn, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: tls.kind === "ok" ? tls.value : null, myIPs: myAddresses() });
   return ok(undefined);
 }
 
@@ -221,66 +233,23 @@ export interface ListenConfig {
 
 /** Listener mode: bind, drop to the smtpd user, serve until SIGTERM/SIGINT. */
 export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Result<void>> {
-  const addrs = [];
-  for (const text of cfg.listen) {
-    const a = parseListenAddress(text);
-    if (a.kind !== "ok") return a;
-    addrs.push(a.value);
-  }
-  if (addrs.length === 0) return perm("Nothing to listen on: give --listen IP:PORT", "5.3.5");
-  const rules = await loadRules(home, cfg.rulesFile);
-  if (rules.kind !== "ok") return rules;
   const cert = await readServerCert(home);
   if (cert.kind !== "ok") return cert;
   const tls = tlsContext(cert.value);
   if (tls.kind !== "ok") return tls;
-  let current = rules.value;
   const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses() };
-  const listener = await listen(addrs, {
+  return serve({
+    name: "smtpd",
+    home,
+    listen: cfg.listen,
+    rulesFile: cfg.rulesFile,
+    missingRules: "",
+    brokenRules: "keep",
     maxSessions: cfg.maxSessions,
     maxPerIP: cfg.maxPerIP,
-    rules: () => current,
-    onError: (what) => log.error(`smtpd: ${what}`),
-    session: (sock, info) => {
-      const env = info.env;
-      const peer: Peer = { remoteIP: info.remoteIP, remoteHost: env.get("TCPREMOTEHOST") ?? "unknown", remoteInfo: null, localIP: info.localIP, localHost: env.get("TCPLOCALHOST") ?? info.localIP, relay: env.get("RELAYCLIENT") ?? null, databytes: numberOrNull(env.get("DATABYTES")), rcptCheck: env.has("RCPTCHECK") ? env.get("RCPTCHECK") !== "0" : null };
-      return runSession(new SmtpConn(sock, 1_200_000), peer, deps);
-    },
+    user: cfg.user,
+    log: (line) => log.info(line),
+    ready: cfg.ready,
+    session: (sock, info) => runSession(new SmtpConn(sock, 1_200_000), makePeer((k) => info.env.get(k), info), deps),
   });
-  if (listener.kind !== "ok") return listener;
-  const dropped = await dropPrivileges(cfg.user);
-  if (dropped.kind !== "ok") {
-    await listener.value.close();
-    return dropped;
-  }
-  const reload = setInterval(() => void loadRules(home, cfg.rulesFile).then((r) => { if (r.kind === "ok") current = r.value; }), 5000);
-  log.info(`smtpd: listening on ${listener.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
-  cfg.ready?.(listener.value);
-  await new Promise<void>((resolve) => {
-    process.once("SIGTERM", resolve);
-    process.once("SIGINT", resolve);
-  });
-  clearInterval(reload);
-  await listener.value.close();
-  return ok(undefined);
 }
-
-function numberOrNull(v: string | undefined): number | null {
-  return v !== undefined && /^\d+$/.test(v) ? Number(v) : null;
-}
-
-async function loadRules(home: string, name: string): Promise<Result<Rule[]>> {
-  const lines = await readControlList(home, name);
-  if (lines.kind !== "ok") return lines;
-  return parseRules((lines.value ?? []).join("\n"));
-}
-
-/** As root: become `user` (never uid 0). Not root: stay. */
-async function dropPrivileges(user: string): Promise<Result<void>> {
-  if (uid() !== 0) return ok(undefined);
-  const pw = await getpwnam(user);
-  if (!pw) return perm(`No such account ${user}: create it or name another with --user`, "5.3.5");
-  const r = switchTo(pw.uid, pw.gid);
-  return r.kind === "ok" ? ok(undefined) : r;
-}
-

@@ -10,9 +10,14 @@
  * owner (its spawners as qmail's do), smtpd to --user after binding.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { ok, type Result } from "../lib/base/result.ts";
-import { readControlList } from "../io/base/control.ts";
+import { join } from "node:path";
+import { meWarning } from "../lib/base/me.ts";
+import { ok, perm, type Result } from "../lib/base/result.ts";
+import { severity, stamp, STAMP_MODES, type StampMode } from "../lib/base/stamp.ts";
+import { readControlLine, readControlList } from "../io/base/control.ts";
+import { claimPidFile } from "../io/base/pidfile.ts";
 import { selfCommand } from "../io/base/self.ts";
+import { openSyslog } from "../io/base/syslog.ts";
 
 export interface Part {
   readonly name: string;
@@ -198,4 +203,64 @@ function relay(child: ChildProcess, p: Part, out: (line: string) => void): void 
   const e = lines(false);
   child.stdout?.on("data", o.data).on("end", o.end);
   child.stderr?.on("data", e.data).on("end", e.end);
+}
+
+export interface LogSetup {
+  readonly stamp: StampMode;
+  /** the syslog socket to send lines to instead of `write`; null: write them */
+  readonly syslog: string | null;
+}
+
+/** --log iso|tai64n|none and --syslog[=PATH] from start's argv. */
+export function logSetup(rawArgs: readonly string[]): Result<LogSetup> {
+  let mode = "iso";
+  let syslog: string | null = null;
+  for (let i = 0; i < rawArgs.length; i++) {
+    const a = rawArgs[i]!;
+    if (a === "--log") mode = rawArgs[++i] ?? "";
+    else if (a.startsWith("--log=")) mode = a.slice(6);
+    else if (a === "--syslog") syslog = "/dev/log";
+    else if (a.startsWith("--syslog=")) syslog = a.slice(9);
+  }
+  if (!STAMP_MODES.includes(mode as StampMode)) return perm(`--log takes ${STAMP_MODES.join(", ")}, not ${mode}`, "5.3.5");
+  if (syslog === "") return perm("--syslog= needs a socket path", "5.3.5");
+  return ok({ stamp: mode as StampMode, syslog });
+}
+
+export interface LogWriter {
+  /** one whole line, newline included, as start() hands it on */
+  readonly out: (line: string) => void;
+  close(): Promise<void>;
+}
+
+/**
+ * Where start's lines go: to `write` with a time stamp at the start of each
+ * (qm-log(5)), or to syslog (facility mail, the severity from the line's
+ * class word; syslog stamps them itself), falling back to `write` while the
+ * syslog helper cannot run.
+ */
+export function logWriter(setup: LogSetup, write: (text: string) => void, now: () => number = Date.now): LogWriter {
+  const stamped = (line: string) => write(`${stamp(setup.stamp, now())}${line}`);
+  if (setup.syslog === null) return { out: stamped, close: async () => {} };
+  const sys = openSyslog({ socket: setup.syslog, tag: "qm", pid: process.pid, fallback: (l) => stamped(`${l}\n`) });
+  return {
+    out: (line) => {
+      const l = line.endsWith("\n") ? line.slice(0, -1) : line;
+      sys.write(l, severity(l));
+    },
+    close: () => sys.close(),
+  };
+}
+
+/**
+ * Before the parts start: this is the only qm start on `home` ($QMHOME/start.pid;
+ * a second one fails at once with "already running (pid N)"), and a warning
+ * line for a control/me without a dot. `release` removes the pid file.
+ */
+export async function claimHome(home: string): Promise<Result<{ release(): void; warnings: string[] }>> {
+  const claim = claimPidFile(join(home, "start.pid"), "start");
+  if (claim.kind !== "ok") return claim;
+  const me = await readControlLine(home, "me", null);
+  const warn = me.kind === "ok" && me.value !== null ? meWarning(me.value) : null;
+  return ok({ release: claim.value.release, warnings: warn ? [`start: ${warn}`] : [] });
 }

@@ -37,6 +37,42 @@ describe("qm init", { timeout: 300_000 }, () => {
     assert.equal(again.code, 0, again.stderr.toString());
     assert.equal(readFileSync(join(home, "control", "me"), "utf8"), "a.test\n");
     assert.equal(readFileSync(join(home, "control", "locals"), "utf8"), "edited.test\n");
+    assert.match(again.stderr.toString(), /^warning: control\/me stays "a\.test"; to change this host's name to b\.test, run qm init --me b\.test --rename$/m);
+  });
+
+  it("--rename rewrites the old name in me, locals, rcpthosts, defaulthost and defaultdomain, and nothing else", async () => {
+    const home = join(tempDir(), "qm");
+    assert.equal((await runQm(["init", "--me", "vm"], { env: { QMHOME: home } })).code, 0);
+    const c = (name: string) => join(home, "control", name);
+    writeFileSync(c("locals"), "vm\nlocalhost\nother.test\nVM\n");
+    writeFileSync(c("defaulthost"), "vm\n");
+    writeFileSync(c("defaultdomain"), "example.test\n");
+    writeFileSync(c("virtualdomains"), "vm:alias\n");
+    const r = await runQm(["init", "--me", "vm.example.test", "--rename"], { env: { QMHOME: home } });
+    assert.equal(r.code, 0, r.stderr.toString());
+    assert.equal(readFileSync(c("me"), "utf8"), "vm.example.test\n");
+    assert.equal(readFileSync(c("locals"), "utf8"), "vm.example.test\nlocalhost\nother.test\nvm.example.test\n");
+    assert.equal(readFileSync(c("rcpthosts"), "utf8"), "vm.example.test\nlocalhost\n");
+    assert.equal(readFileSync(c("defaulthost"), "utf8"), "vm.example.test\n");
+    assert.equal(readFileSync(c("defaultdomain"), "utf8"), "example.test\n", "a different name stays");
+    assert.equal(readFileSync(c("virtualdomains"), "utf8"), "vm:alias\n", "only the files that name the host");
+    const err = r.stderr.toString();
+    for (const f of ["me", "locals", "rcpthosts", "defaulthost"]) assert.match(err, new RegExp(`^control/${f}: vm -> vm\\.example\\.test$`, "m"));
+    assert.doesNotMatch(err, /defaultdomain|warning/);
+  });
+
+  it("--rename without --me is refused with 100", async () => {
+    const r = await runQm(["init", "--rename"], { env: { QMHOME: join(tempDir(), "qm") } });
+    assert.equal(r.code, 100);
+    assert.match(r.stderr.toString(), /--rename needs --me NAME/);
+  });
+
+  it("warns when control/me has no dot", async () => {
+    const r = await runQm(["init", "--me", "vm"], { env: { QMHOME: join(tempDir(), "qm") } });
+    assert.equal(r.code, 0);
+    assert.match(r.stderr.toString(), /^warning: control\/me is "vm", a name without a dot: .*qm init --me NAME --rename$/m);
+    const dotted = await runQm(["init", "--me", "vm.example.test"], { env: { QMHOME: join(tempDir(), "qm") } });
+    assert.doesNotMatch(dotted.stderr.toString(), /warning/);
   });
 
   it("refuses a host name that is not one, with exit 100 and a reason", async () => {

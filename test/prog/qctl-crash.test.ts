@@ -29,7 +29,7 @@ function killedMidway(bin: string, args: string[], env: NodeJS.ProcessEnv, q: st
   });
 }
 
-describe("qm qctl delete, SIGKILLed", () => {
+describe("qm qctl delete, SIGKILLed", { timeout: 300_000 }, () => {
   it(`leaves each of ${MESSAGES} messages whole or undeliverable, over ${ROUNDS} kills`, { timeout: 300_000 }, async () => {
     const home = await fakeHome({ concurrencyremote: "50" });
     const ids: number[] = [];

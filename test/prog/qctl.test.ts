@@ -25,7 +25,7 @@ async function deferred(recipients = ["ok1@example.test", "tmp1@far.test"], send
   return { home, id };
 }
 
-describe("qm qctl list and show", () => {
+describe("qm qctl list and show", { timeout: 300_000 }, () => {
   it("lists each recipient's state, attempts, last error and next try, as text and as JSON", T, async () => {
     const { home, id } = await deferred();
     const birth = Math.floor(statSync(join(home, "queue", sp("info", id))).mtimeMs / 1000);
@@ -70,7 +70,7 @@ describe("qm qctl list and show", () => {
   });
 });
 
-describe("qm qctl changes, with no qm send running", () => {
+describe("qm qctl changes, with no qm send running", { timeout: 300_000 }, () => {
   it("holds a message across queue runs and delivers it once released", T, async () => {
     const { home, id } = await deferred(["tmp1@far.test", "ok2@far.test"]);
     assert.match(channel(home, "remote", id), /^Ttmp1@far.test\0Dok2@far.test\0$/);
@@ -196,7 +196,7 @@ describe("qm qctl changes, with no qm send running", () => {
   });
 });
 
-describe("qm qctl as a user who is neither root nor the queue's owner", () => {
+describe("qm qctl as a user who is neither root nor the queue's owner", { timeout: 300_000 }, () => {
   it("is refused with 100 and one clear line, and changes nothing", { ...T, skip: process.getuid?.() !== 0 ? "needs root to switch to another uid" : false }, async () => {
     const { home, id } = await deferred(["tmp1@far.test"]);
     chmodSync(join(home, ".."), 0o755);

@@ -73,11 +73,14 @@ async function closedPort(): Promise<number> {
 describe("qm qmqpd (inetd mode)", { concurrency: 4, timeout: 300_000 }, () => {
   it("queues the message with a QMQP Received line and answers Kok", async () => {
     const home = await makeHome("hub.test");
-    const r = await runQm(["qmqpd"], { input: request("Subject: hi\n\nbody\n", "a@client.test", ["b@hub.test", "c@x.test"]), env: { QMHOME: home, TCPREMOTEIP: "10.1.2.3", TCPLOCALHOST: "hub.test" } });
+    const r = await runQm(["qmqpd"], { input: request("Subject: hi\n\nbody\n", "a@client.test", ["b@hub.test", "c@x.test"]), env: { QMHOME: home, TCPREMOTEIP: "10.1.2.3", TCPREMOTEPORT: "4000", TCPLOCALIP: "10.0.0.1", TCPLOCALPORT: "628", TCPLOCALHOST: "hub.test" } });
     assert.equal(r.code, 0, r.stderr.toString());
-    assert.match(r.stdout.toString(), /^\d+:Kok \d+ qp \d+,$/);
+    const id = /^\d+:Kok \d+ qp \d+ msg (\d+),$/.exec(r.stdout.toString())?.[1];
     const ids = todo(home);
-    assert.equal(ids.length, 1);
+    assert.deepEqual(ids, [id], "the reply names the queue id");
+    const lines = r.stderr.toString().split("\n").filter((l) => l !== "");
+    assert.match(lines[0]!, /^qmqpd: \d+\.1 connect 10\.1\.2\.3 port 4000 to 10\.0\.0\.1 port 628$/);
+    assert.match(lines[1]!, new RegExp(`^qmqpd: \\d+\\.1 accepted 10\\.1\\.2\\.3 msg ${id} from <a@client\\.test> rcpts 2$`));
     assert.match(mess(home, ids[0]!), /^Received: \(qmail \d+ invoked from network\); [^\n]+\nReceived: from unknown \(10\.1\.2\.3\)\n  by hub\.test with QMQP; [^\n]+\nSubject: hi\n\nbody\n$/);
     assert.match(readFileSync(join(home, "queue/todo", ids[0]!), "latin1"), /\0Fa@client\.test\0Tb@hub\.test\0Tc@x\.test\0$/);
   });
@@ -88,6 +91,7 @@ describe("qm qmqpd (inetd mode)", { concurrency: 4, timeout: 300_000 }, () => {
     assert.equal(r.code, 0);
     assert.match(r.stdout.toString(), /^\d+:Dsorry, I can't accept addresses like that \(#5\.1\.3\),$/);
     assert.deepEqual(todo(home), []);
+    assert.match(r.stderr.toString(), /^qmqpd: \d+\.1 refused unknown message: Dsorry, I can't accept addresses like that \(#5\.1\.3\)$/m);
   });
 
   const BROKEN = [

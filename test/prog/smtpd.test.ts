@@ -25,6 +25,30 @@ describe("qm smtpd (inetd mode)", { timeout: 300_000 }, () => {
     assert.ok(todoCount(home) >= 1);
   });
 
+  it("logs the session: connect, each refusal with its command and transaction, and the accepted message under the id its 250 names", async () => {
+    const home = await smtpdHome(); // the queue is nobody's; as root this smtpd queues in-process and knows the id
+    const long = `NOOP ${"x".repeat(5000)}`;
+    const input = `EHLO c.test\r\nGET / HTTP/1.0\r\n${long}\r\nMAIL FROM:<a@bad domain>\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<victim@elsewhere.test>\r\nRCPT TO:<100%_x@elsewhere.test>\r\nDATA\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\nSubject: l\r\n\r\nx\r\n.\r\nAUTH PLAIN AGpvZQBzM2NyZXQ=\r\nQUIT\r\n`;
+    const r = await session(home, input, { TCPREMOTEPORT: "50000", TCPLOCALPORT: "25" });
+    const out = r.stdout.toString("latin1");
+    const id = /^250 2\.0\.0 ok \d+ qp \d+ msg (\d+)\r$/m.exec(out)?.[1];
+    assert.ok(id, out);
+    assert.ok(queued(home).length === 1 && todoCount(home) === 1);
+    const lines = r.stderr.toString("latin1").split("\n").filter((l) => l !== "").map((l) => l.replace(/^smtpd: \d+\.1 /, "smtpd: SID "));
+    assert.deepEqual(lines, [
+      "smtpd: SID connect 192.0.2.9 port 50000 to 192.0.2.1 port 25",
+      "smtpd: SID refused 192.0.2.9 GET: 502 5.5.1 unimplemented",
+      "smtpd: SID refused 192.0.2.9 (line too long): 500 5.5.2 line too long (limit 4096 bytes)",
+      "smtpd: SID refused 192.0.2.9 MAIL <a@bad_domain>: 553 5.1.7 bad sender address: " + (/553 5\.1\.7 bad sender address: (.*)\r/.exec(out)?.[1] ?? "?"),
+      "smtpd: SID refused 192.0.2.9 RCPT <victim@elsewhere.test> from <a@c.test>: 553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts",
+      "smtpd: SID refused 192.0.2.9 RCPT <100__x@elsewhere.test> from <a@c.test>: 553 5.7.1 sorry, _ in the local part is not accepted here (no relaying)",
+      "smtpd: SID refused 192.0.2.9 DATA from <a@c.test> rcpts 0: 503 5.5.1 RCPT first",
+      `smtpd: SID accepted 192.0.2.9 msg ${id} from <a@c.test> rcpts 1`,
+      "smtpd: SID refused 192.0.2.9 AUTH: 502 5.5.1 unimplemented",
+    ]);
+    assert.doesNotMatch(r.stderr.toString(), /AGpvZQBzM2NyZXQ/, "no credentials in the log");
+  });
+
   it("answers a bare LF in the data with 451, queues nothing, and hangs up", async () => {
     const home = shared;
     const before = queued(home).length;

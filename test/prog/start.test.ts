@@ -6,21 +6,28 @@ import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
+import nodemailer from "nodemailer";
 import { fastQm, qmCommand, ROOT, runQm, tempDir } from "../support/qm.ts";
 import { nextDelay, start, type Part } from "../../core/prog/start.ts";
 
+const NO_F2B = spawnSync("sh", ["-c", "command -v fail2ban-regex"], { timeout: 60_000 }).status === 0 ? false : "fail2ban-regex is not installed (Debian package fail2ban)";
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 
-/** A running `qm start` and everything it has printed. */
+const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
+const STAMP = /^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z |@4000[0-9a-f]{20} )/gm; // qm start --log iso, tai64n
+
+/** A running `qm start` and everything it has printed: `raw` as written, `text` without the time stamps. */
 class Started {
   readonly child: ChildProcess;
+  raw = "";
   text = "";
   private waiters: (() => void)[] = [];
   constructor(home: string, args: readonly string[]) {
     const { cmd, args: pre } = qmCommand();
     this.child = spawn(cmd, [...pre, "start", ...args], { cwd: ROOT, env: { ...process.env, QMHOME: home }, stdio: ["ignore", "pipe", "pipe"] });
     const add = (b: Buffer) => {
-      this.text += b.toString("latin1");
+      this.raw += b.toString("latin1");
+      this.text = this.raw.replace(STAMP, "");
       for (const w of this.waiters.splice(0)) w();
     };
     this.child.stdout!.on("data", add);
@@ -104,7 +111,13 @@ describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
     assert.equal(spawnSync(fast, ["maildirmake", maildir], { timeout: 60_000 }).status, 0);
     spawnSync("chown", ["-R", "65534:65534", user], { timeout: 60_000 });
     writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
-    assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
+    assert.equal(spawnSync(fast, ["newu"], { timeout: 60_000, env: { ...process.env, QMHOME: home } }).status, 0);
+    // STARTTLS and AUTH for the session-log test: a certificate and a checkpassword program (joe, s3cret)
+    const certDir = tempDir("qm-cert-");
+    spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(certDir, "k"), "-out", join(certDir, "c"), "-days", "2", "-subj", "/CN=mx.example.test"], { timeout: 60_000, stdio: "ignore" });
+    writeFileSync(join(home, "control", "servercert.pem"), readFileSync(join(certDir, "k"), "latin1") + readFileSync(join(certDir, "c"), "latin1"), { mode: 0o600 });
+    writeFileSync(join(home, "checkpw"), `#!/usr/bin/python3\nimport os, sys\nd = os.read(3, 2048).split(b"\\0")\nsys.exit(0 if d[:2] == [b"joe", b"s3cret"] else 1)\n`, { mode: 0o755 });
+    writeFileSync(join(home, "control", "checkpassword"), `${join(home, "checkpw")}\n`);
     qm = new Started(home, ["--listen", "127.0.0.1:0", "--smtpd-user", "nobody"]);
     port = Number((await qm.wait(/smtpd: listening on 127\.0\.0\.1:(\d+)/))[1]);
   });
@@ -124,6 +137,64 @@ describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
     const codes = await smtp(port, ["HELO client.example", "MAIL FROM:<a@client.example>", "RCPT TO:<joe@example.test>", "DATA", "Subject: by-smtp", "", "hi", ".", "QUIT"]);
     assert.deepEqual(codes, ["220", "250", "250", "250", "354", "250", "221"]);
     await delivered("by-smtp");
+  });
+
+  it("logs, time-stamped, a refused relay, a failed and a good AUTH, and the accepted message under the id qm send gives it", async () => {
+    const from = qm.raw.length;
+    assert.deepEqual(await smtp(port, ["EHLO c.example", "MAIL FROM:<a@client.example>", "RCPT TO:<victim@elsewhere.test>", "QUIT"]), ["220", "250", "250", "553", "221"]);
+    const tls = { host: "127.0.0.1", port, secure: false, requireTLS: true, tls: { rejectUnauthorized: false } } as const;
+    const bad = nodemailer.createTransport({ ...tls, auth: { user: "joe", pass: "wrong" }, authMethod: "LOGIN" });
+    await assert.rejects(bad.sendMail({ from: "joe@example.test", to: "joe@example.test", text: "x" }), /535/);
+    bad.close();
+    const good = nodemailer.createTransport({ ...tls, auth: { user: "joe", pass: "s3cret" }, authMethod: "PLAIN" });
+    const info = await good.sendMail({ from: "joe@example.test", to: "joe@example.test", subject: "logged", text: "hi" });
+    good.close();
+    assert.match(info.response, /^250 2\.0\.0 ok \d+ qp \d+$/, "smtpd runs as nobody and queues through maildrop/: the id comes later");
+    await delivered("logged");
+    const log = await waitFor("the message's end msg line", () => {
+      const l = qm.raw.slice(from);
+      const m = /info maildrop\/\S+ uid 65534 queued as (\d+)$/m.exec(l);
+      return m && new RegExp(`Z end msg ${m[1]}$`, "m").test(l) ? l : null;
+    });
+    const S = String.raw`(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z) smtpd: (\d+\.\d+)`;
+    const relay = new RegExp(`^${S} refused 127\\.0\\.0\\.1 RCPT <victim@elsewhere\\.test> from <a@client\\.example>: 553 5\\.7\\.1 sorry, that domain isn't in my list of allowed rcpthosts$`, "m").exec(log);
+    assert.ok(relay, log);
+    assert.match(log, new RegExp(`^\\S+ smtpd: ${relay[2]!.replace(".", "\\.")} connect 127\\.0\\.0\\.1 port \\d+ to 127\\.0\\.0\\.1 port ${port}$`, "m"));
+    assert.match(log, new RegExp(`^${S} starttls 127\\.0\\.0\\.1 TLSv1\\.[23] \\S+$`, "m"));
+    assert.match(log, new RegExp(`^${S} auth failed 127\\.0\\.0\\.1 user joe$`, "m"));
+    assert.match(log, new RegExp(`^${S} auth ok 127\\.0\\.0\\.1 user joe$`, "m"));
+    assert.doesNotMatch(log, /s3cret|wrong/, "no password in the log");
+    const accepted = new RegExp(`^${S} accepted 127\\.0\\.0\\.1 maildrop/(\\S+) from <joe@example\\.test> rcpts 1$`, "m").exec(log);
+    assert.ok(accepted, log);
+    const intake = new RegExp(`^\\S+Z info maildrop/${accepted[3]!.replace(/\./g, "\\.")} uid 65534 queued as (\\d+)$`, "m").exec(log);
+    assert.ok(intake, log);
+    assert.match(log, new RegExp(`^\\S+Z info msg ${intake[1]}: bytes \\d+ from <joe@example\\.test> qp \\d+ uid 65534$`, "m"));
+    assert.match(log, new RegExp(`^\\S+Z end msg ${intake[1]}$`, "m"));
+    const stamps = [relay[1]!, accepted[1]!].map((t) => Date.parse(t));
+    assert.ok(stamps.every((t) => Math.abs(t - Date.now()) < 120_000), "stamped with the time");
+  });
+
+  it("contrib/fail2ban's filter matches the failed AUTH and the relay attempt qm wrote, and nothing else", { skip: NO_F2B }, () => {
+    const file = join(tempDir("qm-f2b-"), "current");
+    writeFileSync(file, qm.raw);
+    const r = spawnSync("fail2ban-regex", ["--print-all-matched", file, join(ROOT, "contrib/fail2ban/filter.d/qm-smtpd.conf")], { encoding: "utf8", timeout: 60_000 });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^\|\s+1\) \[1\] .*auth failed/m, r.stdout);
+    assert.match(r.stdout, /^\|\s+2\) \[1\] .*refused/m, r.stdout);
+    assert.match(r.stdout, /^Lines: \d+ lines, 0 ignored, 2 matched, \d+ missed/m, r.stdout);
+    const matched = r.stdout.slice(r.stdout.indexOf("Matched line(s)"));
+    assert.match(matched, /smtpd: \d+\.\d+ auth failed 127\.0\.0\.1 user joe/);
+    assert.match(matched, /smtpd: \d+\.\d+ refused 127\.0\.0\.1 RCPT <victim@elsewhere\.test>/);
+  });
+
+  it("a second qm start on the same home exits 111 at once, naming the running one", async () => {
+    const t = Date.now();
+    const r = spawnSync(fast, ["start", "--no-smtpd"], { env: { ...process.env, QMHOME: home }, encoding: "latin1", timeout: 30_000 });
+    assert.equal(r.status, 111, r.stdout + r.stderr);
+    assert.equal(r.stderr, `qm start: temporary: already running (pid ${qm.child.pid}). (#4.3.0)\n`);
+    assert.equal(r.stdout, "");
+    assert.ok(Date.now() - t < 15_000);
+    assert.equal(readFileSync(join(home, "start.pid"), "latin1"), `${qm.child.pid}\n`, "the running start's claim stays");
   });
 
   it("passes SIGHUP to the queue manager and restarts nothing", async () => {
@@ -159,6 +230,7 @@ describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
     assert.match(tail, /^start: smtpd exited with code 0$/m);
     assert.match(tail, /^start: all parts stopped$/m);
     for (const pid of pids) assert.equal(alive(pid), false, `part ${pid} is gone`);
+    assert.equal(existsSync(join(home, "start.pid")), false, "a clean stop removes its pid file");
   });
 });
 
@@ -196,6 +268,103 @@ describe("qm start --no-smtpd", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
     assert.doesNotMatch(qm.text, /smtpd/);
     qm.child.kill("SIGTERM");
     assert.deepEqual(await qm.exited(), { code: 0, signal: null });
+  });
+});
+
+/** A private rsyslogd on a socket in `dir`, writing facility mail to dir/mail.log; stopped by its pid. */
+async function startRsyslog(dir: string): Promise<{ socket: string; log: string; stop(): Promise<void> }> {
+  const socket = join(dir, "log");
+  const log = join(dir, "mail.log");
+  writeFileSync(join(dir, "rsyslog.conf"), [
+    `global(workDirectory="${dir}")`,
+    `module(load="imuxsock" SysSock.Use="off")`,
+    `input(type="imuxsock" Socket="${socket}")`,
+    `mail.* action(type="omfile" file="${log}" template="RSYSLOG_FileFormat")`,
+    "",
+  ].join("\n"));
+  const child = spawn("rsyslogd", ["-n", "-f", join(dir, "rsyslog.conf"), "-i", join(dir, "rsyslogd.pid")], { stdio: ["ignore", "ignore", "pipe"] });
+  let err = "";
+  child.stderr!.on("data", (b: Buffer) => (err += b.toString()));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  await waitFor(`rsyslogd's socket (${err})`, () => (existsSync(socket) ? true : null), 10_000);
+  return {
+    socket,
+    log,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+      await exited;
+    },
+  };
+}
+const NO_RSYSLOG = spawnSync("sh", ["-c", "command -v rsyslogd"], { timeout: 60_000 }).status === 0 ? false : "rsyslogd is not installed (Debian package rsyslog)";
+
+describe("qm start's log lines", { timeout: 300_000, skip: ROOT_ONLY }, () => {
+  const run = async (args: readonly string[], ready?: () => Promise<unknown>, me = "example.test") => {
+    const home = join(tempDir(), "qm");
+    assert.equal(spawnSync(await fastQm(), ["init", "--me", me], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
+    const qm = new Started(home, ["--no-smtpd", ...args]);
+    await (ready ? ready() : qm.wait(/^status: local 0\/10 remote 0\/20$/m));
+    qm.child.kill("SIGTERM");
+    assert.deepEqual(await qm.exited(), { code: 0, signal: null });
+    return qm.raw.split("\n").filter((l) => l !== "");
+  };
+
+  it("start every line with the UTC time in ISO 8601, to the millisecond, by default", async () => {
+    const before = Date.now();
+    const lines = await run([]);
+    assert.ok(lines.length >= 5, lines.join("\n"));
+    for (const l of lines) assert.match(l, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z (start|status|send|alert|warning): /, l);
+    const first = Date.parse(lines[0]!.slice(0, 24));
+    assert.ok(first >= before - 1000 && first <= Date.now(), lines[0]);
+    assert.ok(lines.some((l) => / status: local 0\/10 remote 0\/20$/.test(l)), "the queue manager's lines are stamped too");
+  });
+
+  it("--log tai64n stamps them as multilog does", async () => {
+    const lines = await run(["--log", "tai64n"]);
+    for (const l of lines) assert.match(l, /^@4000[0-9a-f]{20} \S/, l);
+    const sec = Number(BigInt(`0x${lines[0]!.slice(1, 17)}`) - (1n << 62n) - 10n);
+    assert.ok(Math.abs(sec - Date.now() / 1000) < 60, lines[0]);
+  });
+
+  it("--log none leaves them bare", async () => {
+    const lines = await run(["--log=none"]);
+    assert.ok(lines.includes("status: exiting"), lines.join("\n"));
+    for (const l of lines) assert.match(l, /^(start|status|new|info|end|alert|warning|send): /, l);
+  });
+
+  it("warns when control/me has no dot", async () => {
+    const lines = await run([], undefined, "vm");
+    assert.ok(lines.some((l) => ISO.test(l) && / start: warning: control\/me is "vm", a name without a dot: .* qm init --me NAME --rename$/.test(l)), lines.join("\n"));
+  });
+
+  it("refuses an unknown --log with 100 and one line", async () => {
+    const r = await runQm(["start", "--log", "local"], { env: { QMHOME: join(tempDir(), "nohome") } });
+    assert.equal(r.code, 100);
+    assert.equal(r.stderr.toString(), "qm start: fatal: --log takes iso, tai64n, none, not local. (#5.3.5)\n");
+  });
+
+  it("--syslog=SOCKET sends every line to a real rsyslogd, facility mail, and none to stdout", { skip: NO_RSYSLOG }, async () => {
+    const dir = tempDir("qm-rsyslog-");
+    const rs = await startRsyslog(dir);
+    try {
+      const logged = () => (existsSync(rs.log) ? readFileSync(rs.log, "latin1") : "");
+      const lines = await run([`--syslog=${rs.socket}`], () => waitFor("send's first status line in syslog", () => (/status: local 0\/10/.test(logged()) ? true : null)));
+      assert.deepEqual(lines, [], "nothing on stdout");
+      const got = await waitFor("the lines in rsyslog's file", () => {
+        const text = existsSync(rs.log) ? readFileSync(rs.log, "latin1") : "";
+        return /qm\[\d+\]: start: all parts stopped$/m.test(text) ? text : null;
+      }, 10_000);
+      for (const want of [/ qm\[\d+\]: start: send started, pid \d+$/m, / qm\[\d+\]: status: local 0\/10 remote 0\/20$/m, / qm\[\d+\]: status: exiting$/m]) assert.match(got, want);
+    } finally {
+      await rs.stop();
+    }
+  });
+
+  it("--syslog to a socket nobody listens on falls back to stdout and says why", async () => {
+    const lines = await run([`--syslog=${join(tempDir(), "no-such-socket")}`]);
+    assert.ok(lines.some((l) => / start: warning: no syslog socket at \S+no-such-socket; lines go to standard output$/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => ISO.test(l) && / start: send started, pid \d+$/.test(l)), lines.join("\n"));
+    assert.ok(lines.some((l) => ISO.test(l) && / status: exiting$/.test(l)), lines.join("\n"));
   });
 });
 

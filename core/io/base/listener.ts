@@ -1,8 +1,13 @@
+import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
-import { matchRules, type Rule } from "../../lib/base/access-rules.ts";
+import { join } from "node:path";
+import { matchRules, parseRules, type Rule } from "../../lib/base/access-rules.ts";
 import { parseIP, formatIP } from "../../lib/base/ip-addr.ts";
 import { ok, perm, temp, type Result } from "../../lib/base/result.ts";
 import { errText } from "./errno.ts";
+import { getpwnam } from "./passwd.ts";
+import { switchTo } from "./privilege.ts";
+import { uid } from "./sys.ts";
 
 /**
  * The listener: node:net servers on the given addresses, a global and a
@@ -101,6 +106,105 @@ export async function listen(addrs: readonly { host: string; port: number }[], o
 function refuse(sock: Socket, line: string): void {
   sock.end(`${line}\r\n`);
   setTimeout(() => sock.destroy(), 2000).unref();
+}
+
+export interface ServeOptions {
+  readonly name: string; // "smtpd", "qmqpd": the start of its log lines
+  readonly home: string;
+  readonly listen: readonly string[]; // IP:PORT, [IPv6]:PORT
+  readonly rulesFile: string; // a file in control/
+  readonly missingRules: string; // the rules when that file does not exist
+  /** a rules file that does not parse: "keep" the last good rules (refuse to start without), or "deny" everyone */
+  readonly brokenRules: "keep" | "deny";
+  readonly maxSessions: number;
+  readonly maxPerIP: number;
+  readonly user: string; // as root, the account to serve as once bound (never root)
+  readonly session: (sock: Socket, info: ClientInfo) => Promise<void>;
+  readonly log: (line: string) => void;
+  readonly ready?: (l: Listener) => void;
+}
+
+/**
+ * Listen mode, the same for qm smtpd and qm qmqpd: bind, drop to the
+ * server's user, say where it listens, serve until SIGTERM or SIGINT, close.
+ * The rules file is read again for a connection when it has changed.
+ */
+export async function serve(o: ServeOptions): Promise<Result<void>> {
+  const addrs = [];
+  for (const text of o.listen) {
+    const a = parseListenAddress(text);
+    if (a.kind !== "ok") return a;
+    addrs.push(a.value);
+  }
+  if (addrs.length === 0) return perm("Nothing to listen on: give --listen IP:PORT", "5.3.5");
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(o.rulesFile)) return perm("--rules names a file in control/", "5.3.5");
+  const rules = rulesSource(join(o.home, "control", o.rulesFile), o);
+  const first = rules.read();
+  if (first.kind !== "ok" && o.brokenRules === "keep") return first;
+  const listener = await listen(addrs, {
+    maxSessions: o.maxSessions,
+    maxPerIP: o.maxPerIP,
+    rules: () => rules.current(),
+    onError: (what) => o.log(`${o.name}: warning: ${what}`),
+    session: o.session,
+  });
+  if (listener.kind !== "ok") return listener;
+  const dropped = await dropPrivileges(o.user);
+  if (dropped.kind !== "ok") {
+    await listener.value.close();
+    return dropped;
+  }
+  o.log(`${o.name}: listening on ${listener.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
+  o.ready?.(listener.value);
+  await new Promise<void>((resolve) => {
+    process.once("SIGTERM", resolve);
+    process.once("SIGINT", resolve);
+  });
+  await listener.value.close();
+  return ok(undefined);
+}
+
+const DENY_ALL: Rule = { net: null, bits: -1, allow: false, env: new Map(), line: 0 };
+
+/** The rules file, parsed again when its stamp (mtime, size, inode) changes. */
+function rulesSource(file: string, o: ServeOptions): { read(): Result<readonly Rule[]>; current(): readonly Rule[] } {
+  let stamp = "";
+  let rules: readonly Rule[] = [DENY_ALL];
+  const read = (): Result<readonly Rule[]> => {
+    let text = o.missingRules;
+    let now = "missing";
+    try {
+      const st = statSync(file);
+      now = `${st.mtimeMs}/${st.size}/${st.ino}`;
+      if (now !== stamp) text = readFileSync(file, "latin1");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") now = `error ${errText(err)}`;
+    }
+    if (now === stamp) return ok(rules);
+    stamp = now;
+    const parsed = now.startsWith("error ") ? temp(`Unable to read ${file}: ${now.slice(6)}`, "4.3.0") : parsed0(text, file);
+    if (parsed.kind === "ok") rules = parsed.value;
+    else if (o.brokenRules === "deny") {
+      o.log(`${o.name}: warning: ${parsed.reason}; refusing every client until it is fixed`);
+      rules = [DENY_ALL];
+    } else o.log(`${o.name}: warning: ${parsed.reason}; the last good rules stay in force`);
+    return parsed;
+  };
+  return { read, current: () => (read(), rules) };
+}
+
+function parsed0(text: string, file: string): Result<readonly Rule[]> {
+  const r = parseRules(text);
+  return r.kind === "ok" ? r : { ...r, reason: `${file}: ${r.reason}` };
+}
+
+/** As root: become `user` (never uid 0). Not root: stay. */
+async function dropPrivileges(user: string): Promise<Result<void>> {
+  if (uid() !== 0) return ok(undefined);
+  const pw = await getpwnam(user);
+  if (!pw) return perm(`No such account ${user}: create it or name another with --user`, "5.3.5");
+  const r = switchTo(pw.uid, pw.gid);
+  return r.kind === "ok" ? ok(undefined) : r;
 }
 
 /** "::ffff:192.0.2.1" -> "192.0.2.1"; canonical form for IPv6. */

@@ -29,15 +29,12 @@ const terminal: ConsolaReporter = {
   },
 };
 
-/** Messages for people. throttle 0: consola's default folds repeated lines. */
-export const log = createConsola({ reporters: [process.stderr.isTTY ? terminal : plain], throttle: 0, level: 3 });
+/**
+ * Messages for people, and smtpd's and qmqpd's session log: never folded.
+ * consola folds a line repeated within `throttle` ms of the last (default
+ * 1000); with 0 it still folds when the clock steps back (the gap is then
+ * negative), so no gap is ever below the throttle and no count above the minimum.
+ */
+export const log = createConsola({ reporters: [process.stderr.isTTY ? terminal : plain], throttle: Number.NEGATIVE_INFINITY, throttleMin: Number.POSITIVE_INFINITY, level: 3 });
 
-/** qmail-log(5) safety: LF -> "/", bytes < 33, > 126 and "%" -> "_". */
-export function logSafe(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += c === 10 ? "/" : c < 33 || c > 126 || c === 37 ? "_" : s[i];
-  }
-  return out;
-}
+export { logSafe } from "../../lib/base/log-safe.ts";

@@ -16,7 +16,7 @@ export type SessionEnd =
   | { readonly kind: "bad"; readonly reason: string } // framing: hang up, permanent
   | { readonly kind: "toolong"; readonly reason: string }; // over the limits: hang up, temporary
 
-export type Deliver = (message: Uint8Array | AsyncIterable<Uint8Array>, env: Envelope) => Promise<Result<{ qp: number }>>;
+export type Deliver = (message: Uint8Array | AsyncIterable<Uint8Array>, env: Envelope) => Promise<Result<{ qp: number; id?: number }>>;
 
 const OUTER_MAX = MAX_MESSAGE + MAX_ENVELOPE_BYTES + 64;
 const EMPTY = new Uint8Array(0);
@@ -109,7 +109,7 @@ export async function serveQmqp(src: AsyncIterable<Uint8Array>, write: (b: Uint8
     if (env.kind === "poison") reply = encodeReply("D", "sorry, I can't accept addresses like that (#5.1.3)");
     else {
       const r = await deliver(await spool.message(), env.env);
-      reply = replyFor(r.kind === "ok" ? { kind: "ok", qp: r.value.qp } : r, now());
+      reply = replyFor(r.kind === "ok" ? { kind: "ok", qp: r.value.qp, id: r.value.id } : r, now());
     }
     await write(reply);
     return { kind: "replied", reply: Buffer.from(reply).toString("latin1"), env: env.kind === "ok" ? env.env : null };

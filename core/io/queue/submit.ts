@@ -7,6 +7,13 @@ import { enqueue, pullTrigger, type Invoker } from "./enqueue.ts";
 import { writeMaildrop, type Message } from "./maildrop.ts";
 
 export type { Invoker } from "./enqueue.ts";
+
+/** qp: the queueing process; id: the queue id (inode), when this process queued it; maildrop: the file qm send takes in later. */
+export interface Queued {
+  readonly qp: number;
+  readonly id?: number;
+  readonly maildrop?: string;
+}
 export interface SubmitOptions {
   readonly who?: Invoker;
   readonly env?: NodeJS.ProcessEnv;
@@ -21,7 +28,7 @@ export interface SubmitOptions {
  * ok means durable: written, fsynced and committed. A failure says why
  * (qmail-queue's text for its class, then what went wrong, without paths).
  */
-export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<{ qp: number }>> {
+export async function submit(home: string, message: Message, env: Envelope, opts: SubmitOptions = {}): Promise<Result<Queued>> {
   const qq = (opts.env ?? process.env).QMAILQUEUE;
   // $QMAILQUEUE: loaded only here, so an injector on a normal host never loads child_process or node:os
   if (qq) return (await import("./submit-program.ts")).runQueueProgram(qq, message, env);
@@ -33,7 +40,7 @@ export async function submit(home: string, message: Message, env: Envelope, opts
   }
   if (writesQueue(home)) {
     const r = await enqueue(home, message, env, { who: opts.who ?? { kind: "uid", uid: process.getuid?.() ?? 0 }, blocking: opts.blocking });
-    return r.kind === "ok" ? ok({ qp: process.pid }) : r; // the failure with its reason (issue 13: it used to be dropped)
+    return r.kind === "ok" ? ok({ qp: process.pid, id: r.value.id }) : r; // the failure with its reason (issue 13: it used to be dropped)
   }
   return maildrop(home, message, env, opts.blocking);
 }
@@ -56,9 +63,9 @@ function queueOwner(home: string): number {
  * A local user who cannot write the queue: the message into maildrop/
  * (maildrop.ts; ok only once it is durable), then the trigger.
  */
-async function maildrop(home: string, message: Message, env: Envelope, blocking = false): Promise<Result<{ qp: number }>> {
+async function maildrop(home: string, message: Message, env: Envelope, blocking = false): Promise<Result<Queued>> {
   const r = await writeMaildrop(home, message, env, { blocking });
   if (r.kind !== "ok") return r;
   await pullTrigger(home);
-  return ok({ qp: process.pid });
+  return ok({ qp: process.pid, maildrop: r.value.name });
 }

@@ -48,6 +48,11 @@ export class SmtpConn {
   get tls(): boolean {
     return this.#sock instanceof TLSSocket;
   }
+  /** The TLS version and cipher in use ("TLSv1.3", "TLS_AES_256_GCM_SHA384"), null before STARTTLS. */
+  get tlsInfo(): { protocol: string; cipher: string } | null {
+    if (!(this.#sock instanceof TLSSocket)) return null;
+    return { protocol: this.#sock.getProtocol() ?? "unknown", cipher: this.#sock.getCipher()?.name ?? "unknown" };
+  }
 
   #attach(): void {
     this.#sock.on("data", this.#onData);

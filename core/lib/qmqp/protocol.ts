@@ -56,8 +56,8 @@ export function encodeReply(code: ReplyCode, text: string): Uint8Array {
 }
 
 /** The reply for a queue result: "Kok <unixtime> qp <pid>", or the failure's text. */
-export function replyFor(result: { kind: "ok"; qp: number } | Fail, nowMs: number): Uint8Array {
-  if (result.kind === "ok") return encodeReply("K", `ok ${Math.floor(nowMs / 1000)} qp ${result.qp}`);
+export function replyFor(result: { kind: "ok"; qp: number; id?: number } | Fail, nowMs: number): Uint8Array {
+  if (result.kind === "ok") return encodeReply("K", `ok ${Math.floor(nowMs / 1000)} qp ${result.qp}${result.id === undefined ? "" : ` msg ${result.id}`}`);
   return encodeReply(result.kind === "perm" ? "D" : "Z", `${result.reason}. (#${result.status})`);
 }
 

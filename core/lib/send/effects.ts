@@ -18,7 +18,7 @@ export type Event =
   | { readonly kind: "start" } // load the queue (info/ without todo/)
   | { readonly kind: "go" } // start deliveries and the first todo run
   | { readonly kind: "pull" } // the trigger, the rescan, a retry after a failure, a bounce queued
-  | { readonly kind: "intake"; readonly warnings: readonly string[] } // maildrop/ taken in
+  | { readonly kind: "intake"; readonly warnings: readonly string[]; readonly taken?: readonly string[] } // maildrop/ taken in
   | { readonly kind: "released"; readonly r: Result<void> } // a todo batch made durable, its todo/ entries gone
   | { readonly kind: "report"; readonly chan: Channel; readonly report: Report }
   | { readonly kind: "bounced"; readonly id: number; readonly r: Result<Bounced> }

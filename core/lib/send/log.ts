@@ -5,15 +5,8 @@
  */
 import type { Channel } from "./rewrite.ts";
 
-/** LF -> "/"; bytes < 33, > 126 and "%" -> "_". */
-export function safe(s: string): string {
-  let out = "";
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i);
-    out += c === 10 ? "/" : c < 33 || c > 126 || c === 37 ? "_" : s[i];
-  }
-  return out;
-}
+export { logSafe as safe } from "../base/log-safe.ts";
+import { logSafe as safe } from "../base/log-safe.ts";
 
 export interface Usage {
   readonly local: number;
@@ -37,6 +30,8 @@ export const line = {
   bounceMsg: (id: number, qp: number) => `bounce msg ${id} qp ${qp}\n`,
   tripleBounce: (id: number) => `triple bounce: discarding bounce/${id}\n`,
   endMsg: (id: number) => `end msg ${id}\n`,
+  /** a local user's maildrop/ file (or a non-root smtpd's message) taken into the queue: "maildrop/NAME uid U queued as ID" */
+  intake: (text: string) => `info ${text.split(" ").map(safe).join(" ")}\n`,
   warning: (text: string) => `warning: ${text}\n`,
   alert: (text: string) => `alert: ${text}\n`,
 } as const;

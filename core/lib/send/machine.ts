@@ -102,7 +102,7 @@ export function handle(m: Machine, ev: Event): void {
     case "start": return load(m);
     case "go": for (const ch of m.all) pump(m, ch); return pull(m);
     case "pull": return pull(m);
-    case "intake": return intake(m, ev.warnings);
+    case "intake": return intake(m, ev.warnings, ev.taken ?? []);
     case "released": return released(m, ev.r);
     case "report": return report(m, m.chans[ev.chan], ev.report);
     case "bounced": return bounced(m, ev.id, ev.r);
@@ -154,7 +154,8 @@ function todoPass(m: Machine): void {
   if (m.stopping) return todoEnd(m);
   m.emit({ kind: "takeMaildrop" });
 }
-function intake(m: Machine, warnings: readonly string[]): void {
+function intake(m: Machine, warnings: readonly string[], taken: readonly string[]): void {
+  for (const t of taken) log(m, line.intake(t));
   for (const w of warnings) log(m, line.warning(w));
   const ids = m.emit({ kind: "scanTodo" });
   if (ids.kind !== "ok") {

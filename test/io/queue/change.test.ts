@@ -13,7 +13,7 @@ import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce } from "../../supp
 
 const T = { timeout: 120_000 };
 
-describe("handleRequest() behind the control socket", () => {
+describe("handleRequest() behind the control socket", { timeout: 300_000 }, () => {
   it("makes qctl's change between the manager's quiesce and resume, and answers qctl", T, async () => {
     const home = await fakeHome();
     const a = await put(home, "joe@example.test", ["tmp1@far.test"]);

@@ -33,7 +33,7 @@ function raw(q: string, bytes: string): Promise<string> {
   });
 }
 
-describe("the control socket", () => {
+describe("the control socket", { timeout: 300_000 }, () => {
   it("carries a request to the handler in turn and its reply back", T, async () => {
     const q = queue();
     const seen: QctlCommand[] = [];
