@@ -38,6 +38,7 @@ const DOORS: Record<string, readonly string[]> = {
     "core/lib/queue/layout.ts", // paths into the queue (remote's queue/lock/tcpto)
   ],
   send: [
+    "core/lib/send/bounce.ts", // the failure paragraphs of a bounce: qm qctl bounce writes them as qm send does
     "core/lib/send/rewrite.ts", // locals and virtualdomains: smtpd's recipient check routes as send does
     "core/io/send/controls.ts", // ... reading the same control files
     "core/lib/send/spawn-wire.ts", // the spawn protocol's frames, which lspawn's wire to its workers reuses
@@ -64,7 +65,6 @@ const QUEUE_PATH_ALLOWED: Record<string, string> = {
   "core/prog/send.ts": "join(home, \"queue\"): the queue manager's own queue directory",
   "core/prog/lspawn.ts": "resolve(home, \"queue\", \"mess\"): checks a message path is inside the queue",
   "core/prog/rspawn.ts": "join(home, \"queue\", \"mess\"): checks a message path is inside the queue",
-  "core/io/send/spawner.ts": "join(queue, \"info\"): send drops to the owner of queue/ and queue/info/",
 };
 
 function files(dir: string): string[] {

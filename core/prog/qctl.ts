@@ -15,7 +15,8 @@ import { readHeader, readQueued, scanQueue } from "../io/queue/read.ts";
 import { takeSendMutex } from "../io/queue/trigger.ts";
 import { askControl, mayControl } from "../io/queue/control.ts";
 import { replyResult } from "../lib/queue/control-wire.ts";
-import { dropToQueueOwner } from "../io/send/spawner.ts";
+import { dropToQueueOwner } from "../io/queue/owner.ts";
+import { queueDir } from "../lib/queue/layout.ts";
 
 export interface QctlOptions {
   readonly home: string;
@@ -36,7 +37,7 @@ export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<num
   const now = o.clock ?? Date.now;
   if (cmd.op === "list") return list(cmd, o, now());
   if (cmd.op === "show") return show(cmd.sel.ids[0]!, o, now());
-  const queue = join(o.home, "queue");
+  const queue = queueDir(o.home);
   const may = mayControl(queue);
   if (may.kind !== "ok") return may;
   dropToQueueOwner(queue); // files qctl makes (marks, bounces, the mutex) must be the queue owner's, as qm send's are
@@ -106,7 +107,7 @@ function broken(): Result<never> {
  * then runs the queue itself).
  */
 export async function flushRunningSend(home: string): Promise<Result<boolean>> {
-  const queue = join(home, "queue");
+  const queue = queueDir(home);
   const asked = await askControl(queue, ["flush"]);
   if (asked.kind !== "ok") return asked;
   if (asked.value.kind === "absent") return ok(false);

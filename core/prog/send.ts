@@ -17,7 +17,8 @@ import { submitBounce } from "../io/queue/bounce.ts";
 import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue/clean.ts";
 import * as store from "../io/queue/store.ts";
 import { readRules, readSendControls } from "../io/send/controls.ts";
-import { dropToQueueOwner, remoteUser, Spawner } from "../io/send/spawner.ts";
+import { remoteUser, Spawner } from "../io/send/spawner.ts";
+import { dropToQueueOwner } from "../io/queue/owner.ts";
 import { openTrigger, takeSendMutex, type Trigger } from "../io/queue/trigger.ts";
 
 export type { Summary } from "../lib/send/state.ts";

@@ -3,21 +3,14 @@
  * of crashed injectors in pid/, mess files nobody owns any more, and the
  * maildrop/ files of local users, taken into the queue (intake.ts).
  */
-import { readdirSync, statSync, unlinkSync } from "node:fs";
+import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { unlinkQuiet } from "./intake.ts";
 import { flatPath, parseId, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 
 /** qmail's OSSIFIED: a file untouched this long belongs to nobody (36 h). */
 export const OSSIFIED = 129600;
 
-function unlinkQuiet(path: string): boolean {
-  try {
-    unlinkSync(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function alive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;

@@ -239,7 +239,8 @@ function readAt(read: Pread, fd: number, pos: number, length: number): Uint8Arra
   return buf.subarray(0, got);
 }
 
-function unlinkQuiet(path: string): boolean {
+/** unlink, answering whether it worked (a file already gone counts as not removed). */
+export function unlinkQuiet(path: string): boolean {
   try {
     unlinkSync(path);
     return true;

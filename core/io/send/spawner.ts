@@ -7,8 +7,6 @@ import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { encodeCommand, reportReader, type Report } from "../../lib/send/spawn-wire.ts";
 import { spawnSelf } from "../base/self.ts";
 import { passwdPath, readPasswd } from "../base/passwd.ts";
-import { statSync } from "node:fs";
-import { join } from "node:path";
 
 const REMOTE_USER = "qmailr";
 
@@ -18,20 +16,6 @@ export async function remoteUser(env: NodeJS.ProcessEnv): Promise<{ uid?: number
   const pw = await readPasswd(passwdPath(env));
   const acct = pw.kind === "ok" ? pw.value.get(REMOTE_USER) : undefined;
   return acct ? { uid: acct.uid, gid: acct.gid } : {};
-}
-
-/**
- * As root, after lspawn has started: send becomes the owner of queue/ when
- * that owner (not root) also owns info/, the files send writes.
- */
-export function dropToQueueOwner(queue: string): boolean {
-  if ((process.getuid?.() ?? -1) !== 0 || !process.setuid || !process.setgid) return false;
-  const q = statSync(queue, { throwIfNoEntry: false });
-  const info = statSync(join(queue, "info"), { throwIfNoEntry: false });
-  if (!q || !info || q.uid === 0 || info.uid !== q.uid) return false;
-  process.setgid(q.gid);
-  process.setuid(q.uid);
-  return true;
 }
 
 export interface SpawnerOptions {
