@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { asText, fastQm, runProcess, runQm, tempDir } from "../support/qm.ts";
 import { startDnsServer, type DnsServer, type NameEntry } from "../support/dns-server.ts";
 import { startPeer, type Peer } from "../support/smtp-peer.ts";
+import { spawnInput, spawnReports } from "../support/spawn.ts";
 
 // DKIM end to end (qm-dkim(8)): keys made by `qm dkim keygen`, published in a
 // DNS server on loopback, mail signed by a real `qm remote` on its way to an
@@ -184,6 +185,30 @@ describe("qm dkim and signing in qm remote", () => {
       for (const v of verdicts) assert.equal(v.h.split(":").filter((n) => n.trim().toLowerCase() === "from").length, 2, `From oversigned: ${v.h}`);
       assert.match(msg, /c=relaxed\/relaxed/);
     }
+  });
+
+  it("qm rspawn signs each message it sends from the queue; dkimpy verifies them", { ...T, skip: NO_DKIMPY }, async () => {
+    const dir = join(home, "queue", "mess", "3");
+    mkdirSync(dir, { recursive: true });
+    const messes = ["first", "second"].map((word, i) => {
+      const path = join(dir, String(26 + 23 * i));
+      writeFileSync(path, MESSAGE.replace("Hello Bob,", `Hello Bob, ${word}`));
+      return path;
+    });
+    writeFileSync(join(dir, "72"), MESSAGE.replace("alice@mail.example.org", "alice@unsigned.test"));
+    const before = peer.sessions.flatMap((s) => s.bodies).length;
+    const cmds = [["0", messes[0]!, "alice@mail.example.org", "bob@example.net"], ["1", messes[1]!, "alice@mail.example.org", "carl@example.net"], ["2", join(dir, "72"), "a@unsigned.test", "bob@example.net"]];
+    const r = await runProcess(bin, ["rspawn"], { input: spawnInput(cmds), env: env(), timeoutMs: 60_000 });
+    assert.equal(r.code, 0, r.stderr.toString());
+    const got = spawnReports(r.stdout);
+    for (const slot of ["0", "1", "2"]) assert.match(got.get(slot) ?? "", /^K127\.0\.0\.1 accepted message/);
+    const bodies = peer.sessions.flatMap((s) => s.bodies).slice(before).map(unstuff);
+    assert.equal(bodies.length, 3);
+    const signed = bodies.filter((b) => b.startsWith("DKIM-Signature:"));
+    assert.equal(signed.length, 2);
+    for (const b of signed) assert.deepEqual(dkimpy(b, published).map((v) => v.ok), [true, true]);
+    assert.match(signed.join(""), /Hello Bob, first/);
+    assert.match(signed.join(""), /Hello Bob, second/);
   });
 
   it("an added From header breaks the signature (oversigning)", { ...T, skip: NO_DKIMPY }, async () => {

@@ -47,7 +47,8 @@ function firstMailbox(value: string): string {
 
 /** "From: Al <al@Mail.Example.ORG>" value → "mail.example.org"; null when there is no usable domain. */
 export function fromDomain(fieldValue: string): string | null {
-  const value = firstMailbox(stripComments(fieldValue.slice(0, MAX_FIELD).replace(/\r?\n/g, "")));
+  const bare = stripComments(fieldValue.slice(0, MAX_FIELD).replace(/\r?\n/g, "")).replace(/"(?:[^"\\]|\\.)*"/g, '""'); // no domain is quoted
+  const value = firstMailbox(bare);
   const angle = /<([^<>]*)>/.exec(value);
   const addr = (angle ? angle[1]! : value.replace(/^[^:]*:(?=[^:]*@)/, "")).trim(); // group "name:" prefix
   const at = addr.lastIndexOf("@");

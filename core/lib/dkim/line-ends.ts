@@ -15,6 +15,7 @@ export function createCrlfNormalizer(): CrlfNormalizer {
   let pendingCR = false;
   return {
     push(chunk) {
+      if (!pendingCR && chunk.indexOf(CR) < 0) return lfOnly(chunk); // the queue's usual form: whole lines at a time
       const out = new Uint8Array(chunk.length * 2 + 2);
       let n = 0;
       let from = 0;
@@ -49,4 +50,23 @@ export function createCrlfNormalizer(): CrlfNormalizer {
       return tail;
     },
   };
+}
+
+/** A chunk without CR: each LF becomes CR LF, copied a line at a time (indexOf is native). */
+function lfOnly(chunk: Uint8Array): Uint8Array {
+  let lines = 0;
+  for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, at + 1)) lines++;
+  if (lines === 0) return chunk;
+  const out = new Uint8Array(chunk.length + lines);
+  let n = 0;
+  let from = 0;
+  for (let at = chunk.indexOf(LF); at >= 0; at = chunk.indexOf(LF, from)) {
+    out.set(chunk.subarray(from, at), n);
+    n += at - from;
+    out[n++] = CR;
+    out[n++] = LF;
+    from = at + 1;
+  }
+  out.set(chunk.subarray(from), n);
+  return out;
 }
