@@ -143,6 +143,20 @@ describe("qm dkim and signing in qm remote", () => {
     assert.match(again.stderr, /already exists/);
   });
 
+  it("keygen as root gives the key to qmailr when the password file has that user", { ...T, skip: process.getuid?.() === 0 ? false : "needs root to chown" }, async () => {
+    const passwd = join(home, "passwd");
+    writeFileSync(passwd, "root:x:0:0::/root:/bin/sh\nqmailr:x:4321:4322::/nonexistent:/bin/false\n"); // a test account: no host user needed
+    try {
+      const r = await qm(["dkim", "keygen", "owned.test", "s1", "--type", "ed25519"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /\(owner qmailr\)/);
+      const st = statSync(join(home, "control", "dkim", "owned.test", "s1.key"));
+      assert.deepEqual([st.uid, st.gid, st.mode & 0o777], [4321, 4322, 0o600]);
+    } finally {
+      writeFileSync(passwd, "root:x:0:0::/root:/bin/sh\n");
+    }
+  });
+
   it("show prints the same records again", T, async () => {
     const r = await qm(["dkim", "show", "example.org"]);
     assert.equal(r.code, 0, r.stderr);
