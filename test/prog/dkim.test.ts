@@ -257,14 +257,29 @@ describe("qm dkim and signing in qm remote", () => {
         assert.match(records, c.reason);
       });
     }
-    it("an unreadable key file (not as root: root reads everything)", { ...T, skip: process.getuid?.() === 0 ? "root reads a mode 000 file" : false }, async () => {
+    it("an unreadable key file (as root: qm remote run as uid 65534)", T, async () => {
+      const root = process.getuid?.() === 0;
       const key = join(home, "control", "dkim", "example.org", "rsa1.key");
-      chmodSync(key, 0o000);
       setControl("dkimsign", "example.org:rsa1:dkim/example.org/rsa1.key\n");
+      if (root) chmodSync(join(home, ".."), 0o755); // the key stays 0600 root's; everything else readable
+      else chmodSync(key, 0o000);
+      try {
+        const before = peer.sessions.flatMap((s) => s.bodies).length;
+        const r = asText(await runProcess(bin, ["remote", "--", "example.net", "alice@mail.example.org", "bob@example.net"], { input: MESSAGE, env: env(), spawn: root ? { uid: 65534, gid: 65534 } : {} }));
+        assert.equal(peer.sessions.flatMap((s) => s.bodies).length, before, "nothing was sent");
+        assert.match(r.stdout, /^ZUnable to read DKIM key .*rsa1\.key: permission denied/);
+      } finally {
+        if (root) chmodSync(join(home, ".."), 0o700);
+        else chmodSync(key, 0o600);
+      }
+    });
+    it("a FIFO as key file does not hang the signer", T, async () => {
+      const fifo = join(home, "control", "dkim", "fifo.key");
+      assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+      setControl("dkimsign", "example.org:rsa1:dkim/fifo.key\n");
       const { records, body } = await send(MESSAGE);
-      chmodSync(key, 0o600);
       assert.equal(body, undefined);
-      assert.match(records, /^ZUnable to read DKIM key .*permission denied/);
+      assert.match(records, /^ZDKIM key .*fifo\.key is not a regular file/);
     });
     it("a header over 1 MB", T, async () => {
       setControl("dkimsign", "example.org:rsa1:dkim/example.org/rsa1.key\n");

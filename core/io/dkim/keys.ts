@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { chownSync, closeSync, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { chownSync, closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ok, perm, temp, type Result } from "../../lib/base/result.ts";
 import type { KeyType } from "../../lib/dkim/record.ts";
@@ -35,7 +35,7 @@ export function defaultKeyfile(domain: string, selector: string): string {
 export function readSigningKey(path: string): Result<SigningKey> {
   let text: Buffer;
   try {
-    const fd = openSync(path, "r");
+    const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK); // a FIFO must not hang the signer
     try {
       if (!fstatSync(fd).isFile()) return temp(`DKIM key ${path} is not a regular file`);
       text = readFileSync(fd);

@@ -1,5 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import fc from "fast-check";
 import { MAX_SELECTORS, parseDkimSign, signersFor } from "../../../core/lib/dkim/config.ts";
 import { fromDomain } from "../../../core/lib/dkim/from.ts";
 import { formatKeyRecord, formatZoneLine, splitTxt } from "../../../core/lib/dkim/record.ts";
@@ -107,5 +108,22 @@ describe("formatKeyRecord() and formatZoneLine()", () => {
     assert.deepEqual(splitTxt(rec).map((s) => s.length), [255, rec.length - 255]);
     const line = formatZoneLine("s1", "example.org", rec);
     assert.match(line, /^s1\._domainkey\.example\.org\. IN TXT \( "v=DKIM1; k=rsa; p=A+" "A+" \)$/);
+  });
+});
+
+describe("control/dkimsign and From fields from fast-check", () => {
+  const RUNS = { numRuns: Number(process.env.QM_FUZZ_RUNS ?? 2000) };
+  const text = fc.string({ unit: fc.constantFrom(..."ab.-:;\"'()<>@,\\ \t\r\n\0é"), maxLength: 80 });
+  it("parseDkimSign() never throws, and what it accepts is well-formed", () => {
+    fc.assert(fc.property(fc.array(text, { maxLength: 10 }), (lines) => {
+      const r = parseDkimSign(lines);
+      if (r.kind === "ok") for (const e of r.value) assert.ok(/^[a-z0-9.-]+$/.test(e.domain) && /^[a-z0-9.-]+$/.test(e.selector) && e.keyfile !== "" && !e.keyfile.includes("\0"));
+    }), RUNS);
+  });
+  it("fromDomain() never throws and gives a lowercase DNS name or null", () => {
+    fc.assert(fc.property(text, (value) => {
+      const d = fromDomain(value);
+      assert.ok(d === null || /^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$/.test(d), String(d));
+    }), RUNS);
   });
 });
