@@ -44,19 +44,33 @@ class Pass extends messageParser.MessageParser {
   }
 }
 
-/** The first pass: header fields, the relaxed sha256 body hash and the From domain. */
-export async function scanMessage(chunks: AsyncIterable<Uint8Array>): Promise<Result<ScanResult>> {
+function fromOf(headers: readonly ParsedHeader[]): string | null {
+  const from = headers.find((h) => h.key === "from");
+  return from ? fromDomain(fromBytes(from.line).replace(/^[^:]*:/, "")) : null;
+}
+
+/**
+ * The first pass: header fields, the relaxed sha256 body hash and the From
+ * domain. Once the header is read, `wanted` sees the From domain: false
+ * ends the pass there (null), so unsigned mail costs one header read.
+ */
+export async function scanMessage(chunks: AsyncIterable<Uint8Array>, wanted: (fromDomain: string | null) => boolean = () => true): Promise<Result<ScanResult | null>> {
   const pass = new Pass();
   const crlf = createCrlfNormalizer();
+  let decided = false;
   for await (const chunk of chunks) {
     await pass.writeAsync(crlf.push(chunk));
     if (pass.headerBytes > MAX_HEADER) return temp(`Message header over ${MAX_HEADER} bytes: unable to DKIM-sign it`);
+    if (!decided && pass.state === "body") {
+      if (!wanted(fromOf(pass.headers))) return ok(null);
+      decided = true;
+    }
   }
   await pass.writeAsync(crlf.end());
   await pass.finish();
-  const from = pass.headers.find((h) => h.key === "from");
-  const value = from ? fromBytes(from.line).replace(/^[^:]*:/, "") : null;
-  return ok({ headers: pass.headers, bodyHash: pass.hash, fromDomain: value === null ? null : fromDomain(value) });
+  const domain = fromOf(pass.headers);
+  if (!decided && !wanted(domain)) return ok(null);
+  return ok({ headers: pass.headers, bodyHash: pass.hash, fromDomain: domain });
 }
 
 const SIGNED = new Set(tools.defaultDKIMFieldNames.toLowerCase().split(":"));

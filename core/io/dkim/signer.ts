@@ -41,10 +41,11 @@ async function signWith(entries: readonly SignEntry[], keyFor: (e: SignEntry) =>
   const { scanMessage, signatureHeader } = await import("./sign.ts");
   const readable = msg.scan ? ok(msg) : await spoolMessage(msg); // a pipe (qm remote): to a file first
   if (readable.kind !== "ok") return readable;
-  const scan = await scanMessage(readable.value.scan!());
+  const listed = (domain: string | null) => (domain === null ? [] : signersFor(entries, domain));
+  const scan = await scanMessage(readable.value.scan!(), (domain) => listed(domain).length > 0);
   if (scan.kind !== "ok") return scan;
-  const signers = scan.value.fromDomain === null ? [] : signersFor(entries, scan.value.fromDomain);
-  if (signers.length === 0) return readable;
+  if (scan.value === null) return readable; // no listed domain covers its From: sent as it is
+  const signers = listed(scan.value.fromDomain);
   const fields: string[] = [];
   for (const e of signers) {
     const key = keyFor(e);
