@@ -1,11 +1,9 @@
-import { readdirSync } from "node:fs";
-import { join } from "node:path";
 import { isDomainName, isSelector, parseDkimSign, type SignEntry } from "../lib/dkim/config.ts";
 import { formatKeyRecord, formatZoneLine, type KeyType } from "../lib/dkim/record.ts";
 import { ok, perm, temp, type Result } from "../lib/base/result.ts";
 import { readControlList } from "../io/base/control.ts";
 import { getpwnam, passwdPath } from "../io/base/passwd.ts";
-import { defaultKeyfile, generateSigningKey, keyPath, publicKeyBase64, readSigningKey, RSA_BITS, writeKeyFile } from "../io/dkim/keys.ts";
+import { defaultKeyfile, generateSigningKey, keyedSelectors, keyPath, publicKeyBase64, readSigningKey, RSA_BITS, writeKeyFile } from "../io/dkim/keys.ts";
 import { nameServers } from "../io/remote/resolv.ts";
 
 // qm dkim (qm-dkim(8)): keygen DOMAIN SELECTOR, show DOMAIN, check DOMAIN.
@@ -69,14 +67,7 @@ async function selectorsOf(home: string, domain: string): Promise<Result<SignEnt
   const parsed = parseDkimSign(lines.value ?? []);
   if (parsed.kind !== "ok") return parsed;
   const listed = parsed.value.filter((e) => e.domain === domain);
-  let files: string[] = [];
-  try {
-    files = readdirSync(join(home, "control", "dkim", domain)).filter((f) => f.endsWith(".key")).sort();
-  } catch {
-    files = [];
-  }
-  for (const f of files) {
-    const sel = f.slice(0, -4);
+  for (const sel of keyedSelectors(home, domain)) {
     if (isSelector(sel) && !listed.some((e) => e.selector === sel)) listed.push({ domain, selector: sel, keyfile: defaultKeyfile(domain, sel) });
   }
   return ok(listed);

@@ -1,5 +1,5 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from "node:crypto";
-import { chownSync, closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
+import { chownSync, closeSync, constants, fstatSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { dirname, isAbsolute, join } from "node:path";
 import { ok, perm, temp, type Result } from "../../lib/base/result.ts";
 import type { KeyType } from "../../lib/dkim/record.ts";
@@ -29,6 +29,15 @@ export function keyPath(home: string, keyfile: string): string {
 /** The default place of a key made by `qm dkim keygen`: control/dkim/DOMAIN/SELECTOR.key. */
 export function defaultKeyfile(domain: string, selector: string): string {
   return `dkim/${domain}/${selector}.key`;
+}
+
+/** The selectors that have a key in control/dkim/DOMAIN/ (SELECTOR.key), sorted; none when the folder is absent or unreadable. */
+export function keyedSelectors(home: string, domain: string): string[] {
+  try {
+    return readdirSync(join(home, "control", "dkim", domain)).filter((f) => f.endsWith(".key")).map((f) => f.slice(0, -4)).sort();
+  } catch {
+    return [];
+  }
 }
 
 /** A PEM private key (PKCS#8 or PKCS#1), RSA of at least 1024 bits or Ed25519. */
