@@ -18,12 +18,15 @@ export interface DkimOptions {
   readonly env?: NodeJS.ProcessEnv;
 }
 
+const USAGE = "Usage: qm dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] | show DOMAIN | check DOMAIN";
+
 /** The user that signs (qm rspawn's, core/io/send/spawner.ts). */
 const REMOTE_USER = "qmailr";
 
 export async function dkim(home: string, argv: readonly string[], opts: DkimOptions): Promise<Result<void>> {
   const [verb, domain = "", selector] = argv;
   const name = domain.toLowerCase().replace(/\.$/, "");
+  if (verb !== "keygen" && verb !== "show" && verb !== "check") return perm(USAGE);
   if (!isDomainName(name)) return perm(`Usage: qm dkim keygen|show|check DOMAIN: bad domain ${JSON.stringify(domain)}`);
   if (verb === "keygen" && argv.length === 3) return keygen(home, name, (selector ?? "").toLowerCase(), opts);
   if (verb === "show" && argv.length === 2) return each(home, name, opts, async (e, path) => {
@@ -40,7 +43,7 @@ export async function dkim(home: string, argv: readonly string[], opts: DkimOpti
       return key.kind !== "ok" ? key : checkPublished({ servers: servers.value, timeoutMs: 3000, tries: 2 }, name, e.selector, key.value);
     });
   }
-  return perm("Usage: qm dkim keygen DOMAIN SELECTOR [--type rsa|ed25519] [--bits N] | show DOMAIN | check DOMAIN");
+  return perm(USAGE);
 }
 
 async function keygen(home: string, domain: string, selector: string, opts: DkimOptions): Promise<Result<void>> {
