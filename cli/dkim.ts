@@ -4,7 +4,6 @@ import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
-  meta: { name: "dkim", description: "DKIM keys: keygen DOMAIN SELECTOR, show DOMAIN, check DOMAIN (qm-dkim(8))" },
   args: {
     type: { type: "string", description: "keygen: rsa (default) or ed25519" },
     bits: { type: "string", description: "keygen: RSA key size, default 2048" },
