@@ -16,6 +16,7 @@ export interface Subcommand {
 }
 
 export const COMMANDS: readonly Subcommand[] = [
+  { name: "dkim", summary: "DKIM keys: keygen DOMAIN SELECTOR, show DOMAIN, check DOMAIN (qm-dkim(8))", load: () => import("./dkim.ts").then((m) => m.default) },
   { name: "fastforward", summary: "Deliver through the aliases cdb, from the alias user's .qmail-default: [-p] [-d] [FILE.cdb]", load: () => import("./fastforward.ts").then((m) => m.default) },
   { name: "forward", summary: "Forward the message on stdin to the given addresses with sender $NEWSENDER (qmail's forward)", load: () => import("./forward.ts").then((m) => m.default) },
   { name: "init", summary: "Create the qm home ($QMHOME, default /var/qm) with qmail's defaults; never overwrites a file", load: () => import("./init.ts").then((m) => m.default) },

@@ -16,6 +16,7 @@ const PACKAGE_HOME: Record<string, string> = {
   consola: "core/io/base/log.ts",
   "consola/core": "core/io/base/log.ts",
   "dns-packet": "core/io/remote/dns.ts",
+  ...Object.fromEntries(["tools.js", "dkim/message-parser.js", "dkim/body/index.js", "dkim/header/relaxed.js"].map((m) => [`mailauth/lib/${m}`, "core/io/dkim/"])),
 };
 
 /**
@@ -31,6 +32,10 @@ const DOORS: Record<string, readonly string[]> = {
   ],
   qmqp: [
     "core/io/qmqp/client.ts", // the queue's submit() hands a message to QMQP servers (mini-qmail)
+  ],
+  remote: [
+    "core/io/remote/message.ts", // the dkim room signs the message remote delivery sends
+    "core/io/remote/dns.ts", // ... and asks qm's resolver (mailauth's DNS questions)
   ],
   queue: [
     "core/lib/queue/envelope.ts", // the envelope every injector and QMQP carry

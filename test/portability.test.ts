@@ -102,6 +102,9 @@ for (const rt of RUNTIMES) {
       writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
       assert.equal(spawnSync(fast, ["newu"], { env: { ...process.env, ...env }, timeout: 60_000 }).status, 0);
       writeFileSync(join(home, "control", "smtproutes"), `example.net:127.0.0.1:${sink.port}\n`);
+      const dkim = await run(qm, ["dkim", "keygen", "example.test", "port", "--type", "ed25519"], { env }); // mail from example.test leaves signed
+      assert.equal(dkim.code, 0, dkim.stderr);
+      writeFileSync(join(home, "control", "dkimsign"), "example.test:port:dkim/example.test/port.key\n");
 
       const inj = await run(qm, ["inject", "joe@example.test", "far@example.net"], { input: `Subject: injected on ${rt.name}\n\nbody\n`, env });
       assert.equal(inj.code, 0, inj.stderr);
@@ -121,6 +124,7 @@ for (const rt of RUNTIMES) {
       assert.equal(sink.got.length, 1, send.stdout);
       assert.deepEqual(sink.got[0]!.rcpt, ["far@example.net"]);
       assert.match(sink.got[0]!.data, new RegExp(`Subject: injected on ${rt.name}\r\n`));
+      assert.match(sink.got[0]!.data, /^DKIM-Signature: v=1; a=ed25519-sha256; c=relaxed\/relaxed; d=example\.test;/);
       assert.match(send.stdout, /delivery \d+: success: /);
     });
   });

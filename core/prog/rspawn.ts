@@ -6,6 +6,8 @@ import { deliverRemote, loadRemoteConfig, type RemoteConfig } from "../io/remote
 import { openMessageFile } from "../io/remote/message.ts";
 import { ConnPool } from "../io/remote/smtp-pool.ts";
 import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
+import { loadDkimSigner, type DkimSigner } from "../io/dkim/signer.ts";
+import { describe, type Result } from "../lib/base/result.ts";
 
 // qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
 // K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).
@@ -25,12 +27,13 @@ export const BATCH_MAX = 50;
 
 export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void): Promise<void> {
   const cfg = await loadRemoteConfig(home);
+  const dkim = await loadDkimSigner(home);
   const tcpto = ownedTcpto(home);
   const pool = new ConnPool();
   await runSpawnLoop(input, write, {
     refuse,
     group,
-    deliver: (cs) => deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, tcpto, pool, cs),
+    deliver: (cs) => deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, dkim, tcpto, pool, cs),
     internalError: { letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" },
     clip: (text) => text.slice(0, MAX_REPORT),
   });
@@ -62,14 +65,20 @@ function group(cs: readonly Command[]): Command[][] {
 }
 
 /** One transaction for jobs of the same message, sender and domain; a report per job, in order. */
-async function deliverGroup(home: string, cfg: RemoteConfig | null, tcpto: Tcpto, pool: ConnPool, jobs: readonly Command[]): Promise<Outcome[]> {
+async function deliverGroup(home: string, cfg: RemoteConfig | null, dkim: Result<DkimSigner | null>, tcpto: Tcpto, pool: ConnPool, jobs: readonly Command[]): Promise<Outcome[]> {
   const { path, sender } = jobs[0]!;
   const all = (r: Outcome): Outcome[] => jobs.map(() => r);
   if (!cfg) return all(synthesizeReport([MESSAGE.control]));
   const messDir = join(home, "queue", "mess") + "/";
   if (!path.startsWith(messDir) || path.includes("/../")) return all({ letter: "Z", text: "Message path is not in the queue. (#4.3.0)\n" });
-  const msg = await openMessageFile(path);
-  if (msg.kind !== "ok") return all({ letter: "Z", text: "Unable to open message file. (#4.3.0)\n" });
+  if (dkim.kind !== "ok") return all({ letter: "Z", text: `${describe(dkim)}\n` });
+  const opened = await openMessageFile(path);
+  if (opened.kind !== "ok") return all({ letter: "Z", text: "Unable to open message file. (#4.3.0)\n" });
+  const msg = dkim.value ? await dkim.value.sign(opened.value) : opened; // DKIM: signatures in front, or Z
+  if (msg.kind !== "ok") {
+    await opened.value.close();
+    return all({ letter: "Z", text: `${describe(msg)}\n` });
+  }
   const rcpts = jobs.map((j) => j.recipient);
   let records: Record[];
   try {

@@ -1,4 +1,6 @@
-import { closeSync, createReadStream, fstatSync, openSync, readSync } from "node:fs";
+import { closeSync, createReadStream, fstatSync, mkdtempSync, openSync, read, readSync, rmSync, writeSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ok, type Result } from "../../lib/base/result.ts";
 import { fromErrno } from "../base/errno.ts";
 
@@ -10,6 +12,8 @@ export interface RemoteMessage {
   readonly chunks: () => AsyncIterable<Uint8Array>;
   /** Releases the file descriptor (when the message was never read). */
   readonly close: () => Promise<void>;
+  /** A read of the whole message that leaves it to be sent afterwards (DKIM's first pass); absent for a pipe. */
+  readonly scan?: () => AsyncIterable<Uint8Array>;
 }
 
 const HIGH_WATER = 64 * 1024;
@@ -52,6 +56,7 @@ export async function openMessageFile(path: string): Promise<Result<RemoteMessag
         })();
       },
       close: async () => close(),
+      scan: () => readAt(fd),
     });
   } catch (err) {
     closeSync(fd);
@@ -84,7 +89,60 @@ export function stdinMessage(): RemoteMessage {
   }
   return {
     size,
+    ...(size !== undefined ? { scan: () => readAt(0) } : {}),
     chunks: () => (size !== undefined ? createReadStream("", { fd: 0, highWaterMark: HIGH_WATER, autoClose: false }) : process.stdin),
     close: async () => {},
   };
+}
+
+// --- DKIM (core/io/dkim/signer.ts): a first pass, then the signatures in front ---
+
+const SCAN_CHUNK = 256 * 1024;
+
+/** The file from offset 0 with positional reads, which leave the descriptor where it was. */
+async function* readAt(fd: number): AsyncGenerator<Uint8Array> {
+  for (let pos = 0; ; ) {
+    const buf = Buffer.allocUnsafe(SCAN_CHUNK); // fresh each time: the reader may keep chunks (the header)
+    const n = await new Promise<number>((resolve, reject) => read(fd, buf, 0, SCAN_CHUNK, pos, (err, got) => (err ? reject(err) : resolve(got))));
+    if (n === 0) return;
+    pos += n;
+    yield buf.subarray(0, n);
+  }
+}
+
+/** `msg` with `head` (complete header fields) sent before it. */
+export function prependToMessage(msg: RemoteMessage, head: Uint8Array): RemoteMessage {
+  return {
+    size: msg.size === undefined ? undefined : msg.size + head.length,
+    chunks: async function* () {
+      yield head;
+      yield* msg.chunks();
+    },
+    close: msg.close,
+    scan: msg.scan,
+  };
+}
+
+/** A message from a pipe, copied to an unlinked temporary file so that it can be read twice. */
+export async function spoolMessage(msg: RemoteMessage): Promise<Result<RemoteMessage>> {
+  let dir: string;
+  try {
+    dir = mkdtempSync(join(tmpdir(), "qm-remote-"));
+  } catch (err) {
+    return fromErrno(err, "Unable to make a temporary file for DKIM signing");
+  }
+  const path = join(dir, "message");
+  try {
+    const fd = openSync(path, "wx", 0o600);
+    try {
+      for await (const chunk of msg.chunks()) for (let off = 0; off < chunk.length; ) off += writeSync(fd, chunk, off, chunk.length - off);
+    } finally {
+      closeSync(fd);
+    }
+    return await openMessageFile(path); // open before the unlink below: the descriptor keeps it
+  } catch (err) {
+    return fromErrno(err, "Unable to copy the message for DKIM signing");
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 }

@@ -4,8 +4,9 @@
  * which records answer the name after CNAMEs. Everything here is hostile.
  */
 import type { Mx } from "./mx.ts";
+import { fromBytes } from "../base/bytes.ts";
 
-export type QType = "MX" | "A" | "AAAA" | "CNAME";
+export type QType = "MX" | "A" | "AAAA" | "CNAME" | "TXT";
 
 export interface DnsRecord {
   readonly name?: unknown;
@@ -59,7 +60,15 @@ function dataOf<T>(type: QType, data: unknown): T | null {
     if (typeof d?.preference !== "number" || typeof d.exchange !== "string") return null;
     return { preference: d.preference, exchange: normName(d.exchange) } as T;
   }
+  if (type === "TXT") return txtOf(data) as T | null;
   return typeof data === "string" ? (normName(data) as T) : null;
+}
+
+/** A TXT record's character-strings, each as a byte string; null when the data is not a list of byte runs. */
+function txtOf(data: unknown): string[] | null {
+  const parts = Array.isArray(data) ? data : [data];
+  if (!parts.every((p) => p instanceof Uint8Array || typeof p === "string")) return null;
+  return parts.map((p) => (typeof p === "string" ? p : fromBytes(p as Uint8Array)));
 }
 
 /**
