@@ -16,7 +16,7 @@ import { spawnInput, spawnReports } from "../support/spawn.ts";
 // work too); keygen and the first signing run go through Node.
 
 const PY = "/usr/bin/python3";
-const NO_DKIMPY = spawnSync(PY, ["-c", "import dkim, nacl"]).status === 0 ? false : "python3-dkim and python3-nacl are not installed";
+const NO_DKIMPY = spawnSync(PY, ["-c", "import dkim, nacl"], { timeout: 30_000 }).status === 0 ? false : "python3-dkim and python3-nacl are not installed";
 const T = { timeout: 120_000 };
 
 const VERIFY = `
@@ -76,7 +76,7 @@ const MESSAGE = [
   "",
 ].join("\n");
 
-describe("qm dkim and signing in qm remote", () => {
+describe("qm dkim and signing in qm remote", { timeout: 600_000 }, () => {
   let home: string;
   let dns: DnsServer;
   let peer: Peer;
@@ -275,7 +275,7 @@ describe("qm dkim and signing in qm remote", () => {
     });
     it("a FIFO as key file does not hang the signer", T, async () => {
       const fifo = join(home, "control", "dkim", "fifo.key");
-      assert.equal(spawnSync("mkfifo", [fifo]).status, 0);
+      assert.equal(spawnSync("mkfifo", [fifo], { timeout: 10_000 }).status, 0);
       setControl("dkimsign", "example.org:rsa1:dkim/fifo.key\n");
       const { records, body } = await send(MESSAGE);
       assert.equal(body, undefined);

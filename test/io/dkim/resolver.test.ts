@@ -6,7 +6,7 @@ import { mailauthResolver } from "../../../core/io/dkim/resolver.ts";
 // mailauth asks qm's resolver (core/io/remote/dns.ts) in node:dns's shape:
 // TXT answers as arrays of character-strings, failures as coded errors.
 
-describe("mailauthResolver()", () => {
+describe("mailauthResolver()", { timeout: 120_000 }, () => {
   let dns: DnsServer;
   const long = "p=" + "A".repeat(600);
   const parts = ["v=DKIM1; k=rsa; ", long.slice(0, 255), long.slice(255, 510), long.slice(510)];
