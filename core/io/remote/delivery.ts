@@ -6,7 +6,9 @@ import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 import { lookupIps, lookupMx, type DnsOptions } from "./dns.ts";
 import { localAddresses, nameServers } from "./resolv.ts";
-import { converse, type TlsPolicy, type Transaction } from "./smtp-client.ts";
+import { checkPeer, converse, type Peer, type TlsPolicy, type Transaction } from "./smtp-client.ts";
+import { atLeastEncrypt, levelFor, type TlsLevel } from "../../lib/tls/policy.ts";
+import { readTlsControls, type TlsControls } from "../tls/controls.ts";
 import { readSmtpAuth, type SmtpAuth } from "./smtpauth.ts";
 import { connectSmtp } from "./smtp-conn.ts";
 import type { ConnPool } from "./smtp-pool.ts";
@@ -29,9 +31,11 @@ export interface RemoteConfig {
   readonly random: () => number;
   /** control/smtpauth; missing: no credentials. */
   readonly auth?: SmtpAuth;
+  /** control/tlspolicy and control/tlsca; missing: neither file. */
+  readonly tls?: TlsControls;
 }
 
-/** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,timeoutconnect,timeoutremote,resolvers}. */
+/** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,tlspolicy,tlsca,timeoutconnect,timeoutremote,resolvers}. */
 export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfig>> {
   const me = await readControlLine(home, "me", null);
   if (me.kind !== "ok") return me;
@@ -57,6 +61,7 @@ export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfi
     localIps: localAddresses(),
     random: Math.random,
     auth: readSmtpAuth(home),
+    tls: await readTlsControls(home),
   });
 }
 
@@ -119,9 +124,14 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (targets === null) return [MESSAGE.selfMx];
   const auth = credentialsFor(cfg, found.route);
   if (auth && "letter" in auth) return [auth];
+  const tlsc = cfg.tls ?? { policy: null, ca: undefined };
+  if (typeof tlsc.policy === "string") return [{ letter: "Z", text: `${tlsc.policy}. (#4.3.0)\n` }];
+  if (typeof tlsc.ca === "string") return [{ letter: "Z", text: `${tlsc.ca}. (#4.3.0)\n` }];
+  const chosen = levelFor(tlsc.policy, cfg.tlsRequired, host);
   // a password goes only over TLS: STARTTLS becomes mandatory, and no retry in plain text
-  const policy: TlsPolicy = auth || domainListed(cfg.tlsRequired, host) ? "must" : "may";
-  const session: Session = { policy, auth, implicit: implicitTls(found.route?.port ?? SMTP_PORT) };
+  let level: TlsLevel = auth ? atLeastEncrypt(chosen.level) : chosen.level;
+  if (level === "sts") level = "may"; // MTA-STS: not yet
+  const session: Session = { ...tlsSession(level, chosen.from), ca: tlsc.ca, auth, implicit: implicitTls(found.route?.port ?? SMTP_PORT) };
   let refused: Record[] | null = null;
   let anyTemp = false;
   for (const t of targets) {
@@ -137,9 +147,21 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
 }
 
+/** A level of control/tlspolicy as the SMTP client's settings. */
+function tlsSession(level: Exclude<TlsLevel, "sts">, from: "tlspolicy" | "tlsrequired"): Pick<Session, "policy" | "verify" | "why"> {
+  const why = `which control/${from} asks for`;
+  if (level === "none") return { policy: "never", why };
+  if (level === "may") return { policy: "may", why };
+  if (level === "encrypt") return { policy: "must", why };
+  return { policy: "must", verify: "ca", why: `and control/${from} asks for a verified certificate` };
+}
+
 /** How to talk to every address of one delivery. */
 interface Session {
   readonly policy: TlsPolicy;
+  readonly verify?: Peer["verify"];
+  readonly why: string;
+  readonly ca?: readonly string[];
   readonly auth: Credentials | null;
   /** TLS from the first byte (a route to port 465). */
   readonly implicit: boolean;
@@ -147,8 +169,8 @@ interface Session {
 
 async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, s: Session, pool?: ConnPool) {
   const { policy, auth } = s;
-  const key = `${t.ip}\0${t.port}\0${policy}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}`;
-  const peer = { ip: t.ip, name: t.exchange, auth: auth ?? undefined };
+  const key = `${t.ip}\0${t.port}\0${policy}\0${s.verify ?? ""}\0${t.exchange}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}`;
+  const peer: Omit<Peer, "tls"> = { ip: t.ip, name: t.exchange, auth: auth ?? undefined, verify: s.verify, ca: s.ca, why: s.why };
   const cached = pool?.take(key);
   if (cached) {
     const out = await converse(cached.conn, tx, { ...peer, tls: policy }, { keys: cached.keys, park: (keys) => pool!.put(key, { conn: cached.conn, keys }) });
@@ -158,9 +180,15 @@ async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transacti
     const c = await connectSmtp(t.ip, t.port, cfg.connectMs, cfg.remoteMs);
     tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
     if (c.kind === "fail") return null;
-    if (s.implicit && !(await c.conn.startTls({ servername: t.exchange, verify: false }))) {
+    if (s.implicit) {
+      const info = await c.conn.startTls({ servername: t.exchange, ca: s.ca });
       const why = auth ? ", so I did not send the password from control/smtpauth" : "";
-      return { records: [hostRecord("Z", "Connected to ", t.ip, ` but the TLS handshake failed (implicit TLS on port ${t.port})${why}`, null)] };
+      if (!info) return { records: [hostRecord("Z", "Connected to ", t.ip, ` but the TLS handshake failed (implicit TLS on port ${t.port})${why}`, null)] };
+      const bad = checkPeer(c.conn, info, { ...peer, tls: "must" });
+      if (bad) {
+        c.conn.quit();
+        return { records: [hostRecord("Z", "Connected to ", t.ip, ` but ${bad} (implicit TLS on port ${t.port})${why}`, null)] };
+      }
     }
     const tls: TlsPolicy = tries === 0 ? policy : "never";
     const park = pool && tries === 0 ? (keys: Map<string, string>) => pool.put(key, { conn: c.conn, keys }) : undefined;
