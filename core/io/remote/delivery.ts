@@ -118,15 +118,16 @@ function isMe(cfg: RemoteConfig, t: Target): boolean {
 
 /** qmail-remote's records for one message to `host`. */
 export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: string, tx: Transaction, pool?: ConnPool): Promise<Record[]> {
+  // an unusable TLS control never means less TLS: nothing goes out
+  const tlsc = cfg.tls ?? { policy: null, ca: undefined };
+  if (typeof tlsc.policy === "string") return [{ letter: "Z", text: `${tlsc.policy}. (#4.3.0)\n` }];
+  if (typeof tlsc.ca === "string") return [{ letter: "Z", text: `${tlsc.ca}. (#4.3.0)\n` }];
   const found = await targetsFor(cfg, host);
   if (found.kind === "fail") return [found.record];
   const targets = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
   if (targets === null) return [MESSAGE.selfMx];
   const auth = credentialsFor(cfg, found.route);
   if (auth && "letter" in auth) return [auth];
-  const tlsc = cfg.tls ?? { policy: null, ca: undefined };
-  if (typeof tlsc.policy === "string") return [{ letter: "Z", text: `${tlsc.policy}. (#4.3.0)\n` }];
-  if (typeof tlsc.ca === "string") return [{ letter: "Z", text: `${tlsc.ca}. (#4.3.0)\n` }];
   const chosen = levelFor(tlsc.policy, cfg.tlsRequired, host);
   // a password goes only over TLS: STARTTLS becomes mandatory, and no retry in plain text
   let level: TlsLevel = auth ? atLeastEncrypt(chosen.level) : chosen.level;
