@@ -9,6 +9,9 @@ import { localAddresses, nameServers } from "./resolv.ts";
 import { checkPeer, converse, type Peer, type TlsPolicy, type Transaction } from "./smtp-client.ts";
 import { atLeastEncrypt, levelFor, type TlsLevel } from "../../lib/tls/policy.ts";
 import { readTlsControls, type TlsControls } from "../tls/controls.ts";
+import { stsCacheDir } from "../tls/sts-cache.ts";
+import { mxAllowed } from "../../lib/tls/sts.ts";
+import { stsPolicyFor } from "./mta-sts.ts";
 import { readSmtpAuth, type SmtpAuth } from "./smtpauth.ts";
 import { connectSmtp } from "./smtp-conn.ts";
 import type { ConnPool } from "./smtp-pool.ts";
@@ -33,6 +36,10 @@ export interface RemoteConfig {
   readonly auth?: SmtpAuth;
   /** control/tlspolicy and control/tlsca; missing: neither file. */
   readonly tls?: TlsControls;
+  /** Where MTA-STS policies are cached (queue/lock/sts); missing: not cached. */
+  readonly stsCache?: string;
+  /** The MTA-STS policy server's port: 443, except in tests. */
+  readonly stsPort?: number;
 }
 
 /** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,tlspolicy,tlsca,timeoutconnect,timeoutremote,resolvers}. */
@@ -62,6 +69,7 @@ export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfi
     random: Math.random,
     auth: readSmtpAuth(home),
     tls: await readTlsControls(home),
+    stsCache: stsCacheDir(home),
   });
 }
 
@@ -124,15 +132,28 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (typeof tlsc.ca === "string") return [{ letter: "Z", text: `${tlsc.ca}. (#4.3.0)\n` }];
   const found = await targetsFor(cfg, host);
   if (found.kind === "fail") return [found.record];
-  const targets = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
-  if (targets === null) return [MESSAGE.selfMx];
+  const cut = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
+  if (cut === null) return [MESSAGE.selfMx];
+  let targets = cut;
   const auth = credentialsFor(cfg, found.route);
   if (auth && "letter" in auth) return [auth];
   const chosen = levelFor(tlsc.policy, cfg.tlsRequired, host);
   // a password goes only over TLS: STARTTLS becomes mandatory, and no retry in plain text
-  let level: TlsLevel = auth ? atLeastEncrypt(chosen.level) : chosen.level;
-  if (level === "sts") level = "may"; // MTA-STS: not yet
-  const session: Session = { ...tlsSession(level, chosen.from), ca: tlsc.ca, auth, implicit: implicitTls(found.route?.port ?? SMTP_PORT) };
+  const level: TlsLevel = auth ? atLeastEncrypt(chosen.level) : chosen.level;
+  const implicit = implicitTls(found.route?.port ?? SMTP_PORT);
+  let session: Session;
+  if (level === "sts" && !(found.route && found.route.relay !== "")) {
+    // MTA-STS is about a domain's own MX hosts; a relay route has none
+    const sts = await stsPolicyFor({ dns: cfg.dns, ca: tlsc.ca, cacheDir: cfg.stsCache ?? null, port: cfg.stsPort ?? 443, timeoutMs: 10_000, now: Date.now }, host);
+    const policy = sts.policy;
+    if (policy?.mode === "enforce") {
+      targets = targets.filter((t) => mxAllowed(policy, t.exchange));
+      if (targets.length === 0) return [{ letter: "Z", text: `Sorry, no MX host of ${safeName(host)} matches its MTA-STS policy, which is in enforce mode. (#4.7.5)\n` }];
+      session = { policy: "must", verify: "sts", why: `and the MTA-STS policy of ${safeName(host)} (enforce) asks for a verified certificate`, ca: tlsc.ca, auth, implicit };
+    } else if (policy?.mode === "testing") {
+      session = { policy: "may", verify: "sts-testing", why: "", ca: tlsc.ca, auth, implicit };
+    } else session = { ...tlsSession("may", chosen.from), ca: tlsc.ca, auth, implicit };
+  } else session = { ...tlsSession(level === "sts" ? "may" : level, chosen.from), ca: tlsc.ca, auth, implicit };
   let refused: Record[] | null = null;
   let anyTemp = false;
   for (const t of targets) {
@@ -146,6 +167,10 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (!refused) return [MESSAGE.noConn];
   const last = refused.at(-1)!;
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^\x21-\x7e]/g, "?");
 }
 
 /** A level of control/tlspolicy as the SMTP client's settings. */
