@@ -1,6 +1,6 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
 import { deliverRemote, type RemoteConfig } from "../../../core/io/remote/delivery.ts";
@@ -207,6 +207,44 @@ describe("the policy fetch", { timeout: 60_000 }, () => {
       await closeHttps(h);
       await closeHttps(bad);
       await closeHttps(self);
+    }
+  });
+});
+
+describe("qm remote with an enforce-mode MTA-STS policy (end to end)", { timeout: 120_000 }, () => {
+  it("delivers to a peer with a certificate from control/tlsca, defers a self-signed one, and caches the policy", async (t) => {
+    if (process.getuid?.() !== 0) return t.skip("the policy server needs port 443 (root)");
+    const c = makeCa();
+    if (!c) return t.skip("openssl not installed");
+    // a 127.x address of our own: port 443 there collides with nobody
+    const stsIp = `127.${40 + (process.pid % 200)}.${Math.floor(Math.random() * 250) + 1}.${Math.floor(Math.random() * 250) + 1}`;
+    const home = await makeHome("client.test");
+    const https = await startHttps(c.leaf(["mta-sts.x.test"]), stsIp, 443);
+    https.body = policyText("enforce");
+    const dnsE2e = await startDnsServer(zone("e2e", stsIp));
+    const good = await startPeer({ tls: c.leaf(["mx.x.test"]) });
+    const self = await startPeer({ tls: makeCert()! });
+    const remote = async (port: number) => {
+      writeFileSync(join(home, "control", "smtproutes"), `x.test::${port}\n`);
+      const r = await runQm(["remote", "--", "x.test", "s@client.test", "a@x.test"], { input: "Subject: t\n\nx\n", env: { QMHOME: home } });
+      return r.stdout.toString("latin1");
+    };
+    try {
+      writeFileSync(join(home, "control", "resolvers"), `127.0.0.1:${dnsE2e.port}\n`);
+      writeFileSync(join(home, "control", "tlspolicy"), ":sts\n");
+      writeFileSync(join(home, "control", "tlsca"), c.cert);
+      assert.match(await remote(good.port), /^r\0K127\.0\.0\.1 accepted message\.\nRemote host said: 250 ok queued\ntls=TLSv1\.[23] cipher=\S+ verified=sts\n\0$/);
+      assert.ok(existsSync(join(home, "queue", "lock", "sts", "x.test")), "cached in queue/lock/sts");
+      assert.match(await remote(self.port), /^ZConnected to 127\.0\.0\.1 but its certificate is not trusted \(\w+\), and the MTA-STS policy of x\.test \(enforce\) asks for a verified certificate\.\n/);
+      assert.equal(self.sessions.flatMap((s) => s.commands).some((l) => l.startsWith("MAIL")), false);
+      assert.equal(https.hits, 1, "the second delivery used the cached policy");
+    } finally {
+      await good.close();
+      await self.close();
+      await dnsE2e.close();
+      await closeHttps(https);
+      c.close();
+      rmSync(join(home, ".."), { recursive: true, force: true });
     }
   });
 });
