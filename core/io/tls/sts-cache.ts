@@ -1,5 +1,6 @@
 import { readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { lockFile } from "../../lib/queue/layout.ts";
 import { formatCachedSts, parseCachedSts, stsDomainOk, type CachedSts } from "../../lib/tls/sts.ts";
 
 // MTA-STS policies kept across restarts (RFC 8461 §5): one file a domain
@@ -8,7 +9,7 @@ import { formatCachedSts, parseCachedSts, stsDomainOk, type CachedSts } from "..
 // error: the policy is then fetched again next time.
 
 export function stsCacheDir(home: string): string {
-  return join(home, "queue", "lock", "sts");
+  return lockFile(home, "sts");
 }
 
 export async function readStsCache(dir: string, domain: string): Promise<CachedSts | null> {

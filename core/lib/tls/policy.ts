@@ -14,7 +14,14 @@
  * control/tlsrequired keeps its meaning: its domains get "encrypt" unless
  * a line of control/tlspolicy names them.
  */
-import { domainListed } from "../remote/mx.ts";
+
+/** control/tlsrequired's entries: the name itself, or ".suffix" for every name under it. */
+function domainListed(list: readonly string[], d: string): boolean {
+  return list.some((e) => {
+    const l = e.toLowerCase();
+    return l === d || (l.startsWith(".") && d.endsWith(l));
+  });
+}
 
 export type TlsLevel = "none" | "may" | "encrypt" | "verify" | "sts";
 export const LEVELS: readonly TlsLevel[] = ["none", "may", "encrypt", "verify", "sts"];
