@@ -42,6 +42,14 @@ const DOORS: Record<string, readonly string[]> = {
     "core/lib/queue/codes.ts", // qmail-queue's exit codes, which QMQP maps
     "core/lib/queue/layout.ts", // paths into the queue (remote's queue/lock/tcpto)
   ],
+  tls: [
+    "core/lib/tls/policy.ts", // remote delivery: control/tlspolicy's levels
+    "core/lib/tls/names.ts", // ... the certificate name rules
+    "core/lib/tls/sts.ts", // ... which MX hosts an MTA-STS policy allows
+    "core/io/tls/controls.ts", // ... reading control/tlspolicy and control/tlsca
+    "core/io/tls/sts-cache.ts", // ... the MTA-STS policy cache
+    "core/io/tls/sts-fetch.ts", // ... and its fetch
+  ],
   send: [
     "core/lib/send/bounce.ts", // the failure paragraphs of a bounce: qm qctl bounce writes them as qm send does
     "core/lib/send/rewrite.ts", // locals and virtualdomains: smtpd's recipient check routes as send does

@@ -6,6 +6,7 @@ import { ok, perm, type Result } from "../lib/base/result.ts";
 import { fromErrno } from "../io/base/errno.ts";
 import { passwdPath, readPasswd } from "../io/base/passwd.ts";
 import { createQueue } from "../io/queue/create.ts";
+import { lockFile } from "../lib/queue/layout.ts";
 
 export interface InitOptions {
   readonly me?: string;
@@ -52,6 +53,10 @@ export async function init(home: string, opts: InitOptions = {}): Promise<Result
     for (const [name, value] of controls) await writeNew(join(home, "control", name), `${value}\n`, 0o644);
     const root = (process.getuid?.() ?? -1) === 0;
     await createQueue(home, root ? await getpwnam(SYSTEM_USERS.queue) : null);
+    // MTA-STS policies cached by qm remote and qm rspawn, which run as the remote user
+    await mkdir(lockFile(home, "sts"), { recursive: true, mode: 0o700 });
+    const remote = root ? await getpwnam(SYSTEM_USERS.remote) : null;
+    if (remote) await chown(lockFile(home, "sts"), remote.uid, remote.gid);
     await makeAlias(join(home, "alias"));
   } catch (err) {
     return fromErrno(err, `Unable to create ${home}`);

@@ -265,7 +265,7 @@ describe("qm remote and a relay without STARTTLS (scripted peer)", { timeout: 60
       writeFileSync(join(home, "control", "smtproutes"), `relay.test:127.0.0.1:${peer.port}\n`);
       writeFileSync(join(home, "control", "smtpauth"), Buffer.from(`127.0.0.1:${peer.port}:${USER}:${PASSWORD}\n`, "latin1"), { mode: 0o600 });
       const r = await runQm(["remote", "--", "relay.test", "a@client.test", "bob@relay.test"], { input: MESSAGE, env: { QMHOME: home } });
-      assert.deepEqual(records(r.stdout), ["ZConnected to 127.0.0.1 but it does not offer STARTTLS, and I send the password from control/smtpauth only over TLS.\n"]);
+      assert.deepEqual(records(r.stdout), ["ZConnected to 127.0.0.1 but it does not offer STARTTLS, and I send the password from control/smtpauth only over TLS.\ntls=none\n"]);
       await waitFor("the peer to see QUIT", () => peer.sessions.every((s) => s.commands.includes("QUIT")), 5000);
       const said = peer.sessions.flatMap((s) => s.commands);
       assert.deepEqual(said, ["EHLO client.test", "QUIT"]);

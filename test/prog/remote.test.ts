@@ -99,7 +99,7 @@ describe("qm remote with DNS", { timeout: 300_000 }, () => {
   it("skips the unreachable best MX and delivers to the next, with the envelope intact", async (t) => {
     if (!sink) return t.skip("smtp-sink (Debian postfix) not installed");
     const out = await remote(routed(["mx.test"], sink.port), "mx.test", ["a@mx.test", "b@mx.test"]);
-    assert.equal(out, "r\0r\0K127.0.0.1 accepted message.\nRemote host said: 250 2.0.0 Ok\n\0");
+    assert.equal(out, "r\0r\0K127.0.0.1 accepted message.\nRemote host said: 250 2.0.0 Ok\ntls=none\n\0");
     const got = dumps(sink).find((d) => d.includes("<a@mx.test>"));
     assert.ok(got);
     assert.match(got, /X-Mail-Args: <-dash@client\.test>/);

@@ -35,7 +35,7 @@ describe("qm rspawn batching", { timeout: 300_000 }, () => {
       assert.equal(r.code, 0, r.stderr.toString());
       const got = spawnReports(r.stdout);
       assert.equal(got.size, 7);
-      for (const s of ["0", "3", "4", "5", "6"]) assert.equal(got.get(s), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n");
+      for (const s of ["0", "3", "4", "5", "6"]) assert.equal(got.get(s), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\ntls=none\n");
       assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\n");
       assert.equal(got.get("2"), "Z127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\n");
       const withBody = peer.sessions.filter((s) => s.bodies.length === 1);
@@ -55,7 +55,7 @@ describe("qm rspawn batching", { timeout: 300_000 }, () => {
       assert.equal(r.code, 0);
       const got = spawnReports(r.stdout);
       assert.equal(got.size, n);
-      for (const text of got.values()) assert.equal(text, "D127.0.0.1 failed after I sent the message.\nRemote host said: 554 rejected for content\n");
+      for (const text of got.values()) assert.equal(text, "D127.0.0.1 failed after I sent the message.\nRemote host said: 554 rejected for content\ntls=none\n");
       assert.deepEqual(peer.sessions.map((s) => s.commands.filter((c) => c.startsWith("RCPT")).length).sort((a, b) => a - b), [3, BATCH_MAX]);
     } finally {
       await peer.close();

@@ -36,9 +36,9 @@ describe("qm rspawn", { timeout: 300_000 }, () => {
       const r = await runQm(["rspawn"], { input: spawnInput(cmds), env: { QMHOME: h } });
       assert.equal(r.code, 0, r.stderr.toString());
       const got = spawnReports(r.stdout);
-      assert.equal(got.get("0"), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n");
-      assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\nGiving up on 127.0.0.1.\nRemote host said: 550 no such user\n");
-      assert.equal(got.get("2"), "Z127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\nGiving up on 127.0.0.1.\nRemote host said: 450 greylisted\n");
+      assert.equal(got.get("0"), "K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\ntls=none\n");
+      assert.equal(got.get("1"), "D127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\nGiving up on 127.0.0.1.\nRemote host said: 550 no such user\ntls=none\n");
+      assert.equal(got.get("2"), "Z127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\nGiving up on 127.0.0.1.\nRemote host said: 450 greylisted\ntls=none\n");
       assert.equal(got.get("3"), "DSorry, address must include host name. (#5.1.3)\n");
       assert.equal(got.get("4"), "ZMessage path is not in the queue. (#4.3.0)\n");
       assert.equal(got.get("x"), "ZBad slot number. (#4.3.0)\n");

@@ -6,7 +6,12 @@ import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 import { lookupIps, lookupMx, type DnsOptions } from "./dns.ts";
 import { localAddresses, nameServers } from "./resolv.ts";
-import { converse, type TlsPolicy, type Transaction } from "./smtp-client.ts";
+import { checkPeer, converse, type Peer, type TlsPolicy, type Transaction } from "./smtp-client.ts";
+import { atLeastEncrypt, levelFor, type TlsLevel } from "../../lib/tls/policy.ts";
+import { readTlsControls, type TlsControls } from "../tls/controls.ts";
+import { stsCacheDir } from "../tls/sts-cache.ts";
+import { mxAllowed } from "../../lib/tls/sts.ts";
+import { stsPolicyFor } from "./mta-sts.ts";
 import { readSmtpAuth, type SmtpAuth } from "./smtpauth.ts";
 import { connectSmtp } from "./smtp-conn.ts";
 import type { ConnPool } from "./smtp-pool.ts";
@@ -29,9 +34,15 @@ export interface RemoteConfig {
   readonly random: () => number;
   /** control/smtpauth; missing: no credentials. */
   readonly auth?: SmtpAuth;
+  /** control/tlspolicy and control/tlsca; missing: neither file. */
+  readonly tls?: TlsControls;
+  /** Where MTA-STS policies are cached (queue/lock/sts); missing: not cached. */
+  readonly stsCache?: string;
+  /** The MTA-STS policy server's port: 443, except in tests. */
+  readonly stsPort?: number;
 }
 
-/** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,timeoutconnect,timeoutremote,resolvers}. */
+/** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,tlspolicy,tlsca,timeoutconnect,timeoutremote,resolvers}. */
 export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfig>> {
   const me = await readControlLine(home, "me", null);
   if (me.kind !== "ok") return me;
@@ -57,6 +68,8 @@ export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfi
     localIps: localAddresses(),
     random: Math.random,
     auth: readSmtpAuth(home),
+    tls: await readTlsControls(home),
+    stsCache: stsCacheDir(home),
   });
 }
 
@@ -113,15 +126,34 @@ function isMe(cfg: RemoteConfig, t: Target): boolean {
 
 /** qmail-remote's records for one message to `host`. */
 export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: string, tx: Transaction, pool?: ConnPool): Promise<Record[]> {
+  // an unusable TLS control never means less TLS: nothing goes out
+  const tlsc = cfg.tls ?? { policy: null, ca: undefined };
+  if (typeof tlsc.policy === "string") return [{ letter: "Z", text: `${tlsc.policy}. (#4.3.0)\n` }];
+  if (typeof tlsc.ca === "string") return [{ letter: "Z", text: `${tlsc.ca}. (#4.3.0)\n` }];
   const found = await targetsFor(cfg, host);
   if (found.kind === "fail") return [found.record];
-  const targets = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
-  if (targets === null) return [MESSAGE.selfMx];
+  const cut = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
+  if (cut === null) return [MESSAGE.selfMx];
+  let targets = cut;
   const auth = credentialsFor(cfg, found.route);
   if (auth && "letter" in auth) return [auth];
+  const chosen = levelFor(tlsc.policy, cfg.tlsRequired, host);
   // a password goes only over TLS: STARTTLS becomes mandatory, and no retry in plain text
-  const policy: TlsPolicy = auth || domainListed(cfg.tlsRequired, host) ? "must" : "may";
-  const session: Session = { policy, auth, implicit: implicitTls(found.route?.port ?? SMTP_PORT) };
+  const level: TlsLevel = auth ? atLeastEncrypt(chosen.level) : chosen.level;
+  const implicit = implicitTls(found.route?.port ?? SMTP_PORT);
+  let session: Session;
+  if (level === "sts" && !(found.route && found.route.relay !== "")) {
+    // MTA-STS is about a domain's own MX hosts; a relay route has none
+    const sts = await stsPolicyFor({ dns: cfg.dns, ca: tlsc.ca, cacheDir: cfg.stsCache ?? null, port: cfg.stsPort ?? 443, timeoutMs: 10_000, now: Date.now }, host);
+    const policy = sts.policy;
+    if (policy?.mode === "enforce") {
+      targets = targets.filter((t) => mxAllowed(policy, t.exchange));
+      if (targets.length === 0) return [{ letter: "Z", text: `Sorry, no MX host of ${safeName(host)} matches its MTA-STS policy, which is in enforce mode. (#4.7.5)\n` }];
+      session = { policy: "must", verify: "sts", why: `and the MTA-STS policy of ${safeName(host)} (enforce) asks for a verified certificate`, ca: tlsc.ca, auth, implicit };
+    } else if (policy?.mode === "testing") {
+      session = { policy: "may", verify: "sts-testing", why: "", ca: tlsc.ca, auth, implicit };
+    } else session = { ...tlsSession("may", chosen.from), ca: tlsc.ca, auth, implicit };
+  } else session = { ...tlsSession(level === "sts" ? "may" : level, chosen.from), ca: tlsc.ca, auth, implicit };
   let refused: Record[] | null = null;
   let anyTemp = false;
   for (const t of targets) {
@@ -137,9 +169,25 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
 }
 
+function safeName(s: string): string {
+  return s.replace(/[^\x21-\x7e]/g, "?");
+}
+
+/** A level of control/tlspolicy as the SMTP client's settings. */
+function tlsSession(level: Exclude<TlsLevel, "sts">, from: "tlspolicy" | "tlsrequired"): Pick<Session, "policy" | "verify" | "why"> {
+  const why = `which control/${from} asks for`;
+  if (level === "none") return { policy: "never", why };
+  if (level === "may") return { policy: "may", why };
+  if (level === "encrypt") return { policy: "must", why };
+  return { policy: "must", verify: "ca", why: `and control/${from} asks for a verified certificate` };
+}
+
 /** How to talk to every address of one delivery. */
 interface Session {
   readonly policy: TlsPolicy;
+  readonly verify?: Peer["verify"];
+  readonly why: string;
+  readonly ca?: readonly string[];
   readonly auth: Credentials | null;
   /** TLS from the first byte (a route to port 465). */
   readonly implicit: boolean;
@@ -147,8 +195,8 @@ interface Session {
 
 async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, s: Session, pool?: ConnPool) {
   const { policy, auth } = s;
-  const key = `${t.ip}\0${t.port}\0${policy}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}`;
-  const peer = { ip: t.ip, name: t.exchange, auth: auth ?? undefined };
+  const key = `${t.ip}\0${t.port}\0${policy}\0${s.verify ?? ""}\0${t.exchange}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}`;
+  const peer: Omit<Peer, "tls"> = { ip: t.ip, name: t.exchange, auth: auth ?? undefined, verify: s.verify, ca: s.ca, why: s.why };
   const cached = pool?.take(key);
   if (cached) {
     const out = await converse(cached.conn, tx, { ...peer, tls: policy }, { keys: cached.keys, park: (keys) => pool!.put(key, { conn: cached.conn, keys }) });
@@ -158,9 +206,15 @@ async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transacti
     const c = await connectSmtp(t.ip, t.port, cfg.connectMs, cfg.remoteMs);
     tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
     if (c.kind === "fail") return null;
-    if (s.implicit && !(await c.conn.startTls({ servername: t.exchange, verify: false }))) {
+    if (s.implicit) {
+      const info = await c.conn.startTls({ servername: t.exchange, ca: s.ca });
       const why = auth ? ", so I did not send the password from control/smtpauth" : "";
-      return { records: [hostRecord("Z", "Connected to ", t.ip, ` but the TLS handshake failed (implicit TLS on port ${t.port})${why}`, null)] };
+      if (!info) return { records: [hostRecord("Z", "Connected to ", t.ip, ` but the TLS handshake failed (implicit TLS on port ${t.port})${why}`, null)] };
+      const bad = checkPeer(c.conn, info, { ...peer, tls: "must" });
+      if (bad) {
+        c.conn.quit();
+        return { records: [hostRecord("Z", "Connected to ", t.ip, ` but ${bad} (implicit TLS on port ${t.port})${why}`, null)] };
+      }
     }
     const tls: TlsPolicy = tries === 0 ? policy : "never";
     const park = pool && tries === 0 ? (keys: Map<string, string>) => pool.put(key, { conn: c.conn, keys }) : undefined;

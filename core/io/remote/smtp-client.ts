@@ -3,7 +3,8 @@ import {
 } from "../../lib/remote/report.ts";
 import { chooseMechanism, loginResponses, plainResponse, type Credentials } from "../../lib/remote/smtp-auth.ts";
 import { createDotStuffer, ehloKeywords, quoteAddress, replyClass, safeForCommand, type Reply } from "../../lib/remote/smtp-wire.ts";
-import type { SmtpConn } from "./smtp-conn.ts";
+import { certificateNames, dnsNamesOf } from "../../lib/tls/names.ts";
+import type { SmtpConn, TlsInfo } from "./smtp-conn.ts";
 
 // The SMTP client dialogue (docs/qmail.md §5.4, with what modern peers expect):
 // EHLO (HELO when refused), STARTTLS when offered, AUTH to a relay with
@@ -46,6 +47,51 @@ export interface Peer {
   readonly tls: TlsPolicy;
   /** control/smtpauth's credentials for this relay: sent only over TLS (tls is then "must"). */
   readonly auth?: Credentials;
+  /**
+   * Check the certificate against `name`: "ca" (control/tlspolicy verify)
+   * and "sts" (an MTA-STS policy in enforce mode) refuse a peer that fails;
+   * "sts-testing" only says so in the result text. Absent: not checked.
+   */
+  readonly verify?: "ca" | "sts" | "sts-testing";
+  /** The trusted CAs: the system's plus control/tlsca. */
+  readonly ca?: readonly string[];
+  /** What asks for TLS, for the texts ("which control/tlspolicy asks for"). */
+  readonly why?: string;
+}
+
+/**
+ * Why the certificate in `info` fails `peer.verify`, or null when it
+ * passes (then conn.verifiedBy says how). "sts-testing" never fails: its
+ * finding goes into conn.verifiedBy.
+ */
+export function checkPeer(conn: SmtpConn, info: TlsInfo, peer: Peer): string | null {
+  if (!peer.verify) return null;
+  const rule = peer.verify === "sts-testing" ? "sts" : peer.verify;
+  let why: string | null = null;
+  if (!info.chainOk) why = `its certificate is not trusted (${info.chainError})`;
+  else if (!certificateNames(peer.name, dnsNamesOf(info.subjectAltName), info.commonName)) why = `its certificate does not name ${peer.name.replace(/[^\x21-\x7e]/g, "?")}`;
+  if (why === null) {
+    conn.verifiedBy = rule;
+    return null;
+  }
+  if (peer.verify === "sts-testing") {
+    conn.verifiedBy = `none (MTA-STS testing mode: ${why})`;
+    return null;
+  }
+  return why;
+}
+
+/** The TLS facts for a result text: "tls=none", or "tls=TLSv1.3 cipher=... verified=ca". */
+export function tlsFacts(conn: SmtpConn): string {
+  const t = conn.tls;
+  return t ? `tls=${t.version} cipher=${t.cipher} verified=${conn.verifiedBy}` : "tls=none";
+}
+
+/** The outcome with the TLS facts added to its message record (K, Z or D). */
+function withTls(conn: SmtpConn, o: Outcome): Outcome {
+  const last = o.records.at(-1);
+  if (!last || !"KZD".includes(last.letter)) return o;
+  return { ...o, records: [...o.records.slice(0, -1), { letter: last.letter, text: `${last.text}${tlsFacts(conn)}\n` }] };
 }
 
 type Said = { reply: Reply } | { outcome: Outcome };
@@ -85,18 +131,24 @@ async function hello(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<{ key
     if (peer.tls !== "must") return keys;
     return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but STARTTLS was refused, ${mustWhy(peer)}`, said.reply) };
   }
-  if (!(await conn.startTls({ servername: peer.name, verify: false }))) {
+  const info = await conn.startTls({ servername: peer.name, ca: peer.ca });
+  if (!info) {
     const why = peer.auth ? ", so I did not send the password from control/smtpauth" : "";
     return { outcome: { records: [hostRecord("Z", "Connected to ", peer.ip, ` but the TLS handshake failed${why}`, null)], tlsFailed: true } };
   }
+  const bad = checkPeer(conn, info, peer);
+  if (bad) return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but ${bad}, ${verifyWhy(peer)}`, null) };
   keys = await ehlo(conn, tx.helo, peer.ip);
   return keys;
 }
 
 function mustWhy(peer: Peer): string {
-  return peer.auth
-    ? "and I send the password from control/smtpauth only over TLS"
-    : "which control/tlsrequired asks for";
+  if (peer.auth) return "and I send the password from control/smtpauth only over TLS";
+  return peer.why ?? "which control/tlsrequired asks for";
+}
+
+function verifyWhy(peer: Peer): string {
+  return peer.why ?? "and control/tlspolicy asks for a verified certificate";
 }
 
 /**
@@ -206,12 +258,12 @@ export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer, reus
     return { records: [{ letter: "D", text: "Sorry, a recipient address contains CR, LF or NUL. (#5.1.3)\n" }] };
   }
   const h = reuse.keys ? { keys: reuse.keys } : await hello(conn, tx, peer);
-  if ("outcome" in h) return h.outcome;
+  if ("outcome" in h) return withTls(conn, h.outcome);
   if (peer.auth && !reuse.keys) {
     const refused = await authenticate(conn, h.keys, peer.ip, peer.auth);
-    if (refused) return refused;
+    if (refused) return withTls(conn, refused);
   }
   const env = await envelope(conn, tx, peer.ip, h.keys, reuse.keys !== undefined);
-  if ("outcome" in env) return env.outcome;
-  return data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false);
+  if ("outcome" in env) return env.outcome.stale ? env.outcome : withTls(conn, env.outcome);
+  return withTls(conn, await data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false));
 }

@@ -12,8 +12,19 @@ export type ConnectResult =
 
 export interface TlsOptions {
   readonly servername?: string;
-  /** Opportunistic TLS verifies nothing (Postfix's "may"/"encrypt"). */
-  readonly verify: boolean;
+  /** The trusted CAs (the system's plus control/tlsca); undefined: Node's default store. */
+  readonly ca?: readonly string[];
+}
+
+/** What a finished handshake gave; whether to trust it is the caller's decision (core/lib/tls/names.ts). */
+export interface TlsInfo {
+  readonly version: string;
+  readonly cipher: string;
+  /** The chain ends at a trusted CA (names not yet checked). */
+  readonly chainOk: boolean;
+  readonly chainError: string | null;
+  readonly subjectAltName: string | undefined;
+  readonly commonName: string | undefined;
 }
 
 export class SmtpConn {
@@ -23,7 +34,9 @@ export class SmtpConn {
   #dead = false;
   #wake: (() => void) | null = null;
   readonly #timeoutMs: number;
-  #tls = false;
+  #tls: TlsInfo | null = null;
+  /** How the peer was verified ("ca", "sts") or "none"; set by the SMTP client after STARTTLS. */
+  verifiedBy = "none";
 
   constructor(sock: Socket, timeoutMs: number) {
     this.#sock = sock;
@@ -32,6 +45,10 @@ export class SmtpConn {
   }
 
   get encrypted(): boolean {
+    return this.#tls !== null;
+  }
+
+  get tls(): TlsInfo | null {
     return this.#tls;
   }
 
@@ -111,21 +128,26 @@ export class SmtpConn {
     });
   }
 
-  /** After a 220 to STARTTLS: the handshake. Anything the peer sent before it is discarded. */
-  startTls(opts: TlsOptions): Promise<boolean> {
+  /**
+   * After a 220 to STARTTLS: the handshake. Anything the peer sent before it
+   * is discarded. The chain is checked but never refused here: the caller
+   * reads TlsInfo and decides by its policy.
+   */
+  startTls(opts: TlsOptions): Promise<TlsInfo | null> {
     this.#lines = [];
     this.#pending = "";
     const raw = this.#sock as Socket;
     raw.removeAllListeners("data");
     return new Promise((resolve) => {
       const name = opts.servername && isIP(opts.servername) === 0 ? opts.servername : undefined;
-      const tls = tlsConnect({ socket: raw, servername: name, rejectUnauthorized: opts.verify, minVersion: "TLSv1.2" });
+      const ca = opts.ca ? [...opts.ca] : undefined;
+      const tls = tlsConnect({ socket: raw, servername: name, rejectUnauthorized: false, ca, minVersion: "TLSv1.2", checkServerIdentity: () => undefined });
       const timer = setTimeout(() => fail(), this.#timeoutMs);
       const fail = () => {
         clearTimeout(timer);
         tls.destroy();
         this.#kill();
-        resolve(false);
+        resolve(null);
       };
       tls.once("error", fail);
       tls.once("secureConnect", () => {
@@ -133,9 +155,18 @@ export class SmtpConn {
         tls.off("error", fail);
         tls.on("error", () => this.#kill());
         this.#sock = tls;
-        this.#tls = true;
+        const cert = tls.getPeerCertificate();
+        const cn = cert?.subject?.CN;
+        this.#tls = {
+          version: tls.getProtocol() ?? "unknown",
+          cipher: tls.getCipher()?.standardName ?? tls.getCipher()?.name ?? "unknown",
+          chainOk: tls.authorized,
+          chainError: tls.authorized ? null : String(tls.authorizationError ?? "unknown error"),
+          subjectAltName: cert?.subjectaltname,
+          commonName: Array.isArray(cn) ? undefined : cn, // two CNs: trust neither
+        };
         this.#attach(tls);
-        resolve(true);
+        resolve(this.#tls);
       });
     });
   }

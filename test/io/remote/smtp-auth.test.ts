@@ -90,7 +90,7 @@ describe("SMTP AUTH to a relay (control/smtpauth)", { skip: CERT ? false : "open
 
   it("bounces (D) on 535 with the relay's reply, defers (Z) on 454", async () => {
     const bad = await run(relay(["250-AUTH PLAIN"], () => "535 5.7.8 Error: authentication failed: bad password"));
-    assert.match(bad.out, /^DConnected to 127\.0\.0\.1 but it refused AUTH PLAIN with the credentials from control\/smtpauth \(wrong user name or password\?\)\.\nRemote host said: 535 5\.7\.8 Error: authentication failed: bad password\n\0$/, bad.out);
+    assert.match(bad.out, /^DConnected to 127\.0\.0\.1 but it refused AUTH PLAIN with the credentials from control\/smtpauth \(wrong user name or password\?\)\.\nRemote host said: 535 5\.7\.8 Error: authentication failed: bad password\ntls=TLSv1\.[23] cipher=\S+ verified=none\n\0$/, bad.out);
     assert.equal(bad.sessions[0]!.commands.some((c) => c.startsWith("MAIL")), false);
     const busy = await run(relay(["250-AUTH PLAIN"], () => "454 4.7.0 Temporary authentication failure"));
     assert.match(busy.out, /^ZConnected to 127\.0\.0\.1 but it refused AUTH PLAIN with the credentials from control\/smtpauth\.\nRemote host said: 454 4\.7\.0/, busy.out);

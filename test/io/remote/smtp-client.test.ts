@@ -38,7 +38,7 @@ const rejectAt = (verb: string, reply: string): PeerScript => ({
 describe("deliverRemote() against a scripted peer", { timeout: 120_000 }, () => {
   it("sends EHLO, pipelines MAIL and RCPT, dot-stuffs with CRLF, and reports K", async () => {
     const { out, peer } = await run({}, "Subject: t\n\n.hidden\nlast\n", ["a@x.test", "b@x.test"]);
-    assert.equal(out, "r\0r\0K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n\0");
+    assert.equal(out, "r\0r\0K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\ntls=none\n\0");
     const s = peer.sessions[0]!;
     assert.deepEqual(s.commands, ["EHLO client.test", "MAIL FROM:<s@client.test> BODY=8BITMIME SIZE=25", "RCPT TO:<a@x.test>", "RCPT TO:<b@x.test>", "DATA"]);
     assert.equal(s.bodies[0], "Subject: t\r\n\r\n..hidden\r\nlast\r\n");
@@ -48,7 +48,7 @@ describe("deliverRemote() against a scripted peer", { timeout: 120_000 }, () => 
       answer: (l) => (l.includes("<bad@") ? "550 no such user" : l.includes("<later@") ? "451 try later" : undefined),
     }, "x\n", ["ok@x.test", "bad@x.test", "later@x.test"]);
     assert.equal(out, "r\0h127.0.0.1 does not like recipient.\nRemote host said: 550 no such user\n\0"
-      + "s127.0.0.1 does not like recipient.\nRemote host said: 451 try later\n\0K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\n\0");
+      + "s127.0.0.1 does not like recipient.\nRemote host said: 451 try later\n\0K127.0.0.1 accepted message.\nRemote host said: 250 ok queued\ntls=none\n\0");
   });
   it("gives up when no recipient is accepted", async () => {
     const { out } = await run(rejectAt("RCPT", "550 nope"));
@@ -60,18 +60,18 @@ describe("deliverRemote() against a scripted peer", { timeout: 120_000 }, () => 
     assert.deepEqual(peer.sessions[0]!.commands.slice(0, 3), ["EHLO client.test", "HELO client.test", "MAIL FROM:<s@client.test>"]);
   });
   const CASES = [
-    ["greeting 4xx", { greeting: "421 busy" }, /^ZConnected to 127\.0\.0\.1 but greeting failed\.\nRemote host said: 421 busy\n\0$/],
+    ["greeting 4xx", { greeting: "421 busy" }, /^ZConnected to 127\.0\.0\.1 but greeting failed\.\nRemote host said: 421 busy\ntls=none\n\0$/],
     ["greeting 5xx", { greeting: "554 go away" }, /^DConnected to 127\.0\.0\.1 but greeting failed\./],
     ["HELO refused", { answer: (l: string) => (/^(EHLO|HELO)/.test(l) ? "501 bad name" : undefined) }, /^ZConnected to .* but my name was rejected/],
-    ["MAIL 5xx", rejectAt("MAIL", "553 bad sender"), /^DConnected to 127\.0\.0\.1 but sender was rejected\.\nRemote host said: 553 bad sender\n\0$/],
+    ["MAIL 5xx", rejectAt("MAIL", "553 bad sender"), /^DConnected to 127\.0\.0\.1 but sender was rejected\.\nRemote host said: 553 bad sender\ntls=none\n\0$/],
     ["MAIL 4xx", rejectAt("MAIL", "451 later"), /^ZConnected to 127\.0\.0\.1 but sender was rejected\./],
-    ["DATA 5xx", rejectAt("DATA", "554 no data"), /^r\0D127\.0\.0\.1 failed on DATA command\.\nRemote host said: 554 no data\n\0$/],
+    ["DATA 5xx", rejectAt("DATA", "554 no data"), /^r\0D127\.0\.0\.1 failed on DATA command\.\nRemote host said: 554 no data\ntls=none\n\0$/],
     ["DATA 4xx", rejectAt("DATA", "451 no data"), /^r\0Z127\.0\.0\.1 failed on DATA command\./],
-    ["final 5xx", { afterData: () => "554 5.7.1 spam" }, /^r\0D127\.0\.0\.1 failed after I sent the message\.\nRemote host said: 554 5\.7\.1 spam\n\0$/],
+    ["final 5xx", { afterData: () => "554 5.7.1 spam" }, /^r\0D127\.0\.0\.1 failed after I sent the message\.\nRemote host said: 554 5\.7\.1 spam\ntls=none\n\0$/],
     ["final 4xx", { afterData: () => "452 full" }, /^r\0Z127\.0\.0\.1 failed after I sent the message\./],
-    ["death after the dot", { afterData: () => "close" as const }, /^r\0ZConnected to 127\.0\.0\.1 but connection died\. Possible duplicate! \(#4\.4\.2\)\n\0$/],
-    ["death at RCPT", rejectAt("RCPT", "close"), /^ZConnected to 127\.0\.0\.1 but connection died\. \(#4\.4\.2\)\n\0$/],
-    ["multiline reply", { afterData: () => "250-first\r\n250 second" }, /Remote host said: 250-first\n250 second\n\0$/],
+    ["death after the dot", { afterData: () => "close" as const }, /^r\0ZConnected to 127\.0\.0\.1 but connection died\. Possible duplicate! \(#4\.4\.2\)\ntls=none\n\0$/],
+    ["death at RCPT", rejectAt("RCPT", "close"), /^ZConnected to 127\.0\.0\.1 but connection died\. \(#4\.4\.2\)\ntls=none\n\0$/],
+    ["multiline reply", { afterData: () => "250-first\r\n250 second" }, /Remote host said: 250-first\n250 second\ntls=none\n\0$/],
     ["garbage reply", rejectAt("MAIL", "hello there"), /^ZConnected to 127\.0\.0\.1 but connection died/],
   ] as const;
   for (const [name, script, want] of CASES) {
@@ -79,7 +79,7 @@ describe("deliverRemote() against a scripted peer", { timeout: 120_000 }, () => 
   }
   it("refuses a partial final line without sending the final dot", async () => {
     const { out, peer } = await run({}, "no newline at end");
-    assert.equal(out, "r\0DSMTP cannot transfer messages with partial final lines. (#5.6.2)\n\0");
+    assert.equal(out, "r\0DSMTP cannot transfer messages with partial final lines. (#5.6.2)\ntls=none\n\0");
     assert.deepEqual(peer.sessions[0]!.bodies, []);
   });
   it("times out a silent peer (timeoutremote) as connection died", async () => {
@@ -137,7 +137,7 @@ describe("synthesizeReport() over real records", { timeout: 120_000 }, () => {
     try {
       const r = synthesizeReport(await deliverRemote(config(peer.port), NO_TCPTO, "x.test", tx("x\n")));
       assert.equal(r.letter, "Z");
-      assert.equal(r.text, "127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\nGiving up on 127.0.0.1.\nRemote host said: 450 greylisted\n");
+      assert.equal(r.text, "127.0.0.1 does not like recipient.\nRemote host said: 450 greylisted\nGiving up on 127.0.0.1.\nRemote host said: 450 greylisted\ntls=none\n");
     } finally {
       await peer.close();
     }
