@@ -1,10 +1,10 @@
 // qm --help, qm COMMAND --help, qm --version: for people, on stdout, exit 0.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { COMMANDS } from "../cli/commands.ts";
-import { ROOT, runQm } from "./support/qm.ts";
+import { ROOT, runQm, tempDir } from "./support/qm.ts";
 
 const SUBS = COMMANDS.map((c) => c.name);
 
@@ -67,6 +67,22 @@ describe("qm --version", { timeout: 120_000 }, () => {
     assert.match(err, /^USAGE {2}qm COMMAND/m);
     assert.match(err, /\nqm: fatal: Unknown command no-such-command\n$/);
     assert.doesNotMatch(err, /\x1b/);
+  });
+  it("refuses an option a command does not have with usage and exit 100, before doing anything", async () => {
+    const home = join(tempDir(), "qm"); // not made: qm init --bogus must not make it
+    try {
+      for (const argv of [["init", "--bogus"], ["init", "--me", "a.example", "--rename-all"], ["send", "--onse"], ["smtpd", "-x"], ["start", "--max-per-ip=3"]]) {
+        const r = await runQm(argv, { env: { QMHOME: home } });
+        assert.equal(r.code, 100, argv.join(" "));
+        assert.match(r.stderr.toString(), /\nqm: fatal: Unknown option -{1,2}[a-z-]+\n$/, argv.join(" "));
+        assert.equal(existsSync(home), false, argv.join(" "));
+      }
+      // known options, their --no- forms, values that look like words, and words after "--" still pass
+      const ok = await runQm(["init", "--me=a.example", "--no-rename"], { env: { QMHOME: home } });
+      assert.equal(ok.code, 0, ok.stderr.toString());
+    } finally {
+      rmSync(dirname(home), { recursive: true, force: true });
+    }
   });
   it("takes no object property for a command: constructor, __proto__, toString are unknown commands", async () => {
     for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
