@@ -57,6 +57,9 @@ export async function init(home: string, opts: InitOptions = {}): Promise<Result
     await mkdir(lockFile(home, "sts"), { recursive: true, mode: 0o700 });
     const remote = root ? await getpwnam(SYSTEM_USERS.remote) : null;
     if (remote) await chown(lockFile(home, "sts"), remote.uid, remote.gid);
+    // qm rspawn's memory of hosts that timed out: the file is the remote user's, as in qmail (the directory is not)
+    await writeFile(lockFile(home, "tcpto"), new Uint8Array(0), { flag: "a", mode: 0o644 });
+    if (remote) await chown(lockFile(home, "tcpto"), remote.uid, remote.gid);
     await makeAlias(join(home, "alias"));
   } catch (err) {
     return fromErrno(err, `Unable to create ${home}`);

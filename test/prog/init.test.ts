@@ -1,8 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, lstatSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
-import { PASSWD, runQm, tempDir } from "../support/qm.ts";
+import { fastQm, PASSWD, runQm, tempDir } from "../support/qm.ts";
+import { TABLE_SIZE } from "../../core/lib/remote/tcpto.ts";
 
 describe("qm init", { timeout: 300_000 }, () => {
   it("creates control/ with qmail's defaults, the queue layout with its modes, users/ and alias/", async () => {
@@ -94,6 +96,25 @@ describe("qm init", { timeout: 300_000 }, () => {
       assert.deepEqual([st.uid, st.gid], [64011, 64010], rel);
     }
     assert.equal(lstatSync(join(home, "alias/Maildir/new")).uid, 64012);
+  });
+
+  it("as root, gives queue/lock/tcpto (not queue/lock) to the remote user, and qm rspawn running as that user keeps its table there", { skip: process.getuid?.() !== 0 && "needs root to give files away" }, async () => {
+    const top = tempDir();
+    chmodSync(top, 0o755); // qm rspawn runs as the remote user below
+    const home = join(top, "qm");
+    writeFileSync(join(top, "passwd"), "root:x:0:0::/root:/bin/sh\nqmailq:x:64011:64010::/var/qm:/usr/sbin/nologin\nqmailr:x:64013:64010::/var/qm:/usr/sbin/nologin\n");
+    const r = await runQm(["init", "--me", "a.test"], { env: { QMHOME: home, QM_PASSWD: join(top, "passwd") } });
+    assert.equal(r.code, 0, r.stderr.toString());
+    const lock = lstatSync(join(home, "queue/lock"));
+    assert.equal(lock.uid, 64011);
+    assert.equal(lock.mode & 0o002, 0, "queue/lock is not writable by the remote user");
+    const tcpto = lstatSync(join(home, "queue/lock/tcpto"));
+    assert.deepEqual([tcpto.uid, tcpto.mode & 0o7777], [64013, 0o644]);
+    const bin = await fastQm();
+    const run = spawnSync(bin, ["rspawn"], { env: { ...process.env, QMHOME: home }, input: "", uid: 64013, gid: 64010, timeout: 30_000 });
+    assert.equal(run.status, 0, String(run.stderr));
+    assert.equal(lstatSync(join(home, "queue/lock/tcpto")).size, TABLE_SIZE, "qm rspawn zeroed its table in place at start");
+    assert.equal(lstatSync(join(home, "queue/lock/tcpto")).uid, 64013);
   });
 
   it("keeps queue/ for root under the tests' own password file, whatever users the host has", { skip: process.getuid?.() !== 0 && "needs root" }, async () => {

@@ -4,8 +4,11 @@ import { emptyTable, isDown, recordAttempt, TABLE_SIZE } from "../../lib/remote/
 
 // queue/lock/tcpto has one writer: the running `qm rspawn`, which keeps the
 // table in memory, zeroes the file when it starts (as qmail-rspawn) and
-// rewrites it by rename after each change. A one-shot `qm remote` only reads
-// it, so node's missing flock is never needed.
+// rewrites it after each change: by rename where it may write queue/lock (a
+// home of one user), else in place (a root install: qm init gives the file,
+// not the directory, to the remote user). A one-shot `qm remote` only reads
+// it, so node's missing flock is never needed; a read that meets a write half
+// done sees some entries old and some new, which only changes whom it skips.
 
 export interface Tcpto {
   isDown(ip: string): boolean;
@@ -65,6 +68,10 @@ async function save(home: string, table: Uint8Array): Promise<void> {
     await writeFile(`${path}.tmp`, table);
     await rename(`${path}.tmp`, path);
   } catch {
-    // queue/lock not writable by this user: the memory in this process still works
+    try {
+      await writeFile(path, table, { flag: "r+" }); // queue/lock is not ours, the file is (fixed size: no truncation needed)
+    } catch {
+      // neither: the memory in this process still works
+    }
   }
 }
