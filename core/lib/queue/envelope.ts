@@ -58,9 +58,9 @@ export function envelopeFail(f: Fail): QueueFail {
   return queueFail(f.reason === ENDED_EARLY ? QQ.readError : QQ.envelopeFormat, f.reason);
 }
 
-/** An address enqueue() would refuse (11): MAX_ADDR bytes or more with its NUL, or a NUL inside. */
+/** An address enqueue() would refuse (11), as decodeEnvelope() would: more than MAX_ADDR bytes with its NUL, or a NUL inside. */
 export function badAddress(env: Envelope): string | null {
-  for (const a of [env.sender, ...env.recipients]) if (a.length + 1 >= MAX_ADDR || a.includes("\0")) return a;
+  for (const a of [env.sender, ...env.recipients]) if (a.length >= MAX_ADDR || a.includes("\0")) return a;
   return null;
 }
 

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeEnvelope, encodeEnvelope, MAX_ADDR, readEnvelope } from "../../../core/lib/queue/envelope.ts";
+import { badAddress, decodeEnvelope, encodeEnvelope, MAX_ADDR, readEnvelope } from "../../../core/lib/queue/envelope.ts";
 import { fromBytes, toBytes } from "../../../core/lib/base/bytes.ts";
 
 const raw = (s: string) => toBytes(s);
@@ -49,6 +49,15 @@ describe("decodeEnvelope()", () => {
     const r = decodeEnvelope(raw(`F\0T${"a".repeat(MAX_ADDR)}\0\0`));
     assert.equal(r.kind, "perm");
     if (r.kind === "perm") assert.equal(r.status, "5.1.3");
+  });
+  it("badAddress() draws the line where decodeEnvelope() does: MAX_ADDR - 1 bytes pass, MAX_ADDR do not", () => {
+    for (const n of [MAX_ADDR - 2, MAX_ADDR - 1, MAX_ADDR, MAX_ADDR + 1]) {
+      const a = "a".repeat(n);
+      const decoded = decodeEnvelope(raw(`F${a}\0T${a}\0\0`)).kind === "ok";
+      assert.equal(badAddress({ sender: a, recipients: [a] }) === null, decoded, `${n} bytes`);
+      assert.equal(decoded, n < MAX_ADDR, `${n} bytes`);
+    }
+    assert.equal(badAddress({ sender: "", recipients: ["a\0b"] }), "a\0b");
   });
   it("keeps CR, LF, 8-bit and invalid UTF-8 bytes of an address unchanged", () => {
     const bytes = new Uint8Array([0x46, 0x61, 0x0d, 0x0a, 0xff, 0xc3, 0x28, 0x40, 0x62, 0, 0]);
