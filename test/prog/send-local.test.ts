@@ -55,6 +55,38 @@ describe("qm send with qm lspawn", { skip, timeout: 300_000 }, () => {
     assert.deepEqual(queueFiles(home), []);
   });
 
+  it("bounces a 50 MB message as a notice under 100 KB: the original's header and its first bouncemaxbytes, Auto-Submitted", async () => {
+    const { home, env, maildir } = await localHome();
+    const line = `${"z".repeat(99)}\n`;
+    const big = `Subject: huge\nX-Mark: original-header\n\nfirst body line\n${line.repeat(500_000)}last body line\n`;
+    await put(home, "alice@example.test", ["nosuchuser@example.test"], big);
+    const r = await runBin(["send", "--once"], env);
+    assert.equal(r.code, 0, r.stderr.toString());
+    const got = newMail(maildir("alice"));
+    assert.equal(got.length, 1, r.stdout.toString());
+    assert.ok(got[0]!.length < 100_000, `bounce of ${got[0]!.length} bytes`);
+    assert.match(got[0]!, /^Auto-Submitted: auto-replied$/m);
+    const b = parseQsbmf(got[0]!);
+    assert.match(b.rest, /^X-Mark: original-header$/m);
+    assert.match(b.rest, /\n\nfirst body line\n/);
+    assert.doesNotMatch(b.rest, /last body line/);
+    const quoted = b.rest.slice(b.rest.indexOf("\n\n") + 2);
+    assert.ok(quoted.length <= 50_000 && quoted.length > 49_000, `${quoted.length} bytes of the body quoted`);
+    assert.deepEqual(queueFiles(home), []);
+  });
+
+  it("quotes what control/bouncemaxbytes says", async () => {
+    const { home, env, maildir } = await localHome({ bouncemaxbytes: "1000" });
+    await put(home, "alice@example.test", ["nosuchuser@example.test"], `Subject: mid\n\n${"y".repeat(49)}\n`.repeat(1) + `${"w".repeat(49)}\n`.repeat(100));
+    const r = await runBin(["send", "--once"], env);
+    assert.equal(r.code, 0, r.stderr.toString());
+    const got = newMail(maildir("alice"));
+    assert.equal(got.length, 1, r.stdout.toString());
+    const b = parseQsbmf(got[0]!);
+    const quoted = b.rest.slice(b.rest.indexOf("\n\n") + 2);
+    assert.equal(quoted, `${"y".repeat(49)}\n${`${"w".repeat(49)}\n`.repeat(19)}`, "1000 bytes: 20 whole lines");
+  });
+
   it("sends the bounce of a bounce to postmaster (the alias user's Maildir)", async () => {
     const { home, env, maildir } = await localHome();
     await put(home, "", ["nosuchuser@example.test"], "Subject: a bounce\n\nundeliverable bounce\n");

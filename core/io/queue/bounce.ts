@@ -1,7 +1,7 @@
 /**
  * A bounce into the queue (docs/qmail.md §2.8, §2.9): the head the queue manager
  * built (core/lib/send/bounce.ts bounceHead()) followed by the original
- * mess file, put into the queue through submit() as "for bounce". Reading
+ * mess file (cut to control/bouncemaxbytes), put into the queue through submit() as "for bounce". Reading
  * and removing bounce/<id> is the queue manager's, around this.
  */
 import { createReadStream } from "node:fs";
@@ -9,6 +9,7 @@ import { toBytes } from "../../lib/base/bytes.ts";
 import type { Result } from "../../lib/base/result.ts";
 import type { Envelope } from "../../lib/queue/envelope.ts";
 import { submit } from "./submit.ts";
+import { originalCutter } from "../../lib/queue/bounce-cut.ts";
 
 export interface Bounce {
   /** bounceHead()'s text, up to and including Return-Path. */
@@ -16,6 +17,8 @@ export interface Bounce {
   /** The original message's mess file. */
   readonly mess: string;
   readonly envelope: Envelope;
+  /** control/bouncemaxbytes: how much of the original's header, then body, is quoted. */
+  readonly maxBytes: number;
 }
 
 /** Queues head + the mess file; a failure (the mess file unreadable, the queue refusing) is returned. */
@@ -23,7 +26,11 @@ export async function submitBounce(home: string, b: Bounce, env?: NodeJS.Process
   const head = toBytes(b.head);
   async function* body(): AsyncIterable<Uint8Array> {
     yield head;
-    for await (const chunk of createReadStream(b.mess)) yield chunk as Uint8Array;
+    const cutter = originalCutter(b.maxBytes);
+    for await (const chunk of createReadStream(b.mess)) {
+      yield* cutter.feed(chunk as Uint8Array);
+      if (cutter.done) break; // the rest of the body is not read
+    }
   }
   return submit(home, body(), b.envelope, { who: { kind: "bounce" }, env });
 }

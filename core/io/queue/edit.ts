@@ -215,7 +215,7 @@ async function queueBounce(queue: string, id: number, sender: string, b: BounceN
     store.removeBounce(queue, id);
     return ok(null);
   }
-  const r = await submitBounce(b.home, { head: bounceHead(plan, text.value, b.bounce, b.nowMs), mess: store.messPath(queue, id), envelope: plan.envelope }, b.env);
+  const r = await submitBounce(b.home, { head: bounceHead(plan, text.value, b.bounce, b.nowMs), mess: store.messPath(queue, id), envelope: plan.envelope, maxBytes: b.bounce.maxbytes }, b.env);
   if (r.kind !== "ok") return r;
   store.removeBounce(queue, id);
   return ok(r.value.qp);

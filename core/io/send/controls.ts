@@ -5,6 +5,7 @@
 import type { RewriteRules } from "../../lib/send/rewrite.ts";
 import type { SendControls } from "../../lib/send/state.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
+import { BOUNCE_MAX_BYTES } from "../../lib/send/bounce.ts";
 import { capConcurrency, DEFAULT_CONCURRENCY, QUEUE_LIFETIME } from "../../lib/send/schedule.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 
@@ -35,15 +36,15 @@ export async function readSendControls(home: string): Promise<Result<SendControl
   if (rules.kind !== "ok") return rules;
   const line = (name: string, def: string) => readControlLine(home, name, def);
   const parts = [await line("bouncefrom", "MAILER-DAEMON"), await line("bouncehost", host), await line("doublebounceto", "postmaster"), await line("doublebouncehost", host)];
-  const nums = [await readControlNumber(home, "concurrencylocal", DEFAULT_CONCURRENCY.local), await readControlNumber(home, "concurrencyremote", DEFAULT_CONCURRENCY.remote), await readControlNumber(home, "queuelifetime", QUEUE_LIFETIME)];
+  const nums = [await readControlNumber(home, "concurrencylocal", DEFAULT_CONCURRENCY.local), await readControlNumber(home, "concurrencyremote", DEFAULT_CONCURRENCY.remote), await readControlNumber(home, "queuelifetime", QUEUE_LIFETIME), await readControlNumber(home, "bouncemaxbytes", BOUNCE_MAX_BYTES)];
   for (const r of [...parts, ...nums]) if (r.kind !== "ok") return r;
   const v = <T>(r: Result<T>) => (r as { value: T }).value;
   const [bouncefrom, bouncehost, doublebounceto, doublebouncehost] = parts.map((r) => v(r) ?? "");
-  const [local, remote, lifetime] = nums.map((r) => v(r));
+  const [local, remote, lifetime, maxbytes] = nums.map((r) => v(r));
   return ok({
     me: host,
     rules: rules.value,
-    bounce: { bouncefrom: bouncefrom!, bouncehost: bouncehost!, doublebounceto: doublebounceto!, doublebouncehost: doublebouncehost! },
+    bounce: { bouncefrom: bouncefrom!, bouncehost: bouncehost!, doublebounceto: doublebounceto!, doublebouncehost: doublebouncehost!, maxbytes: Math.max(0, maxbytes!) },
     concurrency: { local: capConcurrency(local!), remote: capConcurrency(remote!) },
     lifetime: lifetime!,
   });

@@ -28,7 +28,12 @@ export interface BounceControls {
   readonly bouncehost: string;
   readonly doublebounceto: string;
   readonly doublebouncehost: string;
+  /** control/bouncemaxbytes: how much of the original's header, and then of its body, a bounce quotes. */
+  readonly maxbytes: number;
 }
+
+/** Postfix's bounce_size_limit: a 30 MB message must not come back as a 30 MB bounce. */
+export const BOUNCE_MAX_BYTES = 50_000;
 
 export type BouncePlan =
   | { readonly kind: "triple" }
@@ -57,7 +62,8 @@ export function bounceHead(plan: Exclude<BouncePlan, { kind: "triple" }>, paragr
     `Date: ${formatDate822(nowMs)}\n` +
     `From: ${quote(c.bouncefrom)}@${c.bouncehost}\n` +
     `To: ${quote2(plan.to)}\n` +
-    "Subject: failure notice\n\n" +
+    "Subject: failure notice\n" +
+    "Auto-Submitted: auto-replied\n\n" + // RFC 3834: no vacation program answers it
     `Hi. This is the qmail-send program at ${c.bouncehost}.\n${intro}\n` +
     paragraphs +
     `${brk}\n\n` +

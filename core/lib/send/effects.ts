@@ -49,7 +49,7 @@ export type Effect =
   | { readonly kind: "removeChannel"; readonly chan: Channel; readonly id: number }
   | { readonly kind: "setRetry"; readonly chan: Channel; readonly id: number; readonly at: number }
   | { readonly kind: "readBounce"; readonly id: number }
-  | { readonly kind: "submitBounce"; readonly id: number; readonly head: string; readonly envelope: Envelope } // head + mess -> bounced
+  | { readonly kind: "submitBounce"; readonly id: number; readonly head: string; readonly envelope: Envelope; readonly maxBytes: number } // head + mess -> bounced
   | { readonly kind: "removeBounce"; readonly id: number }
   | { readonly kind: "finishMessage"; readonly id: number } // unlink mess, intd, then info
   | { readonly kind: "timer"; readonly ms: number | null } // the one retry timer, re-armed or cleared

@@ -336,7 +336,7 @@ function complete(m: Machine, msg: Msg): void {
   const text = m.emit({ kind: "readBounce", id: msg.id });
   const plan = text.kind === "ok" && text.value !== null ? planBounce(msg.sender, m.c.bounce) : null;
   if (text.kind === "ok" && text.value !== null && plan && plan.kind !== "triple") {
-    return m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope });
+    return m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope, maxBytes: m.c.bounce.maxbytes });
   }
   // nothing to queue: the rest of the completion still comes after this step, as a queued bounce's does
   m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r: text.kind !== "ok" ? text : plan ? TRIPLE : NO_BOUNCE } });

@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { bounceHead, bounceParagraph, planBounce, quote, quote2, type BounceControls } from "../../../core/lib/send/bounce.ts";
 
-const C: BounceControls = { bouncefrom: "MAILER-DAEMON", bouncehost: "mx.example.test", doublebounceto: "postmaster", doublebouncehost: "example.test" };
+const C: BounceControls = { bouncefrom: "MAILER-DAEMON", bouncehost: "mx.example.test", doublebounceto: "postmaster", doublebouncehost: "example.test", maxbytes: 50_000 };
 
 describe("bounceParagraph()", () => {
   it("ends the text in a newline and adds the blank line", () => {
@@ -39,7 +39,7 @@ describe("bounceHead()", () => {
     assert.ok(plan.kind !== "triple");
     const head = bounceHead(plan, bounceParagraph("a@b", "failed\n"), C, Date.UTC(2026, 0, 2, 3, 4, 5));
     const [header, body] = [head.slice(0, head.indexOf("\n\n")), head.slice(head.indexOf("\n\n") + 2)];
-    assert.equal(header, "Date: 2 Jan 2026 03:04:05 -0000\nFrom: MAILER-DAEMON@mx.example.test\nTo: joe@x.test\nSubject: failure notice");
+    assert.equal(header, "Date: 2 Jan 2026 03:04:05 -0000\nFrom: MAILER-DAEMON@mx.example.test\nTo: joe@x.test\nSubject: failure notice\nAuto-Submitted: auto-replied");
     const paras = body.split("\n\n");
     assert.match(paras[0]!, /^Hi\. This is the qmail-send program at mx\.example\.test\.\n/);
     assert.equal(paras[1], "a@b:\nfailed");

@@ -13,7 +13,7 @@ const T0 = 1_700_000_000; // s
 const CONTROLS: SendControls = {
   me: "example.test",
   rules: { locals: new Set(["example.test"]), virtualdomains: new Map(), percenthack: new Set(), envnoathost: "example.test" },
-  bounce: { bouncefrom: "MAILER-DAEMON", bouncehost: "example.test", doublebounceto: "postmaster", doublebouncehost: "example.test" },
+  bounce: { bouncefrom: "MAILER-DAEMON", bouncehost: "example.test", doublebounceto: "postmaster", doublebouncehost: "example.test", maxbytes: 50_000 },
   concurrency: { local: 10, remote: 20 },
   lifetime: 604800,
 };
