@@ -56,6 +56,7 @@ const ROWS: readonly Row[] = [
   { group: "limits", what: "SIZE= over databytes", send: `EHLO client.test\r\nMAIL FROM:<a@client.test> SIZE=200000\r\n`, replies: 2, want: /^552 5\.3\.4 / },
   { group: "limits", what: "header line of 70,000 bytes", send: `${DATA}X-Long: ${"h".repeat(70_000)}\r\n\r\nbody\r\n.\r\n`, replies: 5, want: /^5\d\d 5\.\d\.\d / },
   { group: "limits", what: "100 Received lines (mail loop)", send: `${DATA}${"Received: from x by y\r\n".repeat(100)}\r\nbody\r\n.\r\n`, replies: 5, want: /^554 5\.4\.6 / },
+  { group: "limits", what: "one recipient named 1000 times (one copy)", send: HELLO + "RCPT TO:<postmaster@example.test>\r\n".repeat(1000), replies: 1002, want: /^250 2\.1\.5 ok \(already a recipient: one copy\)/ },
   { group: "limits", what: "21 unknown commands", send: "EHLO client.test\r\n" + "XYZZY\r\n".repeat(21), replies: 21, want: /^421 4\.7\.0 too many unrecognized commands/ },
   { group: "bytes", what: "NUL in a command", send: "EHLO client.test\r\nMAIL FROM:<a\0b@client.test>\r\n", replies: 2, want: /^500 5\.5\.2 NUL byte in command/ },
   { group: "bytes", what: "invalid UTF-8 sender, no SMTPUTF8", send: "EHLO client.test\r\nMAIL FROM:<\xff\xfe@client.test>\r\n", replies: 2, want: /^553 5\.6\.7 / },

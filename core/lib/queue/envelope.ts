@@ -116,3 +116,21 @@ function join(chunks: readonly Uint8Array[], length: number): Uint8Array {
   }
   return out;
 }
+
+/** One address: the local part as written, the domain in lower case (RFC 5321 2.4: only the domain is case-blind). */
+export function recipientKey(address: string): string {
+  const at = address.lastIndexOf("@");
+  return at < 0 ? address : address.slice(0, at + 1) + address.slice(at + 1).toLowerCase();
+}
+
+/** The envelope with each recipient once (the first of those with one recipientKey()), in order. */
+export function uniqueRecipients(env: Envelope): Envelope {
+  const seen = new Set<string>();
+  const recipients = env.recipients.filter((r) => {
+    const k = recipientKey(r);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+  return recipients.length === env.recipients.length ? env : { sender: env.sender, recipients };
+}

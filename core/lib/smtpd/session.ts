@@ -1,6 +1,7 @@
 import { answer, startSasl, type Sasl, type SaslStep } from "./auth.ts";
 import { domainProblem, isDoubleBounceSender, literalIP, parsePathArg, printable, routingTrick, splitAddress, type PathArg } from "./address.ts";
 import { isUtf8 } from "../base/bytes.ts";
+import { recipientKey } from "../queue/envelope.ts";
 
 /**
  * The SMTP server as a pure state machine over command lines, qmail-smtpd's
@@ -115,11 +116,13 @@ function rcpt(s: Session, arg: string, p: Policy): Step {
   const param = parsed.value.params.keys().next();
   if (!param.done) return reply(s, `555 5.5.4 unsupported RCPT parameter ${printable(param.value)}`);
   if (s.badSender) return reply(s, "553 5.7.1 sorry, your envelope sender is in my badmailfrom list");
-  if (s.recipients.length >= p.maxRcpt) return reply(s, `452 4.5.3 too many recipients (limit ${p.maxRcpt} a message)`);
   const addr = withLocalIP(parsed.value.addr, p);
   const refused = relayRefusal(s, addr, p);
   if (refused) return reply(s, refused);
   const full = s.relay !== null && s.user === null ? addr + s.relay : addr;
+  const key = recipientKey(full);
+  if (s.recipients.some((r) => recipientKey(r) === key)) return reply(s, "250 2.1.5 ok (already a recipient: one copy)");
+  if (s.recipients.length >= p.maxRcpt) return reply(s, `452 4.5.3 too many recipients (limit ${p.maxRcpt} a message)`);
   if (p.rcptCheck) return { session: s, replies: [], effect: { kind: "rcpt", addr: full } };
   return reply({ ...s, recipients: [...s.recipients, full] }, "250 2.1.5 ok");
 }

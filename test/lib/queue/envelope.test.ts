@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { badAddress, decodeEnvelope, encodeEnvelope, MAX_ADDR, readEnvelope } from "../../../core/lib/queue/envelope.ts";
+import { badAddress, decodeEnvelope, encodeEnvelope, MAX_ADDR, readEnvelope, uniqueRecipients } from "../../../core/lib/queue/envelope.ts";
 import { fromBytes, toBytes } from "../../../core/lib/base/bytes.ts";
 
 const raw = (s: string) => toBytes(s);
@@ -131,5 +131,21 @@ describe("readEnvelope()", () => {
     assert.equal(r.kind, "ok");
     if (r.kind === "ok") assert.equal(r.value.envelope.recipients.length, 20000);
     assert.ok(s.given() <= (r.kind === "ok" ? r.value.length : 0) + 65536);
+  });
+});
+
+describe("uniqueRecipients()", () => {
+  it("keeps each recipient once, the first spelling, in order: the domain's case does not count, the local part's does", () => {
+    const env = { sender: "s@x.test", recipients: ["a@Example.TEST", "b@example.test", "a@example.test", "A@example.test", "a@EXAMPLE.test", "b@example.test", "noat", "noat", "NOAT"] };
+    assert.deepEqual(uniqueRecipients(env), { sender: "s@x.test", recipients: ["a@Example.TEST", "b@example.test", "A@example.test", "noat", "NOAT"] });
+  });
+  it("takes the last @ as the domain's start and leaves an envelope without duplicates as it was", () => {
+    const env = { sender: "", recipients: ['"a@b"@X.test', '"a@b"@x.TEST', "c@d"] };
+    assert.deepEqual(uniqueRecipients(env).recipients, ['"a@b"@X.test', "c@d"]);
+    const clean = { sender: "", recipients: ["a@x", "b@x"] };
+    assert.equal(uniqueRecipients(clean), clean);
+  });
+  it("makes 1000 copies of one address one", () => {
+    assert.deepEqual(uniqueRecipients({ sender: "", recipients: Array(1000).fill("postmaster@example.test") }).recipients, ["postmaster@example.test"]);
   });
 });

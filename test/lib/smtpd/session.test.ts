@@ -67,6 +67,19 @@ describe("step()", () => {
     const lines = ["MAIL FROM:<>", ...["a", "b", "c", "d"].map((u) => `RCPT TO:<${u}@example.org>`)];
     assert.deepEqual(run(lines).codes, ["250", "250", "250", "250", "452"]);
   });
+  it("takes a recipient once: a repeat (the domain in any case) gets 250 and adds nothing, even past the limit", () => {
+    const lines = ["MAIL FROM:<>", "RCPT TO:<a@example.org>", ...Array.from({ length: 1000 }, (_, i) => `RCPT TO:<a@${i % 2 ? "EXAMPLE.org" : "example.org"}>`), "RCPT TO:<A@example.org>"];
+    const r = run(lines);
+    assert.deepEqual(new Set(r.codes), new Set(["250"]));
+    assert.deepEqual(r.s.recipients, ["a@example.org", "A@example.org"], "the local part's case counts");
+    assert.match(run(lines.slice(0, 3)).last.replies[0]!, /^250 2\.1\.5 ok \(already a recipient: one copy\)$/);
+    const policy = { ...POLICY, rcptCheck: true };
+    const checked = run(["MAIL FROM:<>", "RCPT TO:<u@example.org>"], { policy });
+    const after = rcptChecked(checked.s, "u@example.org", "ok").session;
+    const again = step(after, "RCPT TO:<u@Example.ORG>", policy);
+    assert.equal(again.effect, undefined, "no second lookup for a repeat");
+    assert.deepEqual(again.session.recipients, ["u@example.org"]);
+  });
   it("asks for a recipient check when the policy says so, and applies its verdict", () => {
     const policy = { ...POLICY, rcptCheck: true };
     const r = run(["MAIL FROM:<>", "RCPT TO:<nobody@example.org>"], { policy });
