@@ -22,6 +22,8 @@ const NAMED = ["me", "locals", "rcpthosts", "defaulthost", "defaultdomain"] as c
 // `qm send` is the queue user (docs/architecture.md §2): it owns every queue directory, as qmail-queue and qmail-clean do together.
 export const SYSTEM_USERS = { queue: "qmailq", send: "qmailq", smtpd: "qmaild", remote: "qmailr", alias: "alias" } as const;
 const NOBODY = { uid: 65534, gid: 65534 };
+/** control/databytes as qm init writes it: 35 MiB (Postfix ships 10 240 000; today's attachments are bigger). */
+export const DEFAULT_DATABYTES = 36_700_160;
 
 async function getpwnam(name: string): Promise<{ uid: number; gid: number } | null> {
   const table = await readPasswd(passwdPath());
@@ -49,6 +51,8 @@ export async function init(home: string, opts: InitOptions = {}): Promise<Result
       ["locals", `${me}\nlocalhost`],
       ["rcpthosts", `${me}\nlocalhost`],
       ["defaultdelivery", "./Maildir/"],
+      // a limit by default (qmail had none: one client could queue 1 GB): a 25 MB attachment, base64-encoded, fits
+      ["databytes", String(DEFAULT_DATABYTES)],
     ];
     for (const [name, value] of controls) await writeNew(join(home, "control", name), `${value}\n`, 0o644);
     const root = (process.getuid?.() ?? -1) === 0;

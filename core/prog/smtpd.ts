@@ -17,6 +17,7 @@ import { log } from "../io/base/log.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
 import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtpd/controls.ts";
+import { queueSpace } from "../io/smtpd/space.ts";
 import { normalIP, serve, type Listener } from "../io/base/listener.ts";
 import { SmtpConn } from "../io/smtpd/conn.ts";
 
@@ -33,6 +34,7 @@ interface Deps {
   readonly controls: () => Promise<Result<SmtpControls>>;
   readonly tls: SecureContext | null;
   readonly myIPs: ReadonlySet<string>;
+  readonly queueHasRoom: (need: number) => boolean;
 }
 
 /** RFC 5321 asks for 512; a little room for long parameter lists. */
@@ -53,6 +55,7 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
     acceptsDomain: (d) => acceptsDomain(d, c.rcpthosts, c.mrh),
     isMyIP: (ip) => mine.has(formatIP(ip)),
     badMailFrom: (a) => inBadMailFrom(a, c.badmailfrom),
+    queueHasRoom: () => deps.queueHasRoom(c.queuefree),
   };
 }
 
@@ -218,7 +221,7 @@ export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv): Promise<
   if (tls.kind !== "ok") log.warn(`smtpd: ${describe(tls)}; STARTTLS is off`);
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
   const conn = new SmtpConn(sock, 1_200_000);
-  await runSession(conn, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: tls.kind === "ok" ? tls.value : null, myIPs: myAddresses() });
+  await runSession(conn, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: tls.kind === "ok" ? tls.value : null, myIPs: myAddresses(), queueHasRoom: queueSpace(home) });
   return ok(undefined);
 }
 
@@ -237,7 +240,7 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
   if (cert.kind !== "ok") return cert;
   const tls = tlsContext(cert.value);
   if (tls.kind !== "ok") return tls;
-  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses() };
+  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses(), queueHasRoom: queueSpace(home) };
   return serve({
     name: "smtpd",
     home,

@@ -13,6 +13,7 @@ export interface SmtpControls {
   readonly localiphost: string;
   readonly timeout: number; // seconds
   readonly databytes: number;
+  readonly queuefree: number; // bytes the queue's disk must have free for MAIL to be taken
   readonly maxRcpt: number;
   readonly rcpthosts: ReadonlySet<string> | null;
   readonly mrh: Uint8Array | null;
@@ -25,6 +26,9 @@ export interface SmtpControls {
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
 const DEFAULT_MAXRCPT = 1000;
 const MAX_DATABYTES = 0xffffffff;
+/** control/queuefree's default: room for a few messages of the largest size, or 100 MB without a databytes. */
+const QUEUEFREE_TIMES = 4;
+const QUEUEFREE_DEFAULT = 100_000_000;
 
 /** Reads the controls; any failure but a missing file is temporary (the session answers 421). */
 export async function readSmtpControls(home: string): Promise<Result<SmtpControls>> {
@@ -35,14 +39,14 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   if (greeting.value === null) return temp("control/smtpgreeting and control/me are both missing");
   const host = me.value ?? greeting.value;
   const lines = await Promise.all([readControlLine(home, "localiphost", host), readControlLine(home, "checkpassword", null)]);
-  const nums = await Promise.all([readControlNumber(home, "timeoutsmtpd", 1200), readControlNumber(home, "databytes", 0), readControlNumber(home, "maxrcpt", DEFAULT_MAXRCPT), readControlNumber(home, "rcptcheck", 1)]);
+  const nums = await Promise.all([readControlNumber(home, "timeoutsmtpd", 1200), readControlNumber(home, "databytes", 0), readControlNumber(home, "maxrcpt", DEFAULT_MAXRCPT), readControlNumber(home, "rcptcheck", 1), readControlNumber(home, "queuefree", -1)]);
   const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom")]);
   const files = [await optionalFile(join(home, "control", "morercpthosts.cdb"))];
   const rules = await readRules(home, host);
   for (const r of [...lines, ...nums, ...lists, ...files, rules]) if (r.kind !== "ok") return r;
   const v = <T>(r: Result<T>): T => (r as { value: T }).value;
   const [localiphost, checkpassword] = lines.map(v);
-  const [timeout, databytes, maxRcpt, rcptCheck] = nums.map(v);
+  const [timeout, databytes, maxRcpt, rcptCheck, queuefree] = nums.map(v);
   const [rcpthosts, badmailfrom] = lists.map(v);
   const [mrh] = files.map(v);
   const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
@@ -52,6 +56,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
     localiphost: localiphost ?? host,
     timeout: Math.max(1, timeout!),
     databytes: Math.min(databytes!, MAX_DATABYTES),
+    queuefree: queuefree! >= 0 ? queuefree! : databytes! > 0 ? QUEUEFREE_TIMES * Math.min(databytes!, MAX_DATABYTES) : QUEUEFREE_DEFAULT,
     maxRcpt: Math.max(1, maxRcpt!),
     rcpthosts: rcpthosts ? lower(rcpthosts) : null,
     mrh: rcpthosts ? (mrh ?? null) : null, // qmail opens the cdb only when rcpthosts exists

@@ -21,6 +21,7 @@ export interface Policy {
   readonly acceptsDomain: (domain: string) => boolean; // rcpthosts + morercpthosts, domain lowercased
   readonly isMyIP: (ip: Uint8Array) => boolean;
   readonly badMailFrom: (addr: string) => boolean;
+  readonly queueHasRoom?: () => boolean; // control/queuefree: false while the queue's disk has less free
 }
 
 export interface Session {
@@ -78,6 +79,7 @@ function mail(s: Session, arg: string, p: Policy): Step {
   if (!parsed.ok) return reply(s, parsed.reply);
   const bad = mailParams(parsed.value, p);
   if (bad) return reply(s, bad);
+  if (p.queueHasRoom && !p.queueHasRoom()) return reply(s, "452 4.3.1 insufficient system storage: the queue's disk is nearly full; try again later");
   const utf8 = parsed.value.params.has("SMTPUTF8");
   const addr = withLocalIP(parsed.value.addr, p);
   const { domain } = splitAddress(addr);

@@ -63,6 +63,12 @@ describe("step()", () => {
   it("reports a badmailfrom sender on every RCPT", () => {
     assert.deepEqual(run(["MAIL FROM:<x@SPAM.test>", "RCPT TO:<u@example.org>", "RCPT TO:<v@example.org>"]).codes, ["250", "553", "553"]);
   });
+  it("refuses MAIL with 452 4.3.1 while the queue's disk has too little room (control/queuefree)", () => {
+    const full = run(["EHLO c", "MAIL FROM:<a@x.test>"], { policy: { ...POLICY, queueHasRoom: () => false } });
+    assert.match(full.last.replies[0]!, /^452 4\.3\.1 insufficient system storage/);
+    assert.equal(full.s.sender, null);
+    assert.deepEqual(run(["EHLO c", "MAIL FROM:<a@x.test>"], { policy: { ...POLICY, queueHasRoom: () => true } }).codes, ["250", "250"]);
+  });
   it("limits recipients per message with 452", () => {
     const lines = ["MAIL FROM:<>", ...["a", "b", "c", "d"].map((u) => `RCPT TO:<${u}@example.org>`)];
     assert.deepEqual(run(lines).codes, ["250", "250", "250", "250", "452"]);
