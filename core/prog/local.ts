@@ -6,6 +6,7 @@ import {
 } from "../lib/local/dot-qmail.ts";
 import { describe, ok, perm, temp, type Fail, type Result } from "../lib/base/result.ts";
 import { errText } from "../io/base/errno.ts";
+import { readControlNumber } from "../io/base/control.ts";
 import { deliverMaildir } from "../io/local/maildir.ts";
 import { deliverMbox } from "../io/local/mbox.ts";
 import { bytesSource, fdSource, headerHasLine, type MessageSource } from "../io/local/message-source.ts";
@@ -16,6 +17,9 @@ import { qmHome, uid as currentUid } from "../io/base/sys.ts";
 import { encodeWorkerReply, LOCAL_EXIT, LOCAL_FIELDS, workerRequestReader, type LocalExit, type LocalRequest, WORKER_MAX_TEXT, type WorkerRequest } from "../lib/local/wire.ts";
 
 export type { LocalRequest } from "../lib/local/wire.ts";
+
+/** control/timeoutlocal's default, seconds: as qmail's timeoutremote. */
+export const TIMEOUT_LOCAL = 1200;
 
 export interface LocalOptions {
   /** Program output and the success summary go here (qmail-local's stdout/stderr). */
@@ -132,7 +136,10 @@ async function execute(ctx: Ctx, ins: Instruction, forwards: string[]): Promise<
 }
 
 async function program(ctx: Ctx, command: string): Promise<Result<"next" | "stop">> {
-  const r = await runProgram(command, ctx.req.home, ctx.env, ctx.msg, ctx.opts.out);
+  const limit = await readControlNumber(ctx.opts.qmhome ?? qmHome(), "timeoutlocal", TIMEOUT_LOCAL);
+  const seconds = limit.kind === "ok" && limit.value > 0 ? limit.value : TIMEOUT_LOCAL;
+  const r = await runProgram(command, ctx.req.home, ctx.env, ctx.msg, ctx.opts.out, seconds * 1000);
+  if (r.signal === "timeout") return temp(`Program timed out after ${seconds} seconds (control/timeoutlocal); its process group was killed`, "4.3.0");
   const outcome = programOutcome(r.code);
   if (outcome === "ok") return ok("next");
   if (outcome === "stop") return ok("stop");

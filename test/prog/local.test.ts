@@ -99,6 +99,29 @@ describe("qm local", { timeout: 600_000 }, () => {
     assert.equal((await local(home, { input: `Subject: x\n\nDelivered-To: bob@example.test\n` })).code, 0, "a body line is no loop");
   });
 
+  it("kills a program over control/timeoutlocal with its whole process group, and defers the delivery", async () => {
+    const home = userHome();
+    const top = tempDir();
+    chmodSync(top, 0o755); // qm local reads the control file as the home's owner
+    const qm = join(top, "qm");
+    mkdirSync(join(qm, "control"), { recursive: true });
+    writeFileSync(join(qm, "control", "timeoutlocal"), "2\n");
+    dotQmail(home, ".qmail", "|sleep 300 & echo $! > bg.pid; echo $$ > fg.pid; exec sleep 301\n");
+    const started = Date.now();
+    const r = await local(home, { env: { QMHOME: qm } });
+    assert.equal(r.code, 111, r.stdout.toString());
+    assert.match(r.stdout.toString(), /Program timed out after 2 seconds \(control\/timeoutlocal\); its process group was killed/);
+    assert.ok(Date.now() - started < 60_000, "not the 300 s the program wanted");
+    for (const f of ["fg.pid", "bg.pid"]) {
+      const pid = Number(readFileSync(join(home, f), "latin1"));
+      assert.ok(pid > 1, f);
+      // gone, or a zombie: an orphan's parent here is a PID 1 that does not reap
+      const state = existsSync(`/proc/${pid}/stat`) ? readFileSync(`/proc/${pid}/stat`, "latin1").replace(/^.*\) /s, "")[0] : "gone";
+      assert.ok(state === "gone" || state === "Z", `${f}: ${pid} is still running (state ${state})`);
+    }
+    assert.deepEqual(maildir(home), []);
+  });
+
   it("maps program exits 0, 99, 100, 111 and stops at the first failure", async () => {
     const home = userHome();
     const cases = [[0, 0, true], [99, 0, false], [100, 100, false], [111, 111, false], [7, 111, false]] as const;
