@@ -39,6 +39,8 @@ interface Deps {
 
 /** RFC 5321 asks for 512; a little room for long parameter lists. */
 export const MAX_COMMAND = 4096;
+/** `AUTH PLAIN` with RFC 4954's 12 288-byte initial response. */
+const MAX_AUTH_COMMAND = "AUTH PLAIN ".length + MAX_AUTH_LINE;
 
 function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
   const mine = new Set(deps.myIPs);
@@ -85,7 +87,7 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
     if (first !== undefined && /^[45]/.test(first)) log.info(sessionLine.refused("smtpd", sid, ip, refusedWhat(line, inSasl, t, pathAddress), first));
   };
   for (;;) {
-    const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND);
+    const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_AUTH_COMMAND);
     if (got.kind === "eof") return conn.close();
     if (got.kind === "timeout") {
       conn.reply(["421 4.4.2 timeout, closing connection"]);
@@ -96,8 +98,13 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
       answer([`500 5.5.2 line too long (limit ${s.sasl !== null ? MAX_AUTH_LINE : MAX_COMMAND} bytes)`], null, s.sasl !== null);
       continue;
     }
+    if (s.sasl === null && got.line.length > MAX_COMMAND && !/^auth /i.test(got.line)) {
+      answer([`500 5.5.2 line too long (limit ${MAX_COMMAND} bytes)`], null, false);
+      continue;
+    }
     const before = s;
     const r = step(s, got.line, p);
+
     s = r.session;
     answer(r.replies, got.line, before.sasl !== null, before);
     const e = r.effect;

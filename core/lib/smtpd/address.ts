@@ -30,6 +30,8 @@ export function parsePathArg(arg: string, keyword: "FROM" | "TO"): Parsed<PathAr
   if (!addr.ok) return addr;
   if (addr.value.length > MAX_ADDRESS) return bad(`555 5.1.3 address too long (limit ${MAX_ADDRESS} bytes)`);
   if (/[\x00-\x1f\x7f]/.test(addr.value)) return bad("553 5.1.3 control character in address");
+  const syntax = mailboxSyntax(withoutRoute(path.value.inner), keyword);
+  if (syntax) return bad(syntax);
   const params = parseParams(path.value.after);
   if (!params.ok) return params;
   return { ok: true, value: { addr: addr.value, params: params.value } };
@@ -73,6 +75,42 @@ function unquote(s: string): Parsed<string> {
   }
   if (quoted) return bad("555 5.5.4 syntax error: unterminated quote in address");
   return { ok: true, value: out };
+}
+
+const ATEXT = "A-Za-z0-9!#$%&'*+\\-/=?^_`{|}~\\x80-\\xff"; // RFC 5322 atext, and UTF-8 bytes (RFC 6531)
+// A dot-string, but with ".." and a dot before the @ allowed: old mobile carriers' addresses have them, and
+// Postfix takes them; a leading dot (`<.!>`) is refused.
+const DOT_STRING = new RegExp(`^[${ATEXT}][.${ATEXT}]*$`);
+const QUOTED_STRING = /^"(?:[\x20\x21\x23-\x5b\x5d-\x7e\x80-\xff]|\\[\x20-\x7e])*"$/;
+
+function withoutRoute(inner: string): string {
+  return inner.startsWith("@") ? inner.slice(inner.indexOf(":") + 1) : inner;
+}
+
+/**
+ * RFC 5321 §4.1.2's Mailbox, as written on the wire: a local part that is a
+ * dot-string or a quoted string, and a domain with no quote or backslash.
+ * qmail took anything between the brackets (`<;sleep 66;>`, `< >`,
+ * `x@"example.test"`); the reply for the first fault, or null. The empty
+ * path `<>` passes here (MAIL takes it, RCPT refuses it later).
+ */
+export function mailboxSyntax(raw: string, keyword: "FROM" | "TO"): string | null {
+  if (raw === "") return null;
+  const head = keyword === "FROM" ? "501 5.1.7 bad sender address syntax" : "501 5.1.3 bad recipient address syntax";
+  let quoted = false;
+  let at = -1;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw[i];
+    if (c === "\\") i++;
+    else if (c === '"') quoted = !quoted;
+    else if (c === "@" && !quoted) at = i;
+  }
+  const local = at < 0 ? raw : raw.slice(0, at);
+  const domain = at < 0 ? null : raw.slice(at + 1);
+  if (domain !== null && /["\\]/.test(domain)) return `${head}: a quote or backslash in the domain`;
+  if (local === "") return `${head}: empty local part`;
+  if (!DOT_STRING.test(local) && !QUOTED_STRING.test(local)) return `${head}: the local part is neither a dot-string nor a quoted string`;
+  return null;
 }
 
 function parseParams(s: string): Parsed<Map<string, string | null>> {

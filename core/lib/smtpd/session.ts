@@ -36,6 +36,9 @@ export interface Session {
   readonly recipients: readonly string[];
   readonly sasl: Sasl | null;
   readonly errors: number;
+  readonly junk: number; // NOOP, RSET, VRFY, HELP so far
+  readonly transactions: number; // MAIL commands taken so far
+  readonly refused: number; // recipients refused so far
 }
 
 export type Effect =
@@ -53,9 +56,31 @@ export interface Step {
 
 /** Unrecognized commands allowed before the session is dropped with 421. */
 export const MAX_ERRORS = 20;
+/** NOOP, RSET, VRFY and HELP a session may send (Postfix's smtpd_junk_command_limit); then 421. */
+export const MAX_JUNK = 100;
+/** Messages (MAIL commands) a session may start; then 421, and the client connects again. */
+export const MAX_TRANSACTIONS = 1000;
+/** Recipients a session may have refused (probing for valid addresses); then 421. */
+export const MAX_REFUSED = 50;
 
 export function startSession(relay: string | null, tls = false): Session {
-  return { helo: null, esmtp: false, tls, user: null, relay, sender: null, utf8: false, badSender: false, recipients: [], sasl: null, errors: 0 };
+  return { helo: null, esmtp: false, tls, user: null, relay, sender: null, utf8: false, badSender: false, recipients: [], sasl: null, errors: 0, junk: 0, transactions: 0, refused: 0 };
+}
+
+const closing = (s: Session, line: string): Step => ({ session: s, replies: [line], effect: { kind: "quit" } });
+
+/** NOOP, RSET, VRFY, HELP: each counts toward MAX_JUNK. */
+function junk(s: Session, answer: (t: Session) => Step): Step {
+  const junk = s.junk + 1;
+  if (junk > MAX_JUNK) return closing({ ...s, junk }, `421 4.7.0 too many NOOP, RSET, VRFY or HELP commands (limit ${MAX_JUNK}), closing`);
+  return answer({ ...s, junk });
+}
+
+/** A refused recipient: counts toward MAX_REFUSED. */
+function refuse(s: Session, line: string): Step {
+  const refused = s.refused + 1;
+  if (refused >= MAX_REFUSED) return { session: { ...s, refused }, replies: [line, `421 4.7.0 too many refused recipients (limit ${MAX_REFUSED}), closing`], effect: { kind: "quit" } };
+  return reply({ ...s, refused }, line);
 }
 
 const reply = (session: Session, ...replies: string[]): Step => ({ session, replies });
@@ -74,7 +99,9 @@ function helo(s: Session, arg: string, p: Policy, esmtp: boolean): Step {
 }
 
 function mail(s: Session, arg: string, p: Policy): Step {
+  if (s.helo === null) return reply(s, `503 5.5.1 send HELO or EHLO first${s.tls ? " (again, after STARTTLS)" : ""}`);
   if (s.sender !== null) return reply(s, "503 5.5.1 nested MAIL command: RSET first");
+  if (s.transactions >= MAX_TRANSACTIONS) return closing(s, `421 4.7.0 too many messages in one session (limit ${MAX_TRANSACTIONS}), closing; connect again`);
   const parsed = parsePathArg(arg, "FROM");
   if (!parsed.ok) return reply(s, parsed.reply);
   const bad = mailParams(parsed.value, p);
@@ -87,7 +114,7 @@ function mail(s: Session, arg: string, p: Policy): Step {
   if (!isUtf8(addr)) return reply(s, "553 5.6.7 sender address is not valid UTF-8");
   const problem = addr === "" || domain === null || isDoubleBounceSender(addr) ? null : domainProblem(domain, utf8);
   if (problem) return reply(s, `553 5.1.7 bad sender address: ${problem}`);
-  return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [] }, "250 2.1.0 ok");
+  return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [], transactions: s.transactions + 1 }, "250 2.1.0 ok");
 }
 
 function mailParams(arg: PathArg, p: Policy): string | null {
@@ -117,10 +144,10 @@ function rcpt(s: Session, arg: string, p: Policy): Step {
   if (!parsed.ok) return reply(s, parsed.reply);
   const param = parsed.value.params.keys().next();
   if (!param.done) return reply(s, `555 5.5.4 unsupported RCPT parameter ${printable(param.value)}`);
-  if (s.badSender) return reply(s, "553 5.7.1 sorry, your envelope sender is in my badmailfrom list");
+  if (s.badSender) return refuse(s, "553 5.7.1 sorry, your envelope sender is in my badmailfrom list");
   const addr = withLocalIP(parsed.value.addr, p);
   const refused = relayRefusal(s, addr, p);
-  if (refused) return reply(s, refused);
+  if (refused) return refuse(s, refused);
   const full = s.relay !== null && s.user === null ? addr + s.relay : addr;
   const key = recipientKey(full);
   if (s.recipients.some((r) => recipientKey(r) === key)) return reply(s, "250 2.1.5 ok (already a recipient: one copy)");
@@ -153,6 +180,7 @@ function data(s: Session): Step {
 function starttls(s: Session, arg: string, p: Policy): Step {
   if (!p.tls) return unknown(s);
   if (s.tls) return reply(s, "503 5.5.1 TLS is already active");
+  if (s.sender !== null) return reply(s, "503 5.5.1 STARTTLS is not allowed during a mail transaction: RSET first");
   if (arg !== "") return reply(s, "501 5.5.4 STARTTLS takes no arguments");
   return { session: s, replies: ["220 2.0.0 ready to start TLS"], effect: { kind: "starttls" } };
 }
@@ -185,10 +213,10 @@ const COMMANDS = new Map<string, Handler>([
   ["mail", mail],
   ["rcpt", rcpt],
   ["data", data],
-  ["rset", (s) => reply(reset(s), "250 2.0.0 flushed")],
-  ["noop", (s) => reply(s, "250 2.0.0 ok")],
-  ["vrfy", (s) => reply(s, "252 2.5.2 send some mail, I'll try my best")],
-  ["help", (s) => reply(s, "214 2.0.0 qm smtpd: see man qm-smtpd")],
+  ["rset", (s) => junk(s, (t) => reply(reset(t), "250 2.0.0 flushed"))],
+  ["noop", (s) => junk(s, (t) => reply(t, "250 2.0.0 ok"))],
+  ["vrfy", (s) => junk(s, (t) => reply(t, "252 2.5.2 send some mail, I'll try my best"))],
+  ["help", (s) => junk(s, (t) => reply(t, "214 2.0.0 qm smtpd: see man qm-smtpd"))],
   ["quit", (s, _a, p) => ({ session: s, replies: [`221 2.0.0 ${p.greeting}`], effect: { kind: "quit" } })],
   ["starttls", starttls],
   ["auth", auth],
@@ -207,7 +235,7 @@ export function step(s: Session, line: string, p: Policy): Step {
 /** After the recipient lookup of a "rcpt" effect. */
 export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" | "temp"): Step {
   if (verdict === "ok") return reply({ ...s, recipients: [...s.recipients, addr] }, "250 2.1.5 ok");
-  if (verdict === "unknown") return reply(s, "550 5.1.1 sorry, no mailbox here by that name");
+  if (verdict === "unknown") return refuse(s, "550 5.1.1 sorry, no mailbox here by that name");
   return reply(s, "451 4.3.0 unable to check that recipient now; try again later");
 }
 

@@ -15,8 +15,12 @@ describe("parsePathArg()", () => {
     ["TO:<@r1,@r2:u@d.e>", "u@d.e"],
     ['TO:<"a b"@d.e>', "a b@d.e"],
     ['TO:<"a>b"@d.e>', "a>b@d.e"],
-    ["TO:<a\\@b@d.e>", "a@b@d.e"],
+    ['TO:<"a\\"b"@d.e>', 'a"b@d.e'],
     ["TO:u@d.e", "u@d.e"],
+    ["TO:<a..b.@d.e>", "a..b.@d.e"], // old mobile carriers' addresses: Postfix takes them too
+    ["TO:<postmaster>", "postmaster"],
+    ["FROM:<#@[]>", "#@[]"],
+    ["TO:<\xc3\xa9@d.e>", "\xc3\xa9@d.e"],
   ] as const;
   for (const [arg, addr] of GOOD) {
     it(`reads ${arg}`, () => {
@@ -38,6 +42,14 @@ describe("parsePathArg()", () => {
     ["TO:", "address must be written"],
     [`TO:<${"a".repeat(900)}@b.c>`, "too long"],
     [`TO:<a@b.c> ${"X ".repeat(17)}`, "too many parameters"],
+    ["TO:<a\\@b@d.e>", "5.1.3 bad recipient address syntax: the local part is neither"],
+    ["TO:<;sleep 66;>", "bad recipient address syntax: the local part is neither"],
+    ["TO:<.!>", "bad recipient address syntax"],
+    ["TO:< >", "bad recipient address syntax"],
+    ['TO:<x@"example.test">', "bad recipient address syntax: a quote or backslash in the domain"],
+    ["TO:<x@exa\\mple.test>", "a quote or backslash in the domain"],
+    ["TO:<a b@c.d>", "bad recipient address syntax"],
+    ["TO:<(comment)a@c.d>", "bad recipient address syntax"],
   ] as const;
   for (const [arg, why] of BAD) {
     it(`refuses ${JSON.stringify(arg.slice(0, 40))} naming the problem`, () => {

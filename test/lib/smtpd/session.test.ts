@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { authChecked, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
+import { authChecked, MAX_JUNK, MAX_REFUSED, MAX_TRANSACTIONS, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
 
 const POLICY: Policy = {
   greeting: "mx.example.org",
@@ -15,8 +15,10 @@ const POLICY: Policy = {
   badMailFrom: (a) => a.toLowerCase().endsWith("@spam.test"),
 };
 
-function run(lines: readonly string[], opts: { relay?: string | null; tls?: boolean; policy?: Policy } = {}): { codes: string[]; s: Session; last: Step } {
-  let s = startSession(opts.relay ?? null, opts.tls ?? false);
+/** The lines on a new session; unless `fresh`, one that has said HELO already (MAIL needs it). */
+function run(lines: readonly string[], opts: { relay?: string | null; tls?: boolean; policy?: Policy; fresh?: boolean } = {}): { codes: string[]; s: Session; last: Step } {
+  const start = startSession(opts.relay ?? null, opts.tls ?? false);
+  let s: Session = opts.fresh ? start : { ...start, helo: "client.test" };
   let last: Step = { session: s, replies: [] };
   const codes = lines.map((line) => {
     last = step(s, line, opts.policy ?? POLICY);
@@ -68,6 +70,37 @@ describe("step()", () => {
     assert.match(full.last.replies[0]!, /^452 4\.3\.1 insufficient system storage/);
     assert.equal(full.s.sender, null);
     assert.deepEqual(run(["EHLO c", "MAIL FROM:<a@x.test>"], { policy: { ...POLICY, queueHasRoom: () => true } }).codes, ["250", "250"]);
+  });
+  it("wants HELO or EHLO before MAIL (503 5.5.1)", () => {
+    const r = run(["MAIL FROM:<a@x.test>", "HELO c", "MAIL FROM:<a@x.test>"], { fresh: true });
+    assert.deepEqual(r.codes, ["503", "250", "250"]);
+  });
+  it("ends the session with 421 after MAX_JUNK NOOP/RSET/VRFY/HELP", () => {
+    const lines = Array.from({ length: MAX_JUNK + 1 }, (_, i) => ["NOOP", "RSET", "VRFY x", "HELP"][i % 4]!);
+    const r = run(lines);
+    assert.deepEqual(new Set(r.codes.slice(0, MAX_JUNK)).has("421"), false);
+    assert.match(r.last.replies[0]!, /^421 4\.7\.0 too many NOOP, RSET, VRFY or HELP commands/);
+    assert.equal(r.last.effect?.kind, "quit");
+  });
+  it("ends the session with 421 at MAX_REFUSED refused recipients (probing), counting relay refusals and unknown users", () => {
+    const lines = ["MAIL FROM:<a@x.test>", ...Array.from({ length: MAX_REFUSED }, (_, i) => `RCPT TO:<v${i}@elsewhere.test>`)];
+    const r = run(lines);
+    assert.deepEqual(r.codes.slice(1, MAX_REFUSED), Array(MAX_REFUSED - 1).fill("553"));
+    assert.deepEqual(r.last.replies.map((l) => l.slice(0, 3)), ["553", "421"]);
+    assert.equal(r.last.effect?.kind, "quit");
+    const policy = { ...POLICY, rcptCheck: true };
+    let s = run(["MAIL FROM:<a@x.test>"], { policy }).s;
+    s = { ...s, refused: MAX_REFUSED - 1 };
+    const unknown = rcptChecked(s, "nobody@example.org", "unknown");
+    assert.deepEqual(unknown.replies.map((l) => l.slice(0, 3)), ["550", "421"]);
+  });
+  it("ends the session with 421 after MAX_TRANSACTIONS messages", () => {
+    let s = run(["MAIL FROM:<a@x.test>"]).s;
+    assert.equal(s.transactions, 1);
+    s = { ...s, sender: null, transactions: MAX_TRANSACTIONS };
+    const r = step(s, "MAIL FROM:<a@x.test>", POLICY);
+    assert.match(r.replies[0]!, /^421 4\.7\.0 too many messages in one session/);
+    assert.equal(r.effect?.kind, "quit");
   });
   it("limits recipients per message with 452", () => {
     const lines = ["MAIL FROM:<>", ...["a", "b", "c", "d"].map((u) => `RCPT TO:<${u}@example.org>`)];
@@ -144,6 +177,7 @@ describe("relay attempts", () => {
   it("lets a RELAYCLIENT or an authenticated client relay", () => {
     assert.equal(rcptCode("<victim@elsewhere.test>", { relay: "" }), "250");
     let s = tlsStarted(startSession(null));
+    s = step(s, "EHLO c", POLICY).session;
     s = authChecked(s, "joe", "ok").session;
     const r = step(step(s, "MAIL FROM:<joe@example.org>", POLICY).session, "RCPT TO:<victim@elsewhere.test>", POLICY);
     assert.equal(r.replies[0]?.slice(0, 3), "250");
@@ -178,13 +212,21 @@ describe("AUTH", () => {
 
 describe("STARTTLS", () => {
   it("asks for the handshake, then forgets the session", () => {
-    const r = run(["EHLO c", "MAIL FROM:<a@x.test>", "STARTTLS"]);
+    const r = run(["EHLO c", "STARTTLS"]);
     assert.equal(r.last.effect?.kind, "starttls");
     const after = tlsStarted(r.s);
     assert.equal(after.sender, null);
     assert.equal(after.helo, null);
     assert.equal(after.tls, true);
+    const mail = step(after, "MAIL FROM:<a@x.test>", POLICY);
+    assert.deepEqual(mail.replies, ["503 5.5.1 send HELO or EHLO first (again, after STARTTLS)"]);
+    assert.deepEqual(step(step(after, "EHLO c", POLICY).session, "MAIL FROM:<a@x.test>", POLICY).replies, ["250 2.1.0 ok"]);
     assert.deepEqual(run(["STARTTLS"], { tls: true }).codes, ["503"]);
+  });
+  it("is refused inside a mail transaction (503), and taken after RSET", () => {
+    const r = run(["EHLO c", "MAIL FROM:<a@x.test>", "STARTTLS", "RSET", "STARTTLS"]);
+    assert.deepEqual(r.codes, ["250", "250", "503", "250", "220"]);
+    assert.equal(r.last.effect?.kind, "starttls");
   });
   it("is unknown when there is no certificate", () => {
     assert.deepEqual(run(["STARTTLS"], { policy: { ...POLICY, tls: false } }).codes, ["502"]);
