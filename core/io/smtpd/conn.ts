@@ -203,3 +203,27 @@ function concat(parts: readonly Uint8Array[], len: number): Uint8Array {
   }
   return out;
 }
+
+/**
+ * Implicit TLS (RFC 8314, the smtps listener): the handshake on a socket
+ * nothing has read from yet, before the greeting. The TLS socket, or null
+ * when the handshake failed or took longer than `timeoutMs`.
+ */
+export function acceptTls(raw: Duplex, context: SecureContext, timeoutMs: number): Promise<TLSSocket | null> {
+  const tls = new TLSSocket(raw as never, { isServer: true, secureContext: context });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      tls.off("secure", good);
+      tls.off("error", bad);
+      tls.on("error", () => {});
+      if (!ok) tls.destroy();
+      resolve(ok ? tls : null);
+    };
+    const good = () => done(true);
+    const bad = () => done(false);
+    tls.once("secure", good);
+    tls.once("error", bad);
+  });
+}
