@@ -185,12 +185,28 @@ export class SmtpConn {
     return ok;
   }
 
-  /** Sends what is queued and closes; the socket is destroyed if the peer does not read. */
+  /**
+   * Sends what is queued and closes; resolves once the last bytes are
+   * written (a TLS socket's too, before the caller may drop the raw socket
+   * under it), or after 5 s when the peer does not read: then it is destroyed.
+   */
   async close(): Promise<void> {
     await this.flush();
-    this.#sock.end();
     const s = this.#sock;
-    setTimeout(() => s.destroy(), 5000).unref();
+    if (s.destroyed || s.writableFinished) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        s.off("close", done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        s.destroy();
+        done();
+      }, 5000);
+      s.once("close", done);
+      s.end(done);
+    });
   }
 }
 
