@@ -2,7 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { authReply, authRequest, escapeValue, handshakeLine, hello, NEW_HANDSHAKE, unescapeValue, type Handshake } from "../../../core/lib/smtpd/dovecot.ts";
-import { byteString, params, timed } from "../../support/fuzz.ts";
+import { byteString, params } from "../../support/fuzz.ts";
 
 const HANDSHAKE = ["VERSION\t1\t2", "MECH\tPLAIN\tplaintext", "MECH\tLOGIN\tplaintext", "SPID\t1234", "CUID\t7", "COOKIE\t0123abcd", "DONE"];
 
@@ -51,17 +51,5 @@ describe("Dovecot's auth protocol (client side)", () => {
   it("escapes and unescapes values", () => {
     assert.equal(escapeValue("a\tb\nc\rd\x01e"), "a\x01tb\x01nc\x01rd\x011e");
     fc.assert(fc.property(byteString(200), (s) => assert.equal(unescapeValue(escapeValue(s)), s)), params(500));
-  });
-  it("never throws on hostile server lines, in bounded time", () => {
-    fc.assert(
-      fc.property(fc.array(byteString(300), { maxLength: 12 }), (lines) => {
-        timed(() => shake(lines));
-        for (const l of lines) {
-          const v = timed(() => authReply(1, l));
-          if (v?.kind === "ok" && v.user !== null) assert.ok(!/[\0-\x1f]/.test(v.user));
-        }
-      }),
-      params(2000),
-    );
   });
 });

@@ -1,8 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import fc from "fast-check";
 import { parseSenderLogins, senderAllowed } from "../../../core/lib/smtpd/policy.ts";
-import { byteString, params, timed } from "../../support/fuzz.ts";
 
 describe("control/senderlogins", () => {
   const map = parseSenderLogins(["joe:joe@example.org, @joe.test", "Joe:jo@example.org", "ann@example.org:ann@example.org", "no colon here", ":nobody@x", "bob:"]);
@@ -22,13 +20,5 @@ describe("control/senderlogins", () => {
   });
   it("without the file, anyone may send as anyone", () => {
     assert.ok(senderAllowed(null, "joe", "ceo@example.org"));
-  });
-  it("never throws on hostile lines", () => {
-    fc.assert(
-      fc.property(fc.array(byteString(200), { maxLength: 20 }), byteString(50), byteString(50), (lines, u, s) => {
-        timed(() => senderAllowed(parseSenderLogins(lines), u, s));
-      }),
-      params(1000),
-    );
   });
 });
