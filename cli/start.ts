@@ -1,12 +1,12 @@
 import { defineCommand } from "./_command.ts";
-import { claimHome, listenAddresses, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
+import { claimHome, listeners, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
 export default defineCommand({
   args: {
-    listen: { type: "string", description: "IP:PORT for smtpd (repeatable; default: control/listen, else 0.0.0.0:25)" },
+    listen: { type: "string", description: "a listener for smtpd, 'IP:PORT [submission|smtps] [max=N] [max-per-ip=N] [rules=FILE]' (repeatable; default: control/listen, else 0.0.0.0:25)" },
     smtpd: { type: "boolean", default: true, description: "run the SMTP listener (--no-smtpd: queue manager only)" },
     "smtpd-user": { type: "string", default: SYSTEM_USERS.smtpd, description: "account smtpd runs as after binding, when started as root" },
     log: { type: "string", default: "iso", description: "time stamp at the start of each line: iso (UTC, ms), tai64n (multilog's), none" },
@@ -14,7 +14,7 @@ export default defineCommand({
   },
   async run({ args, rawArgs }) {
     const flags = rawArgs.flatMap((a, i) => (a === "--listen" ? [rawArgs[i + 1] ?? ""] : a.startsWith("--listen=") ? [a.slice(9)] : []));
-    const listen = await listenAddresses(qmHome(), flags);
+    const listen = await listeners(qmHome(), flags);
     if (listen.kind !== "ok") exitWith(listen, "qm start");
     const setup = logSetup(rawArgs);
     if (setup.kind !== "ok") exitWith(setup, "qm start");

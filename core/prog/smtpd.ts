@@ -6,26 +6,31 @@ import { formatIP, parseIP } from "../lib/base/ip-addr.ts";
 import { makePeer, type Peer } from "../lib/base/peer.ts";
 import { refusedWhat, sessionLine, type Queued } from "../lib/base/session-log.ts";
 import { parsePathArg } from "../lib/smtpd/address.ts";
-import { describe, ok, temp, type Result } from "../lib/base/result.ts";
+import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
 import { MAX_AUTH_LINE } from "../lib/smtpd/auth.ts";
 import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtpd/data.ts";
-import { acceptsDomain, inBadMailFrom } from "../lib/smtpd/policy.ts";
+import type { SmtpMode } from "../lib/smtpd/listen.ts";
+import { acceptsDomain, inBadMailFrom, senderAllowed } from "../lib/smtpd/policy.ts";
 import { protocolName, receivedLine } from "../lib/smtpd/received.ts";
-import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session } from "../lib/smtpd/session.ts";
+import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../lib/smtpd/session.ts";
+import type { DovecotVerdict } from "../lib/smtpd/dovecot.ts";
 import { checkPassword } from "../io/smtpd/checkpassword.ts";
+import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
 import { log } from "../io/base/log.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
 import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtpd/controls.ts";
 import { queueSpace } from "../io/smtpd/space.ts";
 import { normalIP, serve, type Listener } from "../io/base/listener.ts";
-import { SmtpConn } from "../io/smtpd/conn.ts";
+import { acceptTls, SmtpConn } from "../io/smtpd/conn.ts";
 
 /**
  * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on
  * stdin/stdout under tcpserver or inetd, or many in one process behind
  * `--listen`. Messages go into the queue in-process through submit();
- * 250 after the final dot means the queue has the message on disk.
+ * 250 after the final dot means the queue has the message on disk. The mode
+ * is port 25's policy (smtp), submission (RFC 6409: STARTTLS and AUTH before
+ * MAIL) or smtps (submission with TLS from the first byte, RFC 8314).
  */
 export type { Peer } from "../lib/base/peer.ts";
 
@@ -35,6 +40,7 @@ interface Deps {
   readonly tls: SecureContext | null;
   readonly myIPs: ReadonlySet<string>;
   readonly queueHasRoom: (need: number) => boolean;
+  readonly mode: SmtpMode;
 }
 
 /** RFC 5321 asks for 512; a little room for long parameter lists. */
@@ -52,7 +58,9 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
     databytes: peer.databytes ?? c.databytes,
     maxRcpt: c.maxRcpt,
     tls: deps.tls !== null,
-    auth: c.checkpassword !== null,
+    auth: c.checkpassword !== null || c.dovecotauth !== null,
+    submission: deps.mode !== "smtp",
+    senderLogin: (user, sender) => senderAllowed(c.senderlogins, user, sender),
     rcptCheck: peer.rcptCheck ?? c.rcptCheck,
     acceptsDomain: (d) => acceptsDomain(d, c.rcpthosts, c.mrh),
     isMyIP: (ip) => mine.has(formatIP(ip)),
@@ -63,12 +71,32 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
 
 let sessions = 0;
 
-/** One whole session on `conn`. Never throws for anything the client sends. */
-export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promise<void> {
+/** The password check of an AUTH: Dovecot's auth service when control/dovecotauth names it, else checkpassword. */
+async function checkAuth(c: SmtpControls, user: string, pass: string, peer: Peer, tls: boolean): Promise<{ via: "dovecot" | "checkpassword"; verdict: DovecotVerdict }> {
+  if (c.dovecotauth !== null) return { via: "dovecot", verdict: await dovecotCheck(c.dovecotauth, user, pass, { service: "smtp", localIP: peer.localIP, remoteIP: peer.remoteIP, secured: tls }) };
+  const v = await checkPassword(c.checkpassword ?? "", user, pass);
+  const verdict: DovecotVerdict = v === "ok" ? { kind: "ok", user: null } : v === "no" ? { kind: "no", reason: null } : { kind: "temp", reason: "the checkpassword program failed or did not answer" };
+  return { via: "checkpassword", verdict };
+}
+
+/** One whole session on `sock`. Never throws for anything the client sends. */
+export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<void> {
   const sid = `${process.pid}.${++sessions}`;
   const ip = peer.remoteIP;
   log.info(sessionLine.connect("smtpd", sid, peer));
   const controls = await deps.controls();
+  let conn: SmtpConn;
+  if (deps.mode === "smtps") {
+    // TLS from the first byte: nothing is said in clear, not even the greeting
+    const tls = deps.tls && (await acceptTls(sock, deps.tls, (controls.kind === "ok" ? controls.value.timeout : 1200) * 1000));
+    if (!tls) {
+      log.info(sessionLine.dropped("smtpd", sid, ip, "TLS handshake failed"));
+      sock.destroy();
+      return;
+    }
+    log.info(sessionLine.tls(sid, ip, tls.getProtocol() ?? "unknown", tls.getCipher()?.name ?? "unknown"));
+    conn = new SmtpConn(tls, 1_200_000);
+  } else conn = new SmtpConn(sock, 1_200_000);
   if (controls.kind !== "ok") {
     log.error(`smtpd: ${describe(controls)}`);
     conn.reply(["421 4.3.0 unable to read controls"]);
@@ -79,12 +107,18 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
   const p = policyFor(c, peer, deps);
   conn.timeoutMs = c.timeout * 1000;
   conn.reply([`220 ${c.greeting} ESMTP`]);
-  let s = startSession(peer.relay);
+  let s = startSession(peer.relay, conn.tls);
   /** Says and logs the replies; a refusal (4xx, 5xx) gets its line. */
   const answer = (replies: readonly string[], line: string | null, inSasl: boolean, t: Session = s) => {
     conn.reply(replies);
     const first = replies[0];
-    if (first !== undefined && /^[45]/.test(first)) log.info(sessionLine.refused("smtpd", sid, ip, refusedWhat(line, inSasl, t, pathAddress), first));
+    const saslUser = inSasl && t.sasl?.mech === "login" ? t.sasl.user : null;
+    if (first !== undefined && /^[45]/.test(first)) log.info(sessionLine.refused("smtpd", sid, ip, refusedWhat(line, inSasl, t, pathAddress, saslUser), first));
+  };
+  /** The end after too many failed AUTHs: the 421 that follows the last failure's reply. */
+  const tooManyFailures = (r: Step) => {
+    const last = r.replies[r.replies.length - 1];
+    if (r.effect?.kind === "quit" && r.replies.length > 1 && last?.startsWith("421")) log.info(sessionLine.dropped("smtpd", sid, ip, last));
   };
   for (;;) {
     const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_AUTH_COMMAND);
@@ -109,18 +143,27 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
     answer(r.replies, got.line, before.sasl !== null, before);
     const e = r.effect;
     if (!e) continue;
-    if (e.kind === "quit") return conn.close();
+    if (e.kind === "quit") {
+      tooManyFailures(r);
+      return conn.close();
+    }
     if (e.kind === "rcpt") {
       const verdict = await checkRecipient(deps.home, e.addr, c.rules);
       const next = rcptChecked(s, e.addr, verdict);
       answer(next.replies, got.line, false, s);
       s = next.session;
     } else if (e.kind === "auth") {
-      const verdict = await checkPassword(c.checkpassword ?? "", e.user, e.pass);
-      log.info(sessionLine.auth(sid, ip, verdict === "ok" ? "ok" : verdict === "no" ? "failed" : "tempfail", e.user));
-      const next = authChecked(s, e.user, verdict);
+      const { via, verdict } = await checkAuth(c, e.user, e.pass, peer, conn.tls);
+      if (verdict.kind === "temp") log.warn(`smtpd: warning: ${sid} auth ${via}: ${verdict.reason}`);
+      const user = verdict.kind === "ok" ? (verdict.user ?? e.user) : e.user;
+      log.info(sessionLine.auth(sid, ip, verdict.kind === "ok" ? "ok" : verdict.kind === "no" ? "failed" : "tempfail", user, e.mech, via));
+      const next = authChecked(s, user, verdict.kind);
       s = next.session;
       conn.reply(next.replies);
+      if (next.effect?.kind === "quit") {
+        tooManyFailures(next);
+        return conn.close();
+      }
     } else if (e.kind === "starttls") {
       if (!deps.tls || !(await conn.startTls(deps.tls))) {
         log.info(sessionLine.dropped("smtpd", sid, ip, "TLS handshake failed"));
@@ -136,7 +179,7 @@ export async function runSession(conn: SmtpConn, peer: Peer, deps: Deps): Promis
         log.info(sessionLine.dropped("smtpd", sid, ip, "connection lost in DATA"));
         return conn.close();
       }
-      if (out.queued) log.info(sessionLine.accepted("smtpd", sid, ip, out.queued, s.sender ?? "", s.recipients.length));
+      if (out.queued) log.info(sessionLine.accepted("smtpd", sid, ip, out.queued, s.sender ?? "", s.recipients.length, s.user));
       const next = dataDone(s, out.reply);
       answer(next.replies, "DATA", false, s);
       s = next.session;
@@ -168,7 +211,8 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     conn.unread(chunk.subarray(fed.used));
     return fed.out;
   };
-  const received = receivedLine({ ...peer, helo: s.helo, protocol: protocolName(s.esmtp, conn.tls, s.user !== null, s.utf8) }, Date.now());
+  // who authenticated stands where qmail puts TCPREMOTEINFO: (user@ip), as qmail's AUTH patches write it
+  const received = receivedLine({ ...peer, remoteInfo: s.user ?? peer.remoteInfo, helo: s.helo, protocol: protocolName(s.esmtp, conn.tls, s.user !== null, s.utf8) }, Date.now());
   async function* body(): AsyncGenerator<Uint8Array> {
     let batch: Uint8Array[] = [toBytes(received)];
     let size = batch[0]!.length;
@@ -222,17 +266,19 @@ function tlsContext(pem: Uint8Array | null): Result<SecureContext | null> {
 }
 
 /** inetd/tcpserver mode: one session on fds 0 and 1. */
-export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv): Promise<Result<void>> {
+export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: SmtpMode = "smtp"): Promise<Result<void>> {
   const cert = await readServerCert(home);
   const tls = tlsContext(cert.kind === "ok" ? cert.value : null);
   if (tls.kind !== "ok") log.warn(`smtpd: ${describe(tls)}; STARTTLS is off`);
+  const context = tls.kind === "ok" ? tls.value : null;
+  if (mode === "smtps" && context === null) return temp("--tls-wrapper needs control/servercert.pem: TLS comes first", "4.3.0");
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
-  const conn = new SmtpConn(sock, 1_200_000);
-  await runSession(conn, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: tls.kind === "ok" ? tls.value : null, myIPs: myAddresses(), queueHasRoom: queueSpace(home) });
+  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode });
   return ok(undefined);
 }
 
 export interface ListenConfig {
+  readonly mode: SmtpMode;
   readonly listen: readonly string[];
   readonly maxSessions: number;
   readonly maxPerIP: number;
@@ -247,7 +293,8 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
   if (cert.kind !== "ok") return cert;
   const tls = tlsContext(cert.value);
   if (tls.kind !== "ok") return tls;
-  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses(), queueHasRoom: queueSpace(home) };
+  if (cfg.mode !== "smtp" && tls.value === null) return perm(`${cfg.mode === "smtps" ? "--tls-wrapper" : "--submission"} needs control/servercert.pem: TLS comes before AUTH`, "5.3.5");
+  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode };
   return serve({
     name: "smtpd",
     home,
@@ -260,6 +307,7 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
     user: cfg.user,
     log: (line) => log.info(line),
     ready: cfg.ready,
-    session: (sock, info) => runSession(new SmtpConn(sock, 1_200_000), makePeer((k) => info.env.get(k), info), deps),
+    detail: `mode ${cfg.mode} max ${cfg.maxSessions} max-per-ip ${cfg.maxPerIP} rules ${cfg.rulesFile}`,
+    session: (sock, info) => runSession(sock, makePeer((k) => info.env.get(k), info), deps),
   });
 }

@@ -13,6 +13,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { meWarning } from "../lib/base/me.ts";
 import { ok, perm, type Result } from "../lib/base/result.ts";
+import { listenerArgs, parseListeners, type ListenerSpec } from "../lib/smtpd/listen.ts";
 import { severity, stamp, STAMP_MODES, type StampMode } from "../lib/base/stamp.ts";
 import { readControlLine, readControlList } from "../io/base/control.ts";
 import { claimPidFile } from "../io/base/pidfile.ts";
@@ -20,6 +21,7 @@ import { selfCommand } from "../io/base/self.ts";
 import { openSyslog } from "../io/base/syslog.ts";
 
 export interface Part {
+  /** in start's own lines and pids(); its first word is the prefix of its other lines ("smtpd: ") */
   readonly name: string;
   /** qm's argv after the executable: subcommand and flags (fixed words, no addresses) */
   readonly argv: readonly string[];
@@ -67,18 +69,28 @@ export function nextDelay(prevMs: number, ranMs: number, b: Backoff): number {
   return Math.min(prevMs * 2, b.maxMs);
 }
 
-/** Where smtpd listens: the --listen flags, else control/listen (one IP:PORT a line), else 0.0.0.0:25. */
-export async function listenAddresses(home: string, flags: readonly string[]): Promise<Result<readonly string[]>> {
-  if (flags.length > 0) return ok(flags);
+/**
+ * The smtpd listeners: the --listen flags, else control/listen, else
+ * 0.0.0.0:25; each a line `IP:PORT [smtp|submission|smtps] [max=N]
+ * [max-per-ip=N] [rules=FILE]` (lib/smtpd/listen.ts). A bad line is a
+ * permanent error naming it.
+ */
+export async function listeners(home: string, flags: readonly string[]): Promise<Result<readonly ListenerSpec[]>> {
+  if (flags.length > 0) return parseListeners(flags, (i) => `--listen ${JSON.stringify(flags[i]!.slice(0, 100))}`);
   const file = await readControlList(home, "listen");
   if (file.kind !== "ok") return file;
-  return ok(file.value && file.value.length > 0 ? file.value : ["0.0.0.0:25"]);
+  const lines = file.value && file.value.length > 0 ? file.value : ["0.0.0.0:25"];
+  return parseListeners(lines, (i) => `control/listen line ${JSON.stringify(lines[i]!.slice(0, 100))}`);
 }
 
-/** The usual parts: send, and smtpd unless `listen` is empty. */
-export function standardParts(listen: readonly string[], smtpdUser: string): Part[] {
+/**
+ * The usual parts: send, and one smtpd for each listener, with its own mode
+ * and limits. A lone listener's part is "smtpd"; with several, each is
+ * "smtpd ADDRESS".
+ */
+export function standardParts(listen: readonly ListenerSpec[], smtpdUser: string): Part[] {
   const parts: Part[] = [{ name: "send", argv: ["send"], rawStdout: true }];
-  if (listen.length > 0) parts.push({ name: "smtpd", argv: ["smtpd", ...listen.flatMap((a) => ["--listen", a]), "--user", smtpdUser] });
+  for (const l of listen) parts.push({ name: listen.length === 1 ? "smtpd" : `smtpd ${l.address}`, argv: ["smtpd", ...listenerArgs(l), "--user", smtpdUser] });
   return parts;
 }
 
@@ -133,8 +145,9 @@ export function start(opts: StartOptions): StartHandle {
 
   for (const r of all) run(r);
 
+  /** `name` is a part's name or its first word ("smtpd": every listener) */
   const signalPart = (name: string, sig: NodeJS.Signals) => {
-    for (const r of all) if (r.part.name === name && r.child) r.child.kill(sig);
+    for (const r of all) if ((r.part.name === name || r.part.name.startsWith(`${name} `)) && r.child) r.child.kill(sig);
   };
   return {
     done,
@@ -175,7 +188,7 @@ function spawnPart(p: Part): ChildProcess {
 
 /** Each line of the child's stdout and stderr to `out`, bounded in length. */
 function relay(child: ChildProcess, p: Part, out: (line: string) => void): void {
-  const tag = `${p.name}: `;
+  const tag = `${p.name.split(" ")[0]}: `;
   const lines = (raw: boolean) => {
     let buf = "";
     const emit = (l: string) => out(raw || l.startsWith(tag) || l.startsWith(`qm ${tag}`) ? `${l}\n` : `${tag}${l}\n`);

@@ -20,6 +20,8 @@ const POLICY: Policy = {
   acceptsDomain: (d) => d === "example.org" || d === "sub.example.org",
   isMyIP: (ip) => ip.length === 4 && ip[0] === 127,
   badMailFrom: (a) => a.toLowerCase() === "spam@bad.example",
+  submission: false,
+  senderLogin: () => true,
 };
 
 const VERBS = ["HELO", "EHLO", "MAIL", "RCPT", "DATA", "RSET", "NOOP", "VRFY", "HELP", "QUIT", "STARTTLS", "AUTH", "constructor", "__proto__", "toString", "mail from:", "rcpt to:", "MAIL FROM:", "RCPT TO:"];
@@ -37,19 +39,26 @@ const line = fc.oneof(
 );
 const REPLY = /^[2-5]\d\d[ -]/;
 
-function run(lines: readonly string[], start: Session): { session: Session; replies: string[]; quit: boolean } {
+function run(lines: readonly string[], start: Session, p: Policy = POLICY): { session: Session; replies: string[]; quit: boolean; mails: number } {
   let s = start;
   const replies: string[] = [];
+  let mails = 0;
   for (const l of lines) {
-    const r = step(s, l, POLICY);
+    const r = step(s, l, p);
+    if (s.sender === null && r.session.sender !== null) mails++;
     s = r.session;
     replies.push(...r.replies);
-    if (r.effect?.kind === "quit") return { session: s, replies, quit: true };
-    if (r.effect?.kind === "auth") s = authChecked(s, r.effect.user, "no").session;
+    if (r.effect?.kind === "quit") return { session: s, replies, quit: true, mails };
+    if (r.effect?.kind === "auth") {
+      const checked = authChecked(s, r.effect.user, "no");
+      s = checked.session;
+      replies.push(...checked.replies);
+      if (checked.effect?.kind === "quit") return { session: s, replies, quit: true, mails };
+    }
     if (r.effect?.kind === "rcpt") s = rcptChecked(s, r.effect.addr, "ok").session;
     if (r.effect?.kind === "data") s = { ...s, sender: null, recipients: [] };
   }
-  return { session: s, replies, quit: false };
+  return { session: s, replies, quit: false, mails };
 }
 
 function assertNoRelay(lines: readonly string[], s: Session): void {
@@ -102,6 +111,31 @@ describe("step()", () => {
       fc.property(fc.array(fc.constantFrom("a", "b", "c", "d", "e", "f", "g"), { maxLength: 12 }), (names) => {
         const { session } = run(["HELO x", "MAIL FROM:<>", ...names.map((n) => `RCPT TO:<${n}@example.org>`)], startSession(null));
         assert.ok(session.recipients.length <= POLICY.maxRcpt);
+      }),
+      params(300),
+    );
+  });
+
+  it("on a submission listener takes no MAIL from a client that has not authenticated, with or without TLS", () => {
+    const sub = { ...POLICY, submission: true };
+    fc.assert(
+      fc.property(fc.array(line, { maxLength: 25 }), fc.boolean(), (lines, tls) => {
+        const { mails, session } = run(["EHLO x", ...lines, "MAIL FROM:<a@b.example>"], startSession(null, tls), sub);
+        assert.equal(mails, 0, `a MAIL was taken after ${JSON.stringify(lines)}`);
+        assert.equal(session.recipients.length, 0);
+      }),
+      params(1000),
+    );
+  });
+
+  it("ends the session at the tenth failed AUTH, whatever the failures", () => {
+    const fails = ["AUTH PLAIN !!!!", "AUTH CRAM-MD5", "AUTH PLAIN AGpvZQBwdw==", "AUTH LOGIN\nam9l\n*", "AUTH PLAIN\n=", "AUTH LOGIN\n!"];
+    fc.assert(
+      fc.property(fc.array(fc.constantFrom(...fails), { minLength: 10, maxLength: 14 }), (picks) => {
+        const lines = picks.flatMap((p) => p.split("\n"));
+        const { quit, replies } = run(lines, startSession(null, true));
+        assert.ok(quit, `still talking after ${JSON.stringify(lines)}`);
+        assert.match(replies.at(-1) ?? "", /^421 4\.7\.0 too many failed authentication attempts/);
       }),
       params(300),
     );

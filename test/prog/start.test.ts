@@ -161,10 +161,10 @@ describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
     assert.ok(relay, log);
     assert.match(log, new RegExp(`^\\S+ smtpd: ${relay[2]!.replace(".", "\\.")} connect 127\\.0\\.0\\.1 port \\d+ to 127\\.0\\.0\\.1 port ${port}$`, "m"));
     assert.match(log, new RegExp(`^${S} starttls 127\\.0\\.0\\.1 TLSv1\\.[23] \\S+$`, "m"));
-    assert.match(log, new RegExp(`^${S} auth failed 127\\.0\\.0\\.1 user joe$`, "m"));
-    assert.match(log, new RegExp(`^${S} auth ok 127\\.0\\.0\\.1 user joe$`, "m"));
+    assert.match(log, new RegExp(`^${S} auth failed 127\\.0\\.0\\.1 user joe mech LOGIN via checkpassword$`, "m"));
+    assert.match(log, new RegExp(`^${S} auth ok 127\\.0\\.0\\.1 user joe mech PLAIN via checkpassword$`, "m"));
     assert.doesNotMatch(log, /s3cret|wrong/, "no password in the log");
-    const accepted = new RegExp(`^${S} accepted 127\\.0\\.0\\.1 maildrop/(\\S+) from <joe@example\\.test> rcpts 1$`, "m").exec(log);
+    const accepted = new RegExp(`^${S} accepted 127\\.0\\.0\\.1 maildrop/(\\S+) from <joe@example\\.test> rcpts 1 user joe$`, "m").exec(log);
     assert.ok(accepted, log);
     const intake = new RegExp(`^\\S+Z info maildrop/${accepted[3]!.replace(/\./g, "\\.")} uid 65534 queued as (\\d+)$`, "m").exec(log);
     assert.ok(intake, log);

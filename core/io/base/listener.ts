@@ -122,6 +122,8 @@ export interface ServeOptions {
   readonly session: (sock: Socket, info: ClientInfo) => Promise<void>;
   readonly log: (line: string) => void;
   readonly ready?: (l: Listener) => void;
+  /** words after the addresses in the "listening on" line (smtpd: its mode and limits) */
+  readonly detail?: string;
 }
 
 /**
@@ -154,7 +156,7 @@ export async function serve(o: ServeOptions): Promise<Result<void>> {
     await listener.value.close();
     return dropped;
   }
-  o.log(`${o.name}: listening on ${listener.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}`);
+  o.log(`${o.name}: listening on ${listener.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}${o.detail ? ` ${o.detail}` : ""}`);
   o.ready?.(listener.value);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

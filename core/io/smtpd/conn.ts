@@ -185,12 +185,28 @@ export class SmtpConn {
     return ok;
   }
 
-  /** Sends what is queued and closes; the socket is destroyed if the peer does not read. */
+  /**
+   * Sends what is queued and closes; resolves once the last bytes are
+   * written (a TLS socket's too, before the caller may drop the raw socket
+   * under it), or after 5 s when the peer does not read: then it is destroyed.
+   */
   async close(): Promise<void> {
     await this.flush();
-    this.#sock.end();
     const s = this.#sock;
-    setTimeout(() => s.destroy(), 5000).unref();
+    if (s.destroyed || s.writableFinished) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        s.off("close", done);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        s.destroy();
+        done();
+      }, 5000);
+      s.once("close", done);
+      s.end(done);
+    });
   }
 }
 
@@ -202,4 +218,28 @@ function concat(parts: readonly Uint8Array[], len: number): Uint8Array {
     at += p.length;
   }
   return out;
+}
+
+/**
+ * Implicit TLS (RFC 8314, the smtps listener): the handshake on a socket
+ * nothing has read from yet, before the greeting. The TLS socket, or null
+ * when the handshake failed or took longer than `timeoutMs`.
+ */
+export function acceptTls(raw: Duplex, context: SecureContext, timeoutMs: number): Promise<TLSSocket | null> {
+  const tls = new TLSSocket(raw as never, { isServer: true, secureContext: context });
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => done(false), timeoutMs);
+    const done = (ok: boolean) => {
+      clearTimeout(timer);
+      tls.off("secure", good);
+      tls.off("error", bad);
+      tls.on("error", () => {});
+      if (!ok) tls.destroy();
+      resolve(ok ? tls : null);
+    };
+    const good = () => done(true);
+    const bad = () => done(false);
+    tls.once("secure", good);
+    tls.once("error", bad);
+  });
 }

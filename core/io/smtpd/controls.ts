@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { RewriteRules } from "../../lib/send/rewrite.ts";
+import { parseSenderLogins, type SenderLogins } from "../../lib/smtpd/policy.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { readControlLine, readControlList, readControlNumber } from "../base/control.ts";
 import { errText, isMissing } from "../base/errno.ts";
@@ -20,6 +21,8 @@ export interface SmtpControls {
   readonly badmailfrom: ReadonlySet<string>;
   readonly rcptCheck: boolean;
   readonly checkpassword: string | null;
+  readonly dovecotauth: string | null; // the path of Dovecot's auth socket
+  readonly senderlogins: SenderLogins | null;
   readonly rules: RewriteRules;
 }
 
@@ -38,16 +41,17 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   if (greeting.kind !== "ok") return greeting;
   if (greeting.value === null) return temp("control/smtpgreeting and control/me are both missing");
   const host = me.value ?? greeting.value;
-  const lines = await Promise.all([readControlLine(home, "localiphost", host), readControlLine(home, "checkpassword", null)]);
+  const lines = await Promise.all([readControlLine(home, "localiphost", host), readControlLine(home, "checkpassword", null), readControlLine(home, "dovecotauth", null)]);
   const nums = await Promise.all([readControlNumber(home, "timeoutsmtpd", 1200), readControlNumber(home, "databytes", 0), readControlNumber(home, "maxrcpt", DEFAULT_MAXRCPT), readControlNumber(home, "rcptcheck", 1), readControlNumber(home, "queuefree", -1)]);
-  const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom")]);
+  const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom"), readControlList(home, "senderlogins")]);
   const files = [await optionalFile(join(home, "control", "morercpthosts.cdb"))];
   const rules = await readRules(home, host);
   for (const r of [...lines, ...nums, ...lists, ...files, rules]) if (r.kind !== "ok") return r;
   const v = <T>(r: Result<T>): T => (r as { value: T }).value;
-  const [localiphost, checkpassword] = lines.map(v);
+  const [localiphost, checkpassword, dovecotauth] = lines.map(v);
+  if (dovecotauth && !dovecotauth.startsWith("/")) return temp(`control/dovecotauth must name Dovecot's auth socket by its full path, not ${JSON.stringify(dovecotauth.slice(0, 100))}`, "4.3.0");
   const [timeout, databytes, maxRcpt, rcptCheck, queuefree] = nums.map(v);
-  const [rcpthosts, badmailfrom] = lists.map(v);
+  const [rcpthosts, badmailfrom, senderlogins] = lists.map(v);
   const [mrh] = files.map(v);
   const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
   return ok({
@@ -63,6 +67,8 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
     badmailfrom: lower(badmailfrom ?? []),
     rcptCheck: rcptCheck !== 0,
     checkpassword: checkpassword ?? null,
+    dovecotauth: dovecotauth ?? null,
+    senderlogins: senderlogins ? parseSenderLogins(senderlogins) : null,
     rules: v(rules),
   });
 }

@@ -25,13 +25,23 @@ function where(q: Queued): string {
 export const sessionLine = {
   connect: (srv: Server, sid: string, p: Peer) => `${srv}: ${sid} connect ${p.remoteIP} port ${p.remotePort} to ${p.localIP} port ${p.localPort}`,
   starttls: (sid: string, ip: string, protocol: string, cipher: string) => `smtpd: ${sid} starttls ${ip} ${logSafe(protocol)} ${logSafe(cipher)}`,
-  auth: (sid: string, ip: string, verdict: "ok" | "failed" | "tempfail", user: string) => `smtpd: ${sid} auth ${verdict} ${ip} user ${logSafe(user.slice(0, 200))}`,
+  /** the TLS handshake of an smtps listener, before the greeting */
+  tls: (sid: string, ip: string, protocol: string, cipher: string) => `smtpd: ${sid} tls ${ip} ${logSafe(protocol)} ${logSafe(cipher)}`,
+  /** `mech`: PLAIN or LOGIN; `via`: the back end that judged the password */
+  auth: (sid: string, ip: string, verdict: "ok" | "failed" | "tempfail", user: string, mech: string, via: "checkpassword" | "dovecot") =>
+    `smtpd: ${sid} auth ${verdict} ${ip} user ${userText(user)} mech ${logSafe(mech)} via ${via}`,
   /** `what`: the command and its context (refusedWhat); `reply`: the reply as sent, first line */
   refused: (srv: Server, sid: string, ip: string, what: string, reply: string) => `${srv}: ${sid} refused ${ip} ${what}: ${safeReply(reply)}`,
-  accepted: (srv: Server, sid: string, ip: string, q: Queued, sender: string, rcpts: number) =>
-    `${srv}: ${sid} accepted ${ip} ${where(q)} from ${addr(sender)} rcpts ${rcpts}`,
+  /** `user`: who authenticated in this session, if anyone */
+  accepted: (srv: Server, sid: string, ip: string, q: Queued, sender: string, rcpts: number, user: string | null = null) =>
+    `${srv}: ${sid} accepted ${ip} ${where(q)} from ${addr(sender)} rcpts ${rcpts}${user === null ? "" : ` user ${userText(user)}`}`,
   dropped: (srv: Server, sid: string, ip: string, reason: string) => `${srv}: ${sid} dropped ${ip}: ${safeReply(reason)}`,
 } as const;
+
+/** A user name as logged: made safe, at most 200 bytes. */
+function userText(user: string): string {
+  return logSafe(user.slice(0, 200));
+}
 
 /** A reply's text with spaces kept (they separate code, enhanced code and reason), everything else made safe. */
 function safeReply(r: string): string {
@@ -47,10 +57,11 @@ export interface Transaction {
  * What a refused SMTP command was, for its log line: the verb in capitals,
  * for MAIL and RCPT the address, and the transaction it belongs to.
  * `address` parses a MAIL/RCPT argument (null when it does not parse).
- * During AUTH the line is a credential: only "AUTH" is said.
+ * During AUTH the line is a credential: only "AUTH" is said, with the user
+ * name when the exchange has given it already (`saslUser`, LOGIN's second step).
  */
-export function refusedWhat(line: string | null, inSasl: boolean, t: Transaction, address: (arg: string, key: "FROM" | "TO") => string | null): string {
-  if (inSasl) return "AUTH";
+export function refusedWhat(line: string | null, inSasl: boolean, t: Transaction, address: (arg: string, key: "FROM" | "TO") => string | null, saslUser: string | null = null): string {
+  if (inSasl) return saslUser === null ? "AUTH" : `AUTH user ${userText(saslUser)}`;
   if (line === null) return "(line too long)";
   const sp = line.indexOf(" ");
   const verb = (sp < 0 ? line : line.slice(0, sp)).toUpperCase();

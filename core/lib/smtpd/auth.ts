@@ -7,7 +7,7 @@ export type Sasl = { readonly mech: "plain" } | { readonly mech: "login"; readon
 
 export type SaslStep =
   | { readonly kind: "challenge"; readonly sasl: Sasl; readonly reply: string }
-  | { readonly kind: "check"; readonly user: string; readonly pass: string }
+  | { readonly kind: "check"; readonly mech: Sasl["mech"]; readonly user: string; readonly pass: string }
   | { readonly kind: "fail"; readonly reply: string };
 
 /** RFC 4954: the longest line an AUTH exchange must accept. */
@@ -51,7 +51,7 @@ export function answer(sasl: Sasl, line: string): SaslStep {
     return { kind: "challenge", sasl: { mech: "login", user: text }, reply: PASSWORD };
   }
   if (text.length > MAX_FIELD || text.includes("\0")) return { kind: "fail", reply: "501 5.5.2 bad password" };
-  return { kind: "check", user: sasl.user, pass: text };
+  return { kind: "check", mech: "login", user: sasl.user, pass: text };
 }
 
 function plain(text: string): SaslStep {
@@ -60,5 +60,5 @@ function plain(text: string): SaslStep {
   const [authz = "", user = "", pass = ""] = parts;
   if (user === "" || user.length > MAX_FIELD || pass.length > MAX_FIELD) return { kind: "fail", reply: "501 5.5.2 bad user name or password" };
   if (authz !== "" && authz !== user) return { kind: "fail", reply: "535 5.7.8 authorization identity must equal the user name" };
-  return { kind: "check", user, pass };
+  return { kind: "check", mech: "plain", user, pass };
 }

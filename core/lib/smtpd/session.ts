@@ -16,7 +16,9 @@ export interface Policy {
   readonly databytes: number; // 0: no limit
   readonly maxRcpt: number;
   readonly tls: boolean; // a certificate is there: STARTTLS is offered
-  readonly auth: boolean; // a checkpassword program is set: AUTH is offered under TLS
+  readonly auth: boolean; // a password back end is set (checkpassword, dovecotauth): AUTH is offered under TLS
+  readonly submission: boolean; // RFC 6409: no MAIL before a successful AUTH (the submission and smtps listeners)
+  readonly senderLogin: (user: string, sender: string) => boolean; // control/senderlogins: may this user send as that sender?
   readonly rcptCheck: boolean;
   readonly acceptsDomain: (domain: string) => boolean; // rcpthosts + morercpthosts, domain lowercased
   readonly isMyIP: (ip: Uint8Array) => boolean;
@@ -39,6 +41,7 @@ export interface Session {
   readonly junk: number; // NOOP, RSET, VRFY, HELP so far
   readonly transactions: number; // MAIL commands taken so far
   readonly refused: number; // recipients refused so far
+  readonly authFailures: number;
 }
 
 export type Effect =
@@ -46,7 +49,7 @@ export type Effect =
   | { readonly kind: "data" }
   | { readonly kind: "starttls" }
   | { readonly kind: "rcpt"; readonly addr: string }
-  | { readonly kind: "auth"; readonly user: string; readonly pass: string };
+  | { readonly kind: "auth"; readonly mech: string; readonly user: string; readonly pass: string };
 
 export interface Step {
   readonly session: Session;
@@ -56,6 +59,8 @@ export interface Step {
 
 /** Unrecognized commands allowed before the session is dropped with 421. */
 export const MAX_ERRORS = 20;
+/** AUTH commands that may fail in one session; the last failure's reply is followed by 421 and the end. */
+export const MAX_AUTH_FAILURES = 10;
 /** NOOP, RSET, VRFY and HELP a session may send (Postfix's smtpd_junk_command_limit); then 421. */
 export const MAX_JUNK = 100;
 /** Messages (MAIL commands) a session may start; then 421, and the client connects again. */
@@ -64,7 +69,7 @@ export const MAX_TRANSACTIONS = 1000;
 export const MAX_REFUSED = 50;
 
 export function startSession(relay: string | null, tls = false): Session {
-  return { helo: null, esmtp: false, tls, user: null, relay, sender: null, utf8: false, badSender: false, recipients: [], sasl: null, errors: 0, junk: 0, transactions: 0, refused: 0 };
+  return { helo: null, esmtp: false, tls, user: null, relay, sender: null, utf8: false, badSender: false, recipients: [], sasl: null, errors: 0, junk: 0, transactions: 0, refused: 0, authFailures: 0 };
 }
 
 const closing = (s: Session, line: string): Step => ({ session: s, replies: [line], effect: { kind: "quit" } });
@@ -101,6 +106,7 @@ function helo(s: Session, arg: string, p: Policy, esmtp: boolean): Step {
 function mail(s: Session, arg: string, p: Policy): Step {
   if (s.helo === null) return reply(s, `503 5.5.1 send HELO or EHLO first${s.tls ? " (again, after STARTTLS)" : ""}`);
   if (s.sender !== null) return reply(s, "503 5.5.1 nested MAIL command: RSET first");
+  if (p.submission && s.user === null) return reply(s, s.tls ? "530 5.7.0 authentication required" : "530 5.7.0 must issue a STARTTLS command first");
   if (s.transactions >= MAX_TRANSACTIONS) return closing(s, `421 4.7.0 too many messages in one session (limit ${MAX_TRANSACTIONS}), closing; connect again`);
   const parsed = parsePathArg(arg, "FROM");
   if (!parsed.ok) return reply(s, parsed.reply);
@@ -114,6 +120,7 @@ function mail(s: Session, arg: string, p: Policy): Step {
   if (!isUtf8(addr)) return reply(s, "553 5.6.7 sender address is not valid UTF-8");
   const problem = addr === "" || domain === null || isDoubleBounceSender(addr) ? null : domainProblem(domain, utf8);
   if (problem) return reply(s, `553 5.1.7 bad sender address: ${problem}`);
+  if (s.user !== null && !p.senderLogin(s.user, addr)) return reply(s, "553 5.7.1 sorry, you are not allowed to use that sender address (control/senderlogins)");
   return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [], transactions: s.transactions + 1 }, "250 2.1.0 ok");
 }
 
@@ -187,7 +194,8 @@ function starttls(s: Session, arg: string, p: Policy): Step {
 
 function auth(s: Session, arg: string, p: Policy): Step {
   if (!p.auth) return unknown(s);
-  if (!s.tls) return reply(s, "538 5.7.11 encryption required: use STARTTLS first");
+  // before TLS nothing of the exchange is read: the initial response on this line is dropped unseen
+  if (!s.tls) return authFailed(s, "538 5.7.11 encryption required: use STARTTLS first");
   if (s.user !== null) return reply(s, "503 5.5.1 already authenticated");
   if (s.sender !== null) return reply(s, "503 5.5.1 AUTH is not allowed during a mail transaction");
   return sasl(s, startSasl(arg));
@@ -196,8 +204,15 @@ function auth(s: Session, arg: string, p: Policy): Step {
 function sasl(s: Session, st: SaslStep): Step {
   if (st.kind === "challenge") return reply({ ...s, sasl: st.sasl }, st.reply);
   const next = { ...s, sasl: null };
-  if (st.kind === "fail") return reply(next, st.reply);
-  return { session: next, replies: [], effect: { kind: "auth", user: st.user, pass: st.pass } };
+  if (st.kind === "fail") return authFailed(next, st.reply);
+  return { session: next, replies: [], effect: { kind: "auth", mech: st.mech.toUpperCase(), user: st.user, pass: st.pass } };
+}
+
+/** An AUTH that did not succeed: counted; the tenth ends the session. */
+function authFailed(s: Session, why: string): Step {
+  const next = { ...s, authFailures: s.authFailures + 1 };
+  if (next.authFailures < MAX_AUTH_FAILURES) return reply(next, why);
+  return { session: next, replies: [why, "421 4.7.0 too many failed authentication attempts, closing"], effect: { kind: "quit" } };
 }
 
 function unknown(s: Session): Step {
@@ -242,13 +257,13 @@ export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" 
 /** After the password check of an "auth" effect. */
 export function authChecked(s: Session, user: string, verdict: "ok" | "no" | "temp"): Step {
   if (verdict === "ok") return reply({ ...s, user }, "235 2.7.0 authentication successful");
-  if (verdict === "no") return reply(s, "535 5.7.8 authentication failed");
-  return reply(s, "454 4.7.0 temporary authentication failure; try again later");
+  if (verdict === "no") return authFailed(s, "535 5.7.8 authentication failed");
+  return authFailed(s, "454 4.7.0 temporary authentication failure; try again later");
 }
 
-/** After the TLS handshake: RFC 3207 forgets everything the client said before. */
+/** After the TLS handshake: RFC 3207 forgets everything the client said before (the failed AUTHs still count). */
 export function tlsStarted(s: Session): Session {
-  return startSession(s.relay, true);
+  return { ...startSession(s.relay, true), authFailures: s.authFailures };
 }
 
 /** After the data: the reply is the queue's verdict (or the decoder's); a new MAIL is needed. */

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { authChecked, MAX_JUNK, MAX_REFUSED, MAX_TRANSACTIONS, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
+import { authChecked, MAX_AUTH_FAILURES, MAX_JUNK, MAX_REFUSED, MAX_TRANSACTIONS, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
 
 const POLICY: Policy = {
   greeting: "mx.example.org",
@@ -13,6 +13,8 @@ const POLICY: Policy = {
   acceptsDomain: (d) => d === "example.org" || d.endsWith(".example.org"),
   isMyIP: (ip) => ip.length === 4 && ip[0] === 192 && ip[1] === 0 && ip[2] === 2 && ip[3] === 1,
   badMailFrom: (a) => a.toLowerCase().endsWith("@spam.test"),
+  submission: false,
+  senderLogin: () => true,
 };
 
 /** The lines on a new session; unless `fresh`, one that has said HELO already (MAIL needs it). */
@@ -189,15 +191,15 @@ describe("AUTH", () => {
   it("is refused without TLS (538) and offered under TLS", () => {
     assert.deepEqual(run(["EHLO c", `AUTH PLAIN ${b64("\0joe\0pw")}`]).codes, ["250", "538"]);
     const r = run(["EHLO c", `AUTH PLAIN ${b64("\0joe\0pw")}`], { tls: true });
-    assert.deepEqual(r.last.effect, { kind: "auth", user: "joe", pass: "pw" });
+    assert.deepEqual(r.last.effect, { kind: "auth", mech: "PLAIN", user: "joe", pass: "pw" });
   });
   it("walks LOGIN through its two challenges", () => {
     const r = run(["EHLO c", "AUTH LOGIN", b64("joe"), b64("secret")], { tls: true });
     assert.deepEqual(r.codes.slice(0, 3), ["250", "334", "334"]);
-    assert.deepEqual(r.last.effect, { kind: "auth", user: "joe", pass: "secret" });
+    assert.deepEqual(r.last.effect, { kind: "auth", mech: "LOGIN", user: "joe", pass: "secret" });
   });
   it("takes PLAIN's response on the next line, and '*' cancels", () => {
-    assert.deepEqual(run(["AUTH PLAIN", b64("\0joe\0pw")], { tls: true }).last.effect, { kind: "auth", user: "joe", pass: "pw" });
+    assert.deepEqual(run(["AUTH PLAIN", b64("\0joe\0pw")], { tls: true }).last.effect, { kind: "auth", mech: "PLAIN", user: "joe", pass: "pw" });
     assert.deepEqual(run(["AUTH PLAIN", "*", "NOOP"], { tls: true }).codes, ["334", "501", "250"]);
   });
   it("refuses hostile SASL input with a reply naming it", () => {
@@ -230,5 +232,79 @@ describe("STARTTLS", () => {
   });
   it("is unknown when there is no certificate", () => {
     assert.deepEqual(run(["STARTTLS"], { policy: { ...POLICY, tls: false } }).codes, ["502"]);
+  });
+});
+
+describe("the submission policy (RFC 6409)", () => {
+  const SUB: Policy = { ...POLICY, submission: true };
+  const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
+  it("takes no MAIL before AUTH: 530, asking for STARTTLS first when there is no TLS", () => {
+    const plain = run(["EHLO c", "MAIL FROM:<a@example.org>", "RCPT TO:<u@example.org>"], { policy: SUB });
+    assert.deepEqual(plain.codes, ["250", "530", "503"]);
+    assert.match(plain.last.session.sender ?? "none", /^none$/);
+    assert.equal(run(["EHLO c", "MAIL FROM:<a@example.org>"], { policy: SUB }).s.sender, null);
+    const tls = run(["EHLO c", "MAIL FROM:<a@example.org>"], { policy: SUB, tls: true });
+    assert.deepEqual(tls.codes, ["250", "530"]);
+    assert.equal(step({ ...startSession(null), helo: "c" }, "MAIL FROM:<a@x>", SUB).replies[0], "530 5.7.0 must issue a STARTTLS command first");
+    assert.equal(step({ ...startSession(null, true), helo: "c" }, "MAIL FROM:<a@x>", SUB).replies[0], "530 5.7.0 authentication required");
+  });
+  it("reads no password before STARTTLS: AUTH gets 538 with no exchange and no check", () => {
+    const r = run(["EHLO c", `AUTH PLAIN ${b64("\0joe\0pw")}`, "AUTH LOGIN"], { policy: SUB });
+    assert.deepEqual(r.codes, ["250", "538", "538"]);
+    assert.equal(r.s.sasl, null);
+    assert.equal(r.last.effect, undefined);
+  });
+  it("relays anywhere once authenticated", () => {
+    let s = authChecked({ ...tlsStarted(startSession(null)), helo: "c" }, "joe", "ok").session;
+    s = step(s, "MAIL FROM:<joe@example.org>", SUB).session;
+    const r = step(s, "RCPT TO:<someone@elsewhere.test>", SUB);
+    assert.equal(r.replies[0], "250 2.1.5 ok");
+  });
+  it("is left alone on port 25's policy: MAIL without AUTH", () => {
+    assert.deepEqual(run(["EHLO c", "MAIL FROM:<a@x.test>"]).codes, ["250", "250"]);
+  });
+});
+
+describe("control/senderlogins", () => {
+  const own = (user: string, sender: string) => user === "joe" && (sender === "joe@example.org" || sender.endsWith("@joe.test"));
+  const P: Policy = { ...POLICY, senderLogin: own };
+  const as = (user: string, from: string) => step(authChecked({ ...tlsStarted(startSession(null)), helo: "c" }, user, "ok").session, `MAIL FROM:${from}`, P).replies[0];
+  it("lets an authenticated user use its senders and refuses others with 553 5.7.1", () => {
+    assert.equal(as("joe", "<joe@example.org>"), "250 2.1.0 ok");
+    assert.equal(as("joe", "<any@joe.test>"), "250 2.1.0 ok");
+    assert.match(as("joe", "<ceo@example.org>") ?? "", /^553 5\.7\.1 /);
+    assert.match(as("ann", "<joe@example.org>") ?? "", /^553 5\.7\.1 /);
+  });
+  it("does not touch a client that has not authenticated", () => {
+    assert.deepEqual(run(["EHLO c", "MAIL FROM:<ceo@example.org>"], { policy: P }).codes, ["250", "250"]);
+  });
+});
+
+describe("failed AUTHs", () => {
+  const b64 = (s: string) => Buffer.from(s, "latin1").toString("base64");
+  it("end the session at the tenth, whatever failed: 421 after the failure's reply", () => {
+    let s = tlsStarted(startSession(null));
+    for (let i = 1; i < MAX_AUTH_FAILURES; i++) {
+      const r = i % 3 === 0 ? step(s, "AUTH PLAIN !!!", POLICY) : i % 3 === 1 ? authChecked(s, "joe", "no") : step(step(s, "AUTH LOGIN", POLICY).session, "*", POLICY);
+      assert.equal(r.effect, undefined, `ended at failure ${i}`);
+      assert.equal(r.replies.length, 1);
+      s = r.session;
+    }
+    const last = authChecked(s, "joe", "no");
+    assert.deepEqual(last.replies, ["535 5.7.8 authentication failed", "421 4.7.0 too many failed authentication attempts, closing"]);
+    assert.equal(last.effect?.kind, "quit");
+  });
+  it("count before and after STARTTLS alike, and a base64 error is 501", () => {
+    let s = startSession(null);
+    for (let i = 0; i < 5; i++) s = step(s, `AUTH PLAIN ${b64("\0joe\0pw")}`, POLICY).session;
+    s = tlsStarted(s);
+    assert.equal(s.authFailures, 5);
+    const r = step(s, "AUTH PLAIN ====", POLICY);
+    assert.match(r.replies[0] ?? "", /^501 5\.5\.2 cannot decode/);
+    assert.equal(r.session.authFailures, 6);
+  });
+  it("a success does not count", () => {
+    const s = authChecked(tlsStarted(startSession(null)), "joe", "ok").session;
+    assert.equal(s.authFailures, 0);
   });
 });
