@@ -8,6 +8,7 @@ import { refusedWhat, sessionLine, type Queued } from "../lib/base/session-log.t
 import { parsePathArg } from "../lib/smtpd/address.ts";
 import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
 import { MAX_AUTH_LINE } from "../lib/smtpd/auth.ts";
+import { FailureWindow, failureDelayMs } from "../lib/smtpd/auth-limits.ts";
 import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type DataLimits } from "../lib/smtpd/data.ts";
 import type { SmtpMode } from "../lib/smtpd/listen.ts";
 import { acceptsDomain, inBadMailFrom, senderAllowed } from "../lib/smtpd/policy.ts";
@@ -70,6 +71,9 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
 }
 
 let sessions = 0;
+/** Failed AUTHs per client address over the last hour, shared by this listener's sessions. */
+const authWindow = new FailureWindow();
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The password check of an AUTH: Dovecot's auth service when control/dovecotauth names it, else checkpassword. */
 async function checkAuth(c: SmtpControls, user: string, pass: string, peer: Peer, tls: boolean): Promise<{ via: "dovecot" | "checkpassword"; verdict: DovecotVerdict }> {
@@ -153,12 +157,22 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       answer(next.replies, got.line, false, s);
       s = next.session;
     } else if (e.kind === "auth") {
+      if (c.authfailures > 0 && authWindow.count(ip, Date.now()) >= c.authfailures) {
+        const line = `421 4.7.0 too many failed authentication attempts from your address in the last hour; try again later`;
+        conn.reply([line]);
+        log.info(sessionLine.dropped("smtpd", sid, ip, line));
+        return conn.close();
+      }
       const { via, verdict } = await checkAuth(c, e.user, e.pass, peer, conn.tls);
       if (verdict.kind === "temp") log.warn(`smtpd: warning: ${sid} auth ${via}: ${verdict.reason}`);
       const user = verdict.kind === "ok" ? (verdict.user ?? e.user) : e.user;
       log.info(sessionLine.auth(sid, ip, verdict.kind === "ok" ? "ok" : verdict.kind === "no" ? "failed" : "tempfail", user, e.mech, via));
       const next = authChecked(s, user, verdict.kind);
       s = next.session;
+      if (verdict.kind === "no") {
+        authWindow.note(ip, Date.now());
+        await sleep(failureDelayMs(next.session.authFailures, c.authdelay)); // guessing gets slower with each miss
+      }
       conn.reply(next.replies);
       if (next.effect?.kind === "quit") {
         tooManyFailures(next);

@@ -264,6 +264,42 @@ describe("qm start with smtp, submission and smtps listeners; AUTH through a rea
     await qm!.wait(/^smtpd: \d+\.\d+ dropped 127\.0\.0\.1: 421 4\.7\.0 too many failed authentication attempts, closing$/m);
   });
 
+  it("password guessing: each failed AUTH is answered later than the last, and an address over control/authfailures an hour is not asked again", async () => {
+    writeFileSync(join(home, "control", "authfailures"), "3\n");
+    try {
+      await new Promise((r) => setTimeout(r, 1100)); // the listener reads control/ at most once a second
+      const bad = `AUTH PLAIN ${Buffer.from("\0guess\0wrong").toString("base64")}\r\n`;
+      const replies: { line: string; at: number }[] = [];
+      await new Promise<void>((resolve, reject) => {
+        const s = tlsConnect({ host: "127.0.0.1", port: port.smtps, rejectUnauthorized: false });
+        let buf = "";
+        s.setEncoding("latin1");
+        s.setTimeout(60_000, () => s.destroy(new Error(`no end: ${JSON.stringify(replies)}`)));
+        s.on("data", (d: string) => {
+          buf += d;
+          for (let i = buf.indexOf("\r\n"); i >= 0; i = buf.indexOf("\r\n")) {
+            const line = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            if (!/^\d{3} /.test(line)) continue;
+            replies.push({ line, at: Date.now() });
+            if (line.startsWith("220 ")) s.write("EHLO guess.test\r\n");
+            else if (line.startsWith("250 ") || line.startsWith("535 ")) s.write(bad);
+          }
+        });
+        s.on("error", reject);
+        s.on("close", () => resolve());
+      });
+      const fails = replies.filter((r) => r.line.startsWith("535 "));
+      assert.ok(fails.length >= 1 && fails.length <= 3, JSON.stringify(replies));
+      assert.equal(replies.at(-1)?.line, "421 4.7.0 too many failed authentication attempts from your address in the last hour; try again later");
+      if (fails.length >= 2) assert.ok(fails[1]!.at - fails[0]!.at >= 900, `the second failure waited ${fails[1]!.at - fails[0]!.at} ms (1000 ms expected)`);
+      assert.ok((dovecotLog().match(/passwd-file\(guess,/g) ?? []).length <= 3, "Dovecot is not asked once the address is over its limit");
+      await qm!.wait(/dropped 127\.0\.0\.1: 421 4\.7\.0 too many failed authentication attempts from your address/);
+    } finally {
+      rmSync(join(home, "control", "authfailures"));
+    }
+  });
+
   it("control/senderlogins: an authenticated user may use only its own senders (553 5.7.1)", async () => {
     writeFileSync(join(home, "control", "senderlogins"), "joe:joe@example.test\n");
     try {

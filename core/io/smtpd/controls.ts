@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { RewriteRules } from "../../lib/send/rewrite.ts";
 import { parseSenderLogins, type SenderLogins } from "../../lib/smtpd/policy.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
+import { AUTH_DELAY_MAX_MS, AUTH_FAILURES_PER_HOUR } from "../../lib/smtpd/auth-limits.ts";
 import { readControlLine, readControlList, readControlNumber } from "../base/control.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { readRules } from "../send/controls.ts";
@@ -15,6 +16,8 @@ export interface SmtpControls {
   readonly timeout: number; // seconds
   readonly databytes: number;
   readonly queuefree: number; // bytes the queue's disk must have free for MAIL to be taken
+  readonly authdelay: number; // ms: the longest wait before answering a failed AUTH (0: none)
+  readonly authfailures: number; // failed AUTHs a client address may have in an hour (0: no limit)
   readonly maxRcpt: number;
   readonly rcpthosts: ReadonlySet<string> | null;
   readonly mrh: Uint8Array | null;
@@ -42,7 +45,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   if (greeting.value === null) return temp("control/smtpgreeting and control/me are both missing");
   const host = me.value ?? greeting.value;
   const lines = await Promise.all([readControlLine(home, "localiphost", host), readControlLine(home, "checkpassword", null), readControlLine(home, "dovecotauth", null)]);
-  const nums = await Promise.all([readControlNumber(home, "timeoutsmtpd", 1200), readControlNumber(home, "databytes", 0), readControlNumber(home, "maxrcpt", DEFAULT_MAXRCPT), readControlNumber(home, "rcptcheck", 1), readControlNumber(home, "queuefree", -1)]);
+  const nums = await Promise.all([readControlNumber(home, "timeoutsmtpd", 1200), readControlNumber(home, "databytes", 0), readControlNumber(home, "maxrcpt", DEFAULT_MAXRCPT), readControlNumber(home, "rcptcheck", 1), readControlNumber(home, "queuefree", -1), readControlNumber(home, "authdelay", AUTH_DELAY_MAX_MS), readControlNumber(home, "authfailures", AUTH_FAILURES_PER_HOUR)]);
   const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom"), readControlList(home, "senderlogins")]);
   const files = [await optionalFile(join(home, "control", "morercpthosts.cdb"))];
   const rules = await readRules(home, host);
@@ -50,7 +53,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   const v = <T>(r: Result<T>): T => (r as { value: T }).value;
   const [localiphost, checkpassword, dovecotauth] = lines.map(v);
   if (dovecotauth && !dovecotauth.startsWith("/")) return temp(`control/dovecotauth must name Dovecot's auth socket by its full path, not ${JSON.stringify(dovecotauth.slice(0, 100))}`, "4.3.0");
-  const [timeout, databytes, maxRcpt, rcptCheck, queuefree] = nums.map(v);
+  const [timeout, databytes, maxRcpt, rcptCheck, queuefree, authdelay, authfailures] = nums.map(v);
   const [rcpthosts, badmailfrom, senderlogins] = lists.map(v);
   const [mrh] = files.map(v);
   const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
@@ -68,6 +71,8 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
     rcptCheck: rcptCheck !== 0,
     checkpassword: checkpassword ?? null,
     dovecotauth: dovecotauth ?? null,
+    authdelay: Math.max(0, authdelay!),
+    authfailures: Math.max(0, authfailures!),
     senderlogins: senderlogins ? parseSenderLogins(senderlogins) : null,
     rules: v(rules),
   });
