@@ -3,6 +3,11 @@
 # elsewhere the tests that need them skip with a message).
 cd "$(dirname "$0")/.."
 pkgs=$(grep -v '^#' scripts/apt-packages.txt | tr '\n' ' ')
+for p in $pkgs; do
+  case "$p" in
+    *[!a-z0-9.+-]*|[!a-z0-9]*) echo "scripts/apt-packages.txt: not a package name: $p" >&2; exit 1 ;;
+  esac
+done
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   export DEBIAN_FRONTEND=noninteractive
   missing=""
