@@ -27,16 +27,30 @@ export function uniqueName(now = Date.now(), usec = Math.floor((performance.now(
   });
 }
 
-/** Writes `head` then the message into maildir `dir`; the unique name on success. */
-export async function deliverMaildir(dir: string, head: Uint8Array, msg: MessageSource): Promise<Result<string>> {
+/**
+ * Writes `head` then the message into maildir `dir`; the unique name on
+ * success. With `create` (control/maildircreate), a maildir that is missing
+ * (or lacks tmp/, new/ or cur/) is made first, mode 0700, by the uid
+ * delivering; its parent must exist.
+ */
+export async function deliverMaildir(dir: string, head: Uint8Array, msg: MessageSource, opts: { create?: boolean } = {}): Promise<Result<string>> {
   let fd = -1;
   let name = "";
+  let made = false;
   for (let i = 0; i < TRIES && fd < 0; i++) {
     name = uniqueName();
     try {
       fd = openSync(join(dir, "tmp", name), constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
     } catch (err) {
-      if ((err as { code?: string }).code !== "EEXIST") return temp(`Unable to open ${join(dir, "tmp")}: ${errText(err)}`, "4.2.1");
+      const code = (err as { code?: string }).code;
+      if (code === "ENOENT" && opts.create && !made) {
+        const m = await fillMaildir(dir);
+        if (m.kind !== "ok") return m;
+        made = true;
+        i--;
+        continue;
+      }
+      if (code !== "EEXIST") return temp(`Unable to open ${join(dir, "tmp")}: ${errText(err)}`, "4.2.1");
     }
   }
   if (fd < 0) return temp("Unable to find a unique name in maildir tmp/", "4.2.1");
@@ -64,6 +78,24 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
   return ok(name);
 }
 
+
+/** Maildir on demand: dir, tmp/, new/, cur/ as far as missing (never the parent), made durable. */
+async function fillMaildir(dir: string): Promise<Result<void>> {
+  try {
+    for (const d of [dir, join(dir, "tmp"), join(dir, "new"), join(dir, "cur")]) {
+      try {
+        mkdirSync(d, { mode: 0o700 });
+      } catch (err) {
+        if ((err as { code?: string }).code !== "EEXIST") throw err;
+      }
+    }
+    await fsyncPath(dir, { directory: true, blocking: true });
+    await fsyncPath(join(dir, ".."), { directory: true, blocking: true });
+    return ok(undefined);
+  } catch (err) {
+    return temp(`Unable to make maildir ${dir}: ${errText(err)}`, "4.2.1");
+  }
+}
 
 /** maildirmake: dir plus tmp/ new/ cur/, mode 0700. An existing dir is an error, as in maildirmake. */
 export function makeMaildir(dir: string): Result<void> {

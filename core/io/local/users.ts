@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { getpwCandidates, lookupAssign, type Assignment } from "../../lib/local/assign.ts";
+import { getpwCandidates, lookupAssign, parseDelimiters, type Assignment } from "../../lib/local/assign.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { parsePasswd, passwdPath, type PasswdEntry } from "../base/passwd.ts";
@@ -26,7 +26,9 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
   }
   const pw = passwdTable(opts.passwd ?? passwdPath());
   if (pw.kind !== "ok") return { kind: "error", code: "sys", reason: pw.reason };
-  for (const c of getpwCandidates(local)) {
+  const delims = cached(join(qmhome, "control", "extdelimiters"), (b) => parseDelimiters(fromBytes(b).split("\n")[0]!.replace(/[ \t\r]+$/, "")));
+  if (delims.kind !== "ok") return { kind: "error", code: "sys", reason: `Unable to read control/extdelimiters: ${delims.reason}` };
+  for (const c of getpwCandidates(local, delims.value ?? "-")) {
     const acct = pw.value.get(c.name);
     if (!acct || acct.uid === 0) continue;
     const owned = await ownedBy(acct.home, acct.uid);
