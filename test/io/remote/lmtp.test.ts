@@ -125,6 +125,29 @@ describe("deliverLmtp()", { timeout: 120_000 }, () => {
     const r = await deliver({ answer: (l) => (l.startsWith("RCPT TO:<ann") ? "550 5.1.1 unknown\r\n" : undefined), afterData: () => null });
     assert.equal(r.letters, "DZ");
   });
+  it("speaks to 127.0.0.1:port as well", async () => {
+    const got: string[] = [];
+    const server = createServer((sock) => {
+      sock.write("220 ready\r\n");
+      sock.on("data", (b: Buffer) => {
+        for (const l of b.toString("latin1").split("\r\n").filter((x) => x !== "")) {
+          got.push(l);
+          sock.write(l === "DATA" ? "354 go\r\n" : l === "." ? "250 2.0.0 saved\r\n" : l === "QUIT" ? "221 bye\r\n" : l.startsWith("Subject") ? "" : "250 ok\r\n");
+        }
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const out = await deliverLmtp({ kind: "tcp", host: "127.0.0.1", port }, {
+        lhlo: "me.test", sender: "", recipients: ["a@v.test"], message: async function* () { yield new Uint8Array(Buffer.from("Subject: t\n")); },
+      }, { connectMs: 2000, ioMs: 2000 });
+      assert.equal(out[0]!.letter, "K", JSON.stringify(out));
+      assert.deepEqual(got.slice(0, 3), ["LHLO me.test", "MAIL FROM:<>", "RCPT TO:<a@v.test>"]);
+    } finally {
+      server.close();
+    }
+  });
   it("is Z when nothing listens", async () => {
     const out = await deliverLmtp({ kind: "unix", path: join(tempDir("qm-lmtp-"), "none") }, {
       lhlo: "me.test", sender: "", recipients: ["a@v.test"], message: async function* () {},
