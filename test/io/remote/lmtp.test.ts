@@ -10,8 +10,8 @@ import { tempDir } from "../../support/qm.ts";
 
 interface Script {
   greeting?: string;
-  /** The reply to a command line (default 250 ok); null: say nothing. */
-  answer?: (line: string) => string | null;
+  /** The reply to a command line (undefined: the default, 250 ok); null: say nothing. */
+  answer?: (line: string) => string | null | undefined;
   /** Sent after the final dot (default one 250 per accepted RCPT); null: close at once. */
   afterData?: (accepted: number) => string | null;
 }
