@@ -126,8 +126,11 @@ async function execute(ctx: Ctx, ins: Instruction, forwards: string[]): Promise<
       const head = utf8(rpLine(req.sender) + ctx.dt);
       const path = resolve(req.home, ins.path);
       if (ins.kind === "maildir") {
-        const create = await readControlNumber(ctx.opts.qmhome ?? qmHome(), "maildircreate", 1);
-        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0 });
+        const qmhome = ctx.opts.qmhome ?? qmHome();
+        const create = await readControlNumber(qmhome, "maildircreate", 1);
+        const warn = await readControlNumber(qmhome, "quotawarn", 0);
+        const quota = warn.kind !== "ok" || warn.value !== 0 ? "temp" : "perm"; // unreadable: the safe side
+        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0, quota });
         return r.kind === "ok" ? ok("next") : r;
       }
       const r = await deliverMbox(path, Buffer.concat([utf8(ufLine(req.sender, ctx.opts.now ?? new Date())), head]), ctx.msg);

@@ -3,7 +3,7 @@
 // read back over its IMAP; Maildir on demand; extension delimiters.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { appendFileSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { localHome, newMail, put, queueFiles, runBin } from "../support/send-env.ts";
 import { dovecotMissing, readImap, startDovecot, type Dovecot } from "../support/dovecot.ts";
@@ -102,6 +102,37 @@ describe("local mailboxes", { skip: root ? false : "needs root: deliveries switc
     assert.equal(statSync(join(dave, "Maildir", "new", readdirSync(join(dave, "Maildir", "new"))[0]!)).uid, 4242);
     assert.match(mail[0]!, /\n\nwelcome\n$/);
     assert.deepEqual(queueFiles(home), []);
+  });
+
+  it("honours Maildir++ quotas: the recipient over quota bounces 5.2.2, the others in the message are delivered; RCPT refuses a full mailbox", async () => {
+    const { home, env, maildir } = await localHome();
+    const quota = (user: string, text: string) => {
+      writeFileSync(join(maildir(user), "maildirsize"), text);
+      chownSync(join(maildir(user), "maildirsize"), 65534, 65534);
+    };
+    quota("bob", "100000S\n");
+    quota("carol", "1000S,100C\n");
+    await put(home, "alice@example.test", ["bob@example.test", "carol@example.test"], BIG);
+    const r = await runBin(["send", "--once"], env);
+    const log = r.stdout.toString();
+    assert.equal((log.match(/: success: /g) ?? []).length, 2, log); // bob, then the bounce to alice
+    assert.equal(newMail(maildir("bob")).length, 1);
+    assert.match(readFileSync(join(maildir("bob"), "maildirsize"), "latin1"), /^100000S\n\d{4} 1\n$/);
+    assert.equal(newMail(maildir("carol")).length, 0);
+    const bounce = newMail(maildir("alice"));
+    assert.equal(bounce.length, 1, log);
+    assert.match(bounce[0]!, /\ncarol@example\.test:\nThe mailbox is full: 0 of 1000 bytes and 0 of 100 messages used, this message has \d+ bytes\. \(#5\.2\.2\)\n/);
+    assert.doesNotMatch(bounce[0]!, /\nbob@example\.test:/);
+    assert.deepEqual(queueFiles(home), []);
+    quota("carol", "1000S,100C\n1000 3\n");
+    const rcpt = "HELO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<carol@example.test>\r\nRCPT TO:<bob@example.test>\r\nQUIT\r\n";
+    const smtp = () => runQm(["smtpd"], { input: rcpt, env: { ...env, TCPREMOTEIP: "192.0.2.9" } }).then((x) => x.stdout.toString().split("\r\n").filter((l) => /^\d{3} /.test(l)));
+    assert.deepEqual((await smtp()).slice(3, 5), ["552 5.2.2 sorry, that mailbox is full", "250 2.1.5 ok"]);
+    writeFileSync(join(home, "control", "quotawarn"), "1\n");
+    assert.deepEqual((await smtp()).slice(3, 5), ["452 4.2.2 that mailbox is full; try again later", "250 2.1.5 ok"]);
+    await put(home, "alice@example.test", ["carol@example.test"], BIG);
+    const t = await runBin(["send", "--once"], env);
+    assert.match(t.stdout.toString(), /delivery \d+: deferral: The_mailbox_is_full:_1000_of_1000_bytes.*\(#4\.2\.2\)/, t.stdout.toString());
   });
 
   it("with control/extdelimiters -+, ann+tag@ and ann-tag@ both reach ann, and smtpd's RCPT check agrees", async () => {

@@ -1,5 +1,8 @@
 import { stat } from "node:fs/promises";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { readControlLine, readControlNumber } from "../base/control.ts";
+import { overQuota } from "../../lib/local/maildirsize.ts";
+import { readMaildirSize } from "../local/quota.ts";
 import { dotQmailCandidates } from "../../lib/local/dot-qmail.ts";
 import { rewrite, type RewriteRules } from "../../lib/send/rewrite.ts";
 import { resolveLocal } from "../local/users.ts";
@@ -12,7 +15,7 @@ import { resolveLocal } from "../local/users.ts";
  * qmail-local would try must exist. Anything uncertain is "ok" (delivery
  * decides later) or "temp"; "unknown" only when the answer is sure.
  */
-export type RcptVerdict = "ok" | "unknown" | "temp";
+export type RcptVerdict = "ok" | "unknown" | "temp" | "full" | "full-temp";
 
 export async function checkRecipient(home: string, addr: string, rules: RewriteRules): Promise<RcptVerdict> {
   const routed = rewrite(addr, rules);
@@ -22,13 +25,35 @@ export async function checkRecipient(home: string, addr: string, rules: RewriteR
   const who = await resolveLocal(home, local);
   if (who.kind !== "ok") return "temp";
   const { home: dir, dash, ext } = who.value;
-  if (dash === "") return "ok"; // the whole local part is the user: .qmail or the default delivery
+  if (dash === "") return defaultMailboxFull(home, dir); // the whole local part is the user: .qmail or the default delivery
   if (ext.includes("/")) return "unknown"; // no probing below the home (CVE-2020-3812 was such a probe)
   for (const c of dotQmailCandidates(dash, ext)) {
     const found = await regularFile(join(dir, c.name));
     if (found !== "absent") return "ok"; // found, or unreadable to us: delivery decides
   }
   return "unknown";
+}
+
+/**
+ * A user delivered by the default delivery (no .qmail, or an empty one)
+ * whose defaultdelivery is one Maildir that is already at its Maildir++
+ * quota: "full" (552 5.2.2; "full-temp", 452 4.2.2, under control/quotawarn).
+ * Anything this process cannot read or tell is "ok": delivery decides.
+ */
+async function defaultMailboxFull(qmhome: string, userHome: string): Promise<RcptVerdict> {
+  try {
+    const dq = await stat(join(userHome, ".qmail")).catch((err: { code?: string }) => (err.code === "ENOENT" ? null : undefined));
+    if (dq === undefined || (dq !== null && dq.size > 0)) return "ok";
+    const dd = await readControlLine(qmhome, "defaultdelivery", "./Maildir/");
+    const line = dd.kind === "ok" ? (dd.value ?? "./Maildir/") : null;
+    if (line === null || !/^[./]/.test(line) || !line.endsWith("/") || line.includes("\n")) return "ok";
+    const q = readMaildirSize(resolve(userHome, line), { recalc: false }); // never write a user's file from here
+    if (q.kind !== "ok" || q.value === null || !overQuota(q.value, 1)) return "ok";
+    const warn = await readControlNumber(qmhome, "quotawarn", 0);
+    return warn.kind === "ok" && warn.value === 0 ? "full" : "full-temp";
+  } catch {
+    return "ok";
+  }
 }
 
 async function regularFile(path: string): Promise<"yes" | "absent" | "unsure"> {
