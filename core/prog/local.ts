@@ -30,6 +30,8 @@ export interface LocalOptions {
   readonly qmhome?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: Date;
+  /** A virtual user's Maildir++ quota line (control/virtualusers), held to by its Maildir deliveries. */
+  readonly quota?: string;
 }
 
 /** Exit status: 0 delivered, 100 permanent, 111 temporary (qmail-local). */
@@ -130,7 +132,7 @@ async function execute(ctx: Ctx, ins: Instruction, forwards: string[]): Promise<
         const create = await readControlNumber(qmhome, "maildircreate", 1);
         const warn = await readControlNumber(qmhome, "quotawarn", 0);
         const quota = warn.kind !== "ok" || warn.value !== 0 ? "temp" : "perm"; // unreadable: the safe side
-        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0, quota });
+        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0, quota, limit: ctx.opts.quota || null });
         return r.kind === "ok" ? ok("next") : r;
       }
       const r = await deliverMbox(path, Buffer.concat([utf8(ufLine(req.sender, ctx.opts.now ?? new Date())), head]), ctx.msg);
@@ -357,7 +359,7 @@ async function workerDelivery(r: WorkerRequest, qmhome: string | undefined): Pro
   const req = requestFromArgs(r.args.map((f) => Buffer.from(f, "latin1").toString("utf8")));
   let text = "";
   const out = (t: string): void => { if (text.length < WORKER_MAX_TEXT) text += t; };
-  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome })).code : LOCAL_EXIT.perm;
+  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome, quota: r.quota })).code : LOCAL_EXIT.perm;
   if (req.kind !== "ok") out(`${describe(req)}\n`);
   return encodeWorkerReply(r.id, code, text);
 }
@@ -380,5 +382,5 @@ export async function deliverAsCli(args: readonly string[], out: (text: string) 
     return LOCAL_EXIT.temp;
   }
   process.umask(0o077);
-  return (await deliverLocal(req.value, src.value, { out })).code;
+  return (await deliverLocal(req.value, src.value, { out, quota: process.env.QM_QUOTA ?? "" })).code;
 }

@@ -135,6 +135,47 @@ describe("local mailboxes", { skip: root ? false : "needs root: deliveries switc
     assert.match(t.stdout.toString(), /delivery \d+: deferral: The_mailbox_is_full:_1000_of_1000_bytes.*\(#4\.2\.2\)/, t.stdout.toString());
   });
 
+  it("delivers control/virtualusers' users with no account and no .qmail: their uid, their Maildir made on demand, their quota", async () => {
+    const { home, env, maildir } = await localHome();
+    const vmail = join(home, "..", "vmail");
+    for (const d of ["", "/zed", "/amy"]) {
+      mkdirSync(vmail + d, { mode: 0o755 });
+      chownSync(vmail + d, 4300, 4300);
+    }
+    writeFileSync(join(home, "control", "locals"), "example.test\nvirt2.test\n");
+    writeFileSync(join(home, "control", "virtualdomains"), "virt3.test:v3\n");
+    writeFileSync(join(home, "control", "virtualusers"), [
+      "# address:uid:gid:mailbox:quota:hash",
+      `Zed@virt2.test:4300:4300:${vmail}/zed/Maildir/:2000S:$6$salt$hash`,
+      `amy@virt3.test:4300:4300:${vmail}/amy/Maildir/`,
+      "",
+    ].join("\n"));
+    await put(home, "alice@example.test", ["zed@virt2.test", "amy@virt3.test"], "Subject: small\n\nhello\n");
+    const r = await runBin(["send", "--once"], env);
+    assert.equal((r.stdout.toString().match(/: success: did_1\+0\+0/g) ?? []).length, 2, r.stdout.toString());
+    for (const u of ["zed", "amy"]) {
+      const box = join(vmail, u, "Maildir");
+      assert.equal(statSync(box).uid, 4300);
+      assert.equal(newMail(box).length, 1, u);
+    }
+    assert.match(readFileSync(join(vmail, "zed", "Maildir", "maildirsize"), "latin1"), /^2000S\n0 0\n\d+ 1\n$/);
+    assert.equal(existsSync(join(vmail, "amy", "Maildir", "maildirsize")), false);
+    await put(home, "alice@example.test", ["zed@virt2.test", "amy@virt3.test"], BIG);
+    const big = await runBin(["send", "--once"], env);
+    assert.equal(newMail(join(vmail, "amy", "Maildir")).length, 2, big.stdout.toString());
+    assert.equal(newMail(join(vmail, "zed", "Maildir")).length, 1);
+    const bounce = newMail(maildir("alice"));
+    assert.equal(bounce.length, 1, big.stdout.toString());
+    assert.match(bounce[0]!, /\nzed@virt2\.test:\nThe mailbox is full: \d+ of 2000 bytes.*\(#5\.2\.2\)/);
+    const rcpt = "HELO c\r\nMAIL FROM:<a@c.test>\r\nRCPT TO:<ZED@virt2.test>\r\nRCPT TO:<nobody@virt2.test>\r\nRCPT TO:<amy@virt3.test>\r\nQUIT\r\n";
+    const smtp = await runQm(["smtpd"], { input: rcpt, env: { ...env, TCPREMOTEIP: "192.0.2.9", RELAYCLIENT: "" } });
+    assert.deepEqual(smtp.stdout.toString().split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3)).slice(3, 6), ["250", "550", "250"]);
+    writeFileSync(join(home, "control", "virtualusers"), "broken line\n");
+    await put(home, "alice@example.test", ["zed@virt2.test"], "Subject: later\n\nx\n");
+    const bad = await runBin(["send", "--once"], env);
+    assert.match(bad.stdout.toString(), /deferral: .*control\/virtualusers:_bad_line_1/, bad.stdout.toString());
+  });
+
   it("with control/extdelimiters -+, ann+tag@ and ann-tag@ both reach ann, and smtpd's RCPT check agrees", async () => {
     const { home, env } = await localHome();
     const ann = addUser(home, env, "ann", 4243, true);

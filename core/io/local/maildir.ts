@@ -37,6 +37,8 @@ export interface MaildirOptions {
    * control/quotawarn); a delivered one is added to maildirsize.
    */
   readonly quota?: "perm" | "temp";
+  /** A quota line to hold the maildir to (a virtual user's, control/virtualusers). */
+  readonly limit?: string | null;
 }
 
 /**
@@ -78,7 +80,7 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
     fsyncSync(fd);
     closeSync(fd);
     fd = -1;
-    const q = opts.quota ? quotaRefusal(dir, size) : ok("none" as const);
+    const q = opts.quota ? quotaRefusal(dir, size, opts.limit) : ok("none" as const);
     if (q.kind !== "ok") {
       unlinkSync(tmp);
       return q;

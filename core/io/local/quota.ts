@@ -1,6 +1,6 @@
 import { appendFileSync, closeSync, fsyncSync, openSync, readdirSync, readSync, renameSync, statSync, writeSync, constants } from "node:fs";
 import { join } from "node:path";
-import { formatQuotaSpec, overQuota, parseMaildirSize, RECALC_AT, sizeFromName, usageLine, type MaildirSize, type Quota } from "../../lib/local/maildirsize.ts";
+import { formatQuotaSpec, overQuota, parseMaildirSize, parseQuotaSpec, RECALC_AT, sizeFromName, usageLine, type MaildirSize, type Quota } from "../../lib/local/maildirsize.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, isMissing } from "../base/errno.ts";
 
@@ -87,14 +87,25 @@ function statSize(path: string): number | null {
   }
 }
 
-/** Whether a message of `size` bytes fits: "none" (no quota), "fits", or why not. */
-export function quotaRefusal(dir: string, size: number): Result<"none" | "fits" | { readonly full: string }> {
-  const m = readMaildirSize(dir);
+/**
+ * Whether a message of `size` bytes fits: "none" (no quota), "fits", or why
+ * not. `limit` (a virtual user's quota line) is written into maildirsize
+ * first when the file has none or another.
+ */
+export function quotaRefusal(dir: string, size: number, limit?: string | null): Result<"none" | "fits" | { readonly full: string }> {
+  const m = limit ? withLimit(dir, limit) : readMaildirSize(dir);
   if (m.kind !== "ok") return m;
   if (!m.value) return ok("none");
   if (!overQuota(m.value, size)) return ok("fits");
   const q = m.value.quota;
   return ok({ full: `The mailbox is full: ${m.value.usedBytes} of ${q.bytes || "unlimited"} bytes and ${m.value.usedCount} of ${q.count || "unlimited"} messages used, this message has ${size} bytes` });
+}
+
+function withLimit(dir: string, limit: string): Result<MaildirSize | null> {
+  const quota = parseQuotaSpec(limit);
+  const m = readMaildirSize(dir);
+  if (m.kind !== "ok" || !quota || (m.value && formatQuotaSpec(m.value.quota) === formatQuotaSpec(quota))) return m;
+  return recalculate(dir, quota);
 }
 
 /** After a delivery: one usage line (best effort: the message is delivered either way; a later recalculation corrects). */

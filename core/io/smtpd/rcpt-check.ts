@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { readControlLine, readControlNumber } from "../base/control.ts";
 import { overQuota } from "../../lib/local/maildirsize.ts";
 import { readMaildirSize } from "../local/quota.ts";
+import { ok } from "../../lib/base/result.ts";
 import { dotQmailCandidates } from "../../lib/local/dot-qmail.ts";
 import { rewrite, type RewriteRules } from "../../lib/send/rewrite.ts";
 import { resolveLocal } from "../local/users.ts";
@@ -20,12 +21,13 @@ export type RcptVerdict = "ok" | "unknown" | "temp" | "full" | "full-temp";
 export async function checkRecipient(home: string, addr: string, rules: RewriteRules): Promise<RcptVerdict> {
   const routed = rewrite(addr, rules);
   if (routed.channel === "remote") return "ok";
-  const local = routed.addr.slice(0, routed.addr.lastIndexOf("@"));
+  const at = routed.addr.lastIndexOf("@");
+  const local = routed.addr.slice(0, at);
   if (local === "") return "ok"; // qmail: an empty local part is a silent success
-  const who = await resolveLocal(home, local);
+  const who = await resolveLocal(home, local, { domain: routed.addr.slice(at + 1) });
   if (who.kind !== "ok") return "temp";
   const { home: dir, dash, ext } = who.value;
-  if (dash === "") return defaultMailboxFull(home, dir); // the whole local part is the user: .qmail or the default delivery
+  if (dash === "") return defaultMailboxFull(home, dir, who.value.mailbox); // the whole local part is the user: .qmail or the default delivery
   if (ext.includes("/")) return "unknown"; // no probing below the home (CVE-2020-3812 was such a probe)
   for (const c of dotQmailCandidates(dash, ext)) {
     const found = await regularFile(join(dir, c.name));
@@ -40,11 +42,11 @@ export async function checkRecipient(home: string, addr: string, rules: RewriteR
  * quota: "full" (552 5.2.2; "full-temp", 452 4.2.2, under control/quotawarn).
  * Anything this process cannot read or tell is "ok": delivery decides.
  */
-async function defaultMailboxFull(qmhome: string, userHome: string): Promise<RcptVerdict> {
+async function defaultMailboxFull(qmhome: string, userHome: string, mailbox: string | undefined): Promise<RcptVerdict> {
   try {
     const dq = await stat(join(userHome, ".qmail")).catch((err: { code?: string }) => (err.code === "ENOENT" ? null : undefined));
     if (dq === undefined || (dq !== null && dq.size > 0)) return "ok";
-    const dd = await readControlLine(qmhome, "defaultdelivery", "./Maildir/");
+    const dd = mailbox === undefined ? await readControlLine(qmhome, "defaultdelivery", "./Maildir/") : ok(mailbox);
     const line = dd.kind === "ok" ? (dd.value ?? "./Maildir/") : null;
     if (line === null || !/^[./]/.test(line) || !line.endsWith("/") || line.includes("\n")) return "ok";
     const q = readMaildirSize(resolve(userHome, line), { recalc: false }); // never write a user's file from here

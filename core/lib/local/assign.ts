@@ -14,6 +14,10 @@ export interface Assignment {
   readonly home: string;
   readonly dash: string;
   readonly ext: string;
+  /** A virtual user's mailbox (control/virtualusers): the default delivery instead of control/defaultdelivery. */
+  readonly mailbox?: string;
+  /** ... and its Maildir++ quota line. */
+  readonly quota?: string | null;
 }
 
 const MAX_ASSIGN_LINES = 1_000_000;
