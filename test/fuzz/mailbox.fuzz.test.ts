@@ -6,6 +6,7 @@ import { parseLmtpRoute, targetName, dataOutcomes } from "../../core/lib/remote/
 import { parseMaildirSize, parseQuotaSpec, sizeFromName } from "../../core/lib/local/maildirsize.ts";
 import { getpwCandidates, parseDelimiters } from "../../core/lib/local/assign.ts";
 import { dotQmailCandidates } from "../../core/lib/local/dot-qmail.ts";
+import { parseVirtualUsers, virtualHome } from "../../core/lib/local/virtualusers.ts";
 import { byteString, HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // The mailbox parsers (issue 19): LMTP routes (root's control/virtualdomains,
@@ -67,5 +68,19 @@ describe("control/extdelimiters", () => {
         }
       }
     }), params(2000));
+  });
+});
+
+describe("control/virtualusers", () => {
+  it("never throws, stays bounded, and yields only absolute mailboxes without .. and non-zero uids", () => {
+    const line = tokens([...HOSTILE, ":", "@", "/", "..", "0", "4300", "Maildir/", "1000S", "\n", "#"], 14);
+    fc.assert(fc.property(fc.oneof(line, byteString(500)), (t) => {
+      const r = timed(() => parseVirtualUsers(t));
+      if (r.kind !== "ok") return;
+      for (const u of r.value.values()) {
+        assert.ok(u.uid !== 0 && u.mailbox.startsWith("/") && u.mailbox.endsWith("/") && !u.mailbox.split("/").includes(".."), JSON.stringify(u));
+        assert.ok(virtualHome(u).startsWith("/"));
+      }
+    }), params(3000));
   });
 });

@@ -1,4 +1,5 @@
-import { stat } from "node:fs/promises";
+import { access, stat } from "node:fs/promises";
+import { constants } from "node:fs";
 import { join, resolve } from "node:path";
 import { readControlLine, readControlNumber } from "../base/control.ts";
 import { overQuota } from "../../lib/local/maildirsize.ts";
@@ -11,10 +12,12 @@ import { resolveLocal } from "../local/users.ts";
 /**
  * Would local delivery certainly refuse this recipient? (issue 5 item 5;
  * docs/qmail.md §2.3, §3.2–3.3, §4.3.) Routed as qm send routes it; a local
- * address is looked up as the local spawner does (users/cdb, passwd, alias
- * user); when that lookup leaves an extension, one of the .qmail files
- * qmail-local would try must exist. Anything uncertain is "ok" (delivery
- * decides later) or "temp"; "unknown" only when the answer is sure.
+ * address is looked up as the local spawner does (virtualusers, users/cdb,
+ * passwd, alias user); when that lookup leaves an extension, one of the
+ * .qmail files qmail-local would try must exist; a default-delivery Maildir
+ * already at its Maildir++ quota is "full" (issue 19, §4.5). Anything
+ * uncertain is "ok" (delivery decides later) or "temp"; "unknown" only when
+ * the answer is sure.
  */
 export type RcptVerdict = "ok" | "unknown" | "temp" | "full" | "full-temp";
 
@@ -24,6 +27,8 @@ export async function checkRecipient(home: string, addr: string, rules: RewriteR
   const at = routed.addr.lastIndexOf("@");
   const local = routed.addr.slice(0, at);
   if (local === "") return "ok"; // qmail: an empty local part is a silent success
+  // control/virtualusers we may not read (mode 600, smtpd as qmaild): no local answer is sure
+  if (!(await readableOrAbsent(join(home, "control", "virtualusers")))) return "ok";
   const who = await resolveLocal(home, local, { domain: routed.addr.slice(at + 1) });
   if (who.kind !== "ok") return "temp";
   const { home: dir, dash, ext } = who.value;
@@ -55,6 +60,15 @@ async function defaultMailboxFull(qmhome: string, userHome: string, mailbox: str
     return warn.kind === "ok" && warn.value === 0 ? "full" : "full-temp";
   } catch {
     return "ok";
+  }
+}
+
+async function readableOrAbsent(path: string): Promise<boolean> {
+  try {
+    await access(path, constants.R_OK);
+    return true;
+  } catch (err) {
+    return (err as { code?: string }).code === "ENOENT";
   }
 }
 
