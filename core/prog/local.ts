@@ -6,7 +6,6 @@ import {
 } from "../lib/local/dot-qmail.ts";
 import { describe, ok, perm, temp, type Fail, type Result } from "../lib/base/result.ts";
 import { errText } from "../io/base/errno.ts";
-import { readControlNumber } from "../io/base/control.ts";
 import { deliverMaildir } from "../io/local/maildir.ts";
 import { deliverMbox } from "../io/local/mbox.ts";
 import { bytesSource, fdSource, headerHasLine, type MessageSource } from "../io/local/message-source.ts";
