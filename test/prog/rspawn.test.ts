@@ -51,6 +51,20 @@ describe("qm rspawn", { timeout: 300_000 }, () => {
       await peer.close();
     }
   });
+  it("defers a recipient whose virtualdomains LMTP route is bad or down, and never falls back to SMTP", async () => {
+    const peer = await startPeer({});
+    try {
+      const { h, mess } = home(peer.port);
+      writeFileSync(join(h, "control", "virtualdomains"), `bad.test:lmtp:somehost:24\ndown.test:lmtp:unix:${join(h, "no-such-socket")}\n`);
+      const r = await runQm(["rspawn"], { input: spawnInput([["0", mess, "s@client.test", "a@bad.test"], ["1", mess, "s@client.test", "b@down.test"]]), env: { QMHOME: h } });
+      const got = spawnReports(r.stdout);
+      assert.equal(got.get("0"), "Zcontrol/virtualdomains has a bad LMTP route: lmtp:somehost:24. (#4.3.5)\n");
+      assert.match(got.get("1") ?? "", /^ZUnable to connect to LMTP server unix:.*no-such-socket: ENOENT\. \(#4\.4\.1\)\n$/);
+      assert.equal(peer.sessions.length, 0);
+    } finally {
+      await peer.close();
+    }
+  });
   it("reports Z for every delivery when it cannot connect, and exits 0 on EOF", async () => {
     const { h, mess } = home(1);
     const r = await runQm(["rspawn"], { input: `7\0${mess}\0s@client.test\0a@x.test\0`, env: { QMHOME: h } });
