@@ -84,8 +84,19 @@ async function deliverGroup(home: string, cfg: RemoteConfig | null, dkim: Result
   if (!path.startsWith(messDir) || path.includes("/../")) return all({ letter: "Z", text: "Message path is not in the queue. (#4.3.0)\n" });
   const vd = await readControlMap(home, "virtualdomains");
   if (vd.kind !== "ok") return all({ letter: "Z", text: "Unable to read control/virtualdomains. (#4.3.0)\n" });
-  const route = lmtpRouteOf(jobs[0]!.recipient, vd.value);
-  if (route !== null) return lmtpGroup(cfg, route, jobs);
+  const routes = jobs.map((j) => lmtpRouteOf(j.recipient, vd.value));
+  if (routes.some((r) => r !== routes[0])) {
+    // one domain, several routes (a user@domain line): one delivery per route, reports back in order
+    const parts = new Map<string | null, number[]>();
+    routes.forEach((r, i) => parts.set(r, [...(parts.get(r) ?? []), i]));
+    const out: Outcome[] = [];
+    await Promise.all([...parts.values()].map(async (idx) => {
+      const got = await deliverGroup(home, cfg, dkim, tcpto, pool, idx.map((i) => jobs[i]!));
+      idx.forEach((i, k) => (out[i] = got[k]!));
+    }));
+    return out;
+  }
+  if (routes[0] != null) return lmtpGroup(cfg, routes[0], jobs);
   if (dkim.kind !== "ok") return all({ letter: "Z", text: `${describe(dkim)}\n` });
   const opened = await openMessageFile(path);
   if (opened.kind !== "ok") return all({ letter: "Z", text: "Unable to open message file. (#4.3.0)\n" });
