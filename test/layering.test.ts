@@ -29,6 +29,8 @@ const DOORS: Record<string, readonly string[]> = {
   local: [
     "core/lib/local/dot-qmail.ts", // smtpd's recipient check asks which .qmail files would take an address
     "core/io/local/users.ts", // ... and which local user an address belongs to
+    "core/lib/local/maildirsize.ts", // ... and whether that user's Maildir++ quota is already used up
+    "core/io/local/quota.ts", // ... read from its maildirsize
   ],
   qmqp: [
     "core/io/qmqp/client.ts", // the queue's submit() hands a message to QMQP servers (mini-qmail)

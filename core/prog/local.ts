@@ -6,13 +6,15 @@ import {
 } from "../lib/local/dot-qmail.ts";
 import { describe, ok, perm, temp, type Fail, type Result } from "../lib/base/result.ts";
 import { errText } from "../io/base/errno.ts";
-import { readControlNumber } from "../io/base/control.ts";
 import { deliverMaildir } from "../io/local/maildir.ts";
 import { deliverMbox } from "../io/local/mbox.ts";
 import { bytesSource, fdSource, headerHasLine, type MessageSource } from "../io/local/message-source.ts";
 import { becomeHomeOwner } from "../io/base/privilege.ts";
 import { runProgram } from "../io/local/program.ts";
 import { submit } from "../io/queue/submit.ts";
+import { readControlLine, readControlNumber } from "../io/base/control.ts";
+import { parseLmtpRoute, type LmtpOutcome } from "../lib/remote/lmtp.ts";
+import { deliverLmtp } from "../io/remote/lmtp.ts";
 import { qmHome, uid as currentUid } from "../io/base/sys.ts";
 import { encodeWorkerReply, LOCAL_EXIT, LOCAL_FIELDS, workerRequestReader, type LocalExit, type LocalRequest, WORKER_MAX_TEXT, type WorkerRequest } from "../lib/local/wire.ts";
 
@@ -27,6 +29,8 @@ export interface LocalOptions {
   readonly qmhome?: string;
   readonly env?: NodeJS.ProcessEnv;
   readonly now?: Date;
+  /** A virtual user's Maildir++ quota line (control/virtualusers), held to by its Maildir deliveries. */
+  readonly quota?: string;
 }
 
 /** Exit status: 0 delivered, 100 permanent, 111 temporary (qmail-local). */
@@ -92,7 +96,7 @@ async function run(ctx: Ctx, lines: Instruction[], ns: string): Promise<Result<s
   for (const ins of lines) {
     const step = await execute(ctx, ins, forwards);
     if (step.kind !== "ok") return step;
-    if (ins.kind === "mbox" || ins.kind === "maildir") counts.file++;
+    if (ins.kind === "mbox" || ins.kind === "maildir" || ins.kind === "lmtp") counts.file++;
     if (ins.kind === "program") counts.program++;
     if (step.value === "stop") break;
   }
@@ -123,12 +127,19 @@ async function execute(ctx: Ctx, ins: Instruction, forwards: string[]): Promise<
       const head = utf8(rpLine(req.sender) + ctx.dt);
       const path = resolve(req.home, ins.path);
       if (ins.kind === "maildir") {
-        const r = await deliverMaildir(path, head, ctx.msg);
+        const qmhome = ctx.opts.qmhome ?? qmHome();
+        const create = await readControlNumber(qmhome, "maildircreate", 1);
+        const warn = await readControlNumber(qmhome, "quotawarn", 0);
+        const quota = warn.kind !== "ok" || warn.value !== 0 ? "temp" : "perm"; // unreadable: the safe side
+        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0, quota, limit: ctx.opts.quota || null });
         return r.kind === "ok" ? ok("next") : r;
       }
       const r = await deliverMbox(path, Buffer.concat([utf8(ufLine(req.sender, ctx.opts.now ?? new Date())), head]), ctx.msg);
       return r.kind === "ok" ? ok("next") : r;
     }
+    case "lmtp":
+      if (ctx.forwardOnly) return temp("Uh-oh: .qmail has LMTP delivery but has x bit set", "4.7.0");
+      return lmtp(ctx, ins.route);
     case "program":
       if (ctx.forwardOnly) return temp("Uh-oh: .qmail has prog delivery but has x bit set", "4.7.0");
       return program(ctx, ins.command);
@@ -146,6 +157,37 @@ async function program(ctx: Ctx, command: string): Promise<Result<"next" | "stop
   if (outcome === "perm") return perm(`Program exited ${r.code}: permanent failure`, "5.2.0");
   if (r.signal === "spawn") return temp("Unable to run /bin/sh", "4.3.0");
   return temp(r.code === null ? `Program was killed by ${r.signal}` : `Program exited ${r.code}: temporary failure`, "4.2.0");
+}
+
+/** A `.qmail` line `lmtp:...`: one LMTP transaction for this recipient (RECIPIENT), Delivered-To added. */
+async function lmtp(ctx: Ctx, route: string): Promise<Result<"next" | "stop">> {
+  const target = parseLmtpRoute(route);
+  if (!target) return temp(`Unable to use .qmail line ${route.slice(0, 200).replace(/[^\x20-\x7e]/g, "?")}: not an LMTP route`, "4.2.1");
+  const home = ctx.opts.qmhome ?? qmHome();
+  const me = await readControlLine(home, "me", null);
+  const connect = await readControlNumber(home, "timeoutconnect", 60);
+  const remote = await readControlNumber(home, "timeoutremote", 1200);
+  const seconds = (r: Result<number>, def: number): number => Math.max(1, r.kind === "ok" ? r.value : def) * 1000;
+  const { req, msg } = ctx;
+  const [o] = await deliverLmtp(target, {
+    lhlo: (me.kind === "ok" && me.value) || "localhost",
+    sender: byteString(req.sender),
+    recipients: [byteString(`${req.local}@${req.domain}`)],
+    head: utf8(ctx.dt),
+    message: () => msg.chunks(),
+  }, { connectMs: seconds(connect, 60), ioMs: seconds(remote, 1200) });
+  return fromLmtp(o!);
+}
+
+/** An LMTP outcome as a result: the status from its (#x.y.z), else the server's enhanced code, else 4.4.2 / 5.2.0. */
+function fromLmtp(o: LmtpOutcome): Result<"next" | "stop"> {
+  if (o.letter === "K") return ok("next");
+  const own = /\(#([45]\.\d{1,3}\.\d{1,3})\)\s*$/.exec(o.text);
+  const said = /Remote host said: \d{3}[ -]([45]\.\d{1,3}\.\d{1,3})\b/.exec(o.text);
+  const reason = o.text.replace(/\s*\(#[^)]*\)\s*$/, "").replace(/[.\s]+$/, "");
+  const code = own?.[1] ?? said?.[1];
+  if (o.letter === "D") return perm(reason, (code?.startsWith("5.") ? code : "5.2.0") as `5.${number}.${number}`);
+  return temp(reason, (code?.startsWith("4.") ? code : "4.4.2") as `4.${number}.${number}`);
 }
 
 async function forward(ctx: Ctx, recipients: string[], ns: string): Promise<Result<number>> {
@@ -316,7 +358,7 @@ async function workerDelivery(r: WorkerRequest, qmhome: string | undefined): Pro
   const req = requestFromArgs(r.args.map((f) => Buffer.from(f, "latin1").toString("utf8")));
   let text = "";
   const out = (t: string): void => { if (text.length < WORKER_MAX_TEXT) text += t; };
-  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome })).code : LOCAL_EXIT.perm;
+  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome, quota: r.quota })).code : LOCAL_EXIT.perm;
   if (req.kind !== "ok") out(`${describe(req)}\n`);
   return encodeWorkerReply(r.id, code, text);
 }
@@ -339,5 +381,5 @@ export async function deliverAsCli(args: readonly string[], out: (text: string) 
     return LOCAL_EXIT.temp;
   }
   process.umask(0o077);
-  return (await deliverLocal(req.value, src.value, { out })).code;
+  return (await deliverLocal(req.value, src.value, { out, quota: process.env.QM_QUOTA ?? "" })).code;
 }

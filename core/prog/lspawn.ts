@@ -61,14 +61,15 @@ async function deliver({ path, sender, recipient: rcpt }: Command, qmhome: strin
   if (typeof msg === "string") return { letter: "Z", text: msg };
   try {
     if (local === "") return { letter: "K", text: "" };
-    const who = await resolveLocal(qmhome, text(local));
+    const who = await resolveLocal(qmhome, text(local), { domain: text(domain) });
     if (who.kind !== "ok") {
       return { letter: "Z", text: `${RESOLVE_TEXT.get(who.code)!.slice(0, -1)} ${who.reason.replace(/\n/g, " ")}\n` };
     }
     const a = who.value;
     if (a.uid === 0) return { letter: "Z", text: "Not allowed to perform deliveries as root. (#4.3.0)\n" };
-    const args = localArgs({ user: a.user, home: a.home, local: text(local), dash: a.dash, ext: a.ext, domain: text(domain), sender: text(sender), defaultDelivery: dd });
-    const e = msg.size <= WORKER_MAX_BODY ? await pool.deliver(a, args, readAll(msg.fd, msg.size)) : await oneShot(a, args, msg.fd);
+    const args = localArgs({ user: a.user, home: a.home, local: text(local), dash: a.dash, ext: a.ext, domain: text(domain), sender: text(sender), defaultDelivery: a.mailbox ?? dd });
+    const quota = a.quota ?? "";
+    const e = msg.size <= WORKER_MAX_BODY ? await pool.deliver(a, args, readAll(msg.fd, msg.size), quota) : await oneShot(a, args, msg.fd, quota);
     return localOutcome(e.code, e.text);
   } finally {
     closeSync(msg.fd);
@@ -105,9 +106,10 @@ function readAll(fd: number, size: number): Uint8Array {
 
 type Exit = Omit<WorkerReply, "id">;
 
-function oneShot(a: Assignment, args: string[], fd: number): Promise<Exit> {
+function oneShot(a: Assignment, args: string[], fd: number, quota: string): Promise<Exit> {
   return new Promise((resolve) => {
-    const child = spawnSelf("local", args, { uid: a.uid, gid: a.gid, stdio: [fd, "pipe", "pipe"] });
+    const env = { ...process.env, QM_QUOTA: quota };
+    const child = spawnSelf("local", args, { uid: a.uid, gid: a.gid, stdio: [fd, "pipe", "pipe"], env });
     let out = "";
     const add = (b: Buffer): void => { if (out.length < 65536) out += b.toString("latin1"); };
     child.stdout?.on("data", add);
@@ -128,13 +130,13 @@ class WorkerPool {
   #workers = new Map<string, Worker>();
   #next = 0;
 
-  deliver(a: Assignment, args: string[], body: Uint8Array): Promise<Exit> {
+  deliver(a: Assignment, args: string[], body: Uint8Array, quota: string): Promise<Exit> {
     const w = this.#get(a);
     const id = String(++this.#next);
     clearTimeout(w.timer);
     return new Promise((resolve) => {
       w.waiting.set(id, resolve);
-      w.child.stdin?.write(encodeWorkerRequest(id, args, body.length));
+      w.child.stdin?.write(encodeWorkerRequest(id, args, body.length, quota));
       w.child.stdin?.write(body);
     });
   }

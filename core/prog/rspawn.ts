@@ -8,6 +8,10 @@ import { ConnPool } from "../io/remote/smtp-pool.ts";
 import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
 import { loadDkimSigner, type DkimSigner } from "../io/dkim/signer.ts";
 import { describe, type Result } from "../lib/base/result.ts";
+import { readControlMap } from "../io/base/control.ts";
+import { lmtpRouteOf } from "../lib/send/rewrite.ts";
+import { parseLmtpRoute } from "../lib/remote/lmtp.ts";
+import { deliverLmtp } from "../io/remote/lmtp.ts";
 
 // qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
 // K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).
@@ -21,6 +25,13 @@ import { describe, type Result } from "../lib/base/result.ts";
 // each slot gets its own recipient record with the message record. A
 // connection whose transaction went through waits a moment for the next
 // message to the same address (core/io/remote/smtp-pool.ts).
+//
+// A recipient whose control/virtualdomains entry is an LMTP route
+// (`lmtp:unix:/path`, `lmtp:host:port`; read again for each group, so a
+// route is never missed for a stale copy) goes to that server instead: the
+// same group shares one LMTP transaction, and each slot gets the server's
+// own reply for its recipient (core/lib/remote/lmtp.ts), so qm send
+// checkpoints and bounces each recipient exactly.
 
 /** Recipients per shared transaction; RFC 5321 servers take at least 100. */
 export const BATCH_MAX = 50;
@@ -71,6 +82,21 @@ async function deliverGroup(home: string, cfg: RemoteConfig | null, dkim: Result
   if (!cfg) return all(synthesizeReport([MESSAGE.control]));
   const messDir = join(home, "queue", "mess") + "/";
   if (!path.startsWith(messDir) || path.includes("/../")) return all({ letter: "Z", text: "Message path is not in the queue. (#4.3.0)\n" });
+  const vd = await readControlMap(home, "virtualdomains");
+  if (vd.kind !== "ok") return all({ letter: "Z", text: "Unable to read control/virtualdomains. (#4.3.0)\n" });
+  const routes = jobs.map((j) => lmtpRouteOf(j.recipient, vd.value));
+  if (routes.some((r) => r !== routes[0])) {
+    // one domain, several routes (a user@domain line): one delivery per route, reports back in order
+    const parts = new Map<string | null, number[]>();
+    routes.forEach((r, i) => parts.set(r, [...(parts.get(r) ?? []), i]));
+    const out: Outcome[] = [];
+    await Promise.all([...parts.values()].map(async (idx) => {
+      const got = await deliverGroup(home, cfg, dkim, tcpto, pool, idx.map((i) => jobs[i]!));
+      idx.forEach((i, k) => (out[i] = got[k]!));
+    }));
+    return out;
+  }
+  if (routes[0] != null) return lmtpGroup(cfg, routes[0], jobs);
   if (dkim.kind !== "ok") return all({ letter: "Z", text: `${describe(dkim)}\n` });
   const opened = await openMessageFile(path);
   if (opened.kind !== "ok") return all({ letter: "Z", text: "Unable to open message file. (#4.3.0)\n" });
@@ -93,6 +119,25 @@ async function deliverGroup(home: string, cfg: RemoteConfig | null, dkim: Result
     await msg.value.close();
   }
   return jobs.map((_, i) => synthesizeReport(recordsFor(records, i, jobs.length)));
+}
+
+/** The group's recipients in one LMTP transaction; no DKIM signature (the mail stays on this host). */
+async function lmtpGroup(cfg: RemoteConfig, route: string, jobs: readonly Command[]): Promise<Outcome[]> {
+  const target = parseLmtpRoute(route);
+  const safe = route.replace(/[^\x21-\x7e]/g, "?");
+  if (!target) return jobs.map(() => ({ letter: "Z", text: `control/virtualdomains has a bad LMTP route: ${safe}. (#4.3.5)\n` }));
+  const opened = await openMessageFile(jobs[0]!.path);
+  if (opened.kind !== "ok") return jobs.map(() => ({ letter: "Z", text: "Unable to open message file. (#4.3.0)\n" }));
+  try {
+    return await deliverLmtp(target, {
+      lhlo: cfg.helo,
+      sender: jobs[0]!.sender,
+      recipients: jobs.map((j) => j.recipient),
+      message: opened.value.chunks,
+    }, { connectMs: cfg.connectMs, ioMs: cfg.remoteMs });
+  } finally {
+    await opened.value.close();
+  }
 }
 
 /**

@@ -37,6 +37,26 @@ function maildir(home: string): string[] {
 }
 
 describe("qm local", { timeout: 600_000 }, () => {
+  it("defers an lmtp: line that is no route, or whose server is not there (never a forward)", async () => {
+    const home = userHome();
+    dotQmail(home, ".qmail", "lmtp:somehost:24\n");
+    const bad = await local(home);
+    assert.equal(bad.code, 111);
+    assert.equal(bad.stdout.toString(), "Unable to use .qmail line lmtp:somehost:24: not an LMTP route. (#4.2.1)\n");
+    dotQmail(home, ".qmail", `lmtp:unix:${join(home, "none")}\n`);
+    const down = await local(home);
+    assert.equal(down.code, 111);
+    assert.match(down.stdout.toString(), /^Unable to connect to LMTP server unix:.*none: ENOENT\. \(#4\.4\.1\)\n$/);
+  });
+  it("honours QM_QUOTA (a virtual user's quota) in its Maildir deliveries: 5.2.2 when over", async () => {
+    const home = userHome();
+    const ok1 = await local(home, { env: { QM_QUOTA: "200S" } });
+    assert.equal(ok1.code, 0, ok1.stdout.toString());
+    assert.match(readFileSync(join(home, "Maildir", "maildirsize"), "latin1"), /^200S\n0 0\n\d+ 1\n$/);
+    const over = await local(home, { env: { QM_QUOTA: "200S" } });
+    assert.equal(over.code, 100);
+    assert.match(over.stdout.toString(), /^The mailbox is full: \d+ of 200 bytes .*\(#5\.2\.2\)\n$/);
+  });
   it("delivers to the default Maildir byte for byte, as the home's owner", async () => {
     const home = userHome();
     const r = await local(home);

@@ -51,6 +51,31 @@ describe("qm rspawn", { timeout: 300_000 }, () => {
       await peer.close();
     }
   });
+  it("defers a recipient whose virtualdomains LMTP route is bad or down, and never falls back to SMTP", async () => {
+    const peer = await startPeer({});
+    try {
+      const { h, mess } = home(peer.port);
+      writeFileSync(join(h, "control", "virtualdomains"), `bad.test:lmtp:somehost:24\ndown.test:lmtp:unix:${join(h, "no-such-socket")}\nann@mix.test:lmtp:unix:${join(h, "no-such-socket")}\n`);
+      const r = await runQm(["rspawn"], {
+        input: spawnInput([
+          ["0", mess, "s@client.test", "a@bad.test"], ["1", mess, "s@client.test", "b@down.test"],
+          ["2", mess, "s@client.test", "bob@mix.test"], ["3", mess, "s@client.test", "ann@mix.test"], ["4", mess, "s@client.test", "cy@mix.test"],
+        ]),
+        env: { QMHOME: h },
+      });
+      const got = spawnReports(r.stdout);
+      assert.equal(got.get("0"), "Zcontrol/virtualdomains has a bad LMTP route: lmtp:somehost:24. (#4.3.5)\n");
+      assert.match(got.get("1") ?? "", /^ZUnable to connect to LMTP server unix:.*no-such-socket: ENOENT\. \(#4\.4\.1\)\n$/);
+      // one domain, two routes: ann@ by its LMTP route, bob@ and cy@ by SMTP in one transaction
+      assert.match(got.get("3") ?? "", /^ZUnable to connect to LMTP server/);
+      assert.match(got.get("2") ?? "", /^K127\.0\.0\.1 accepted message/);
+      assert.match(got.get("4") ?? "", /^K127\.0\.0\.1 accepted message/);
+      assert.equal(peer.sessions.length, 1);
+      assert.ok(!peer.sessions[0]!.commands.some((c) => /ann@|@bad|@down/.test(c)), peer.sessions[0]!.commands.join("\n"));
+    } finally {
+      await peer.close();
+    }
+  });
   it("reports Z for every delivery when it cannot connect, and exits 0 on EOF", async () => {
     const { h, mess } = home(1);
     const r = await runQm(["rspawn"], { input: `7\0${mess}\0s@client.test\0a@x.test\0`, env: { QMHOME: h } });

@@ -1,11 +1,12 @@
 import { readFileSync, statSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { join } from "node:path";
-import { getpwCandidates, lookupAssign, type Assignment } from "../../lib/local/assign.ts";
+import { getpwCandidates, lookupAssign, parseDelimiters, type Assignment } from "../../lib/local/assign.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { parsePasswd, passwdPath, type PasswdEntry } from "../base/passwd.ts";
 import { fromBytes } from "../../lib/base/bytes.ts";
+import { findVirtualUser, parseVirtualUsers, virtualHome } from "../../lib/local/virtualusers.ts";
 
 // Who receives a local part (docs/qmail.md §3.1–3.3): users/cdb, then the password
 // file (qmail-getpw's rules), then the alias user. The result is never uid 0.
@@ -15,9 +16,16 @@ export type Resolved = { readonly kind: "ok"; readonly value: Assignment } | { r
 
 export interface ResolveOptions {
   readonly passwd?: string;
+  /** The recipient's domain: control/virtualusers is asked first (qm's own). */
+  readonly domain?: string;
 }
 
 export async function resolveLocal(qmhome: string, local: string, opts: ResolveOptions = {}): Promise<Resolved> {
+  if (opts.domain !== undefined) {
+    const v = virtualUser(qmhome, local, opts.domain);
+    if (v.kind !== "ok") return { kind: "error", code: "sys", reason: v.reason };
+    if (v.value) return { kind: "ok", value: v.value };
+  }
   const cdb = await readUsersCdb(qmhome);
   if (cdb.kind !== "ok") return { kind: "error", code: "cdb", reason: cdb.reason };
   if (cdb.value) {
@@ -26,7 +34,9 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
   }
   const pw = passwdTable(opts.passwd ?? passwdPath());
   if (pw.kind !== "ok") return { kind: "error", code: "sys", reason: pw.reason };
-  for (const c of getpwCandidates(local)) {
+  const delims = cached(join(qmhome, "control", "extdelimiters"), (b) => parseDelimiters(fromBytes(b).split("\n")[0]!.replace(/[ \t\r]+$/, "")));
+  if (delims.kind !== "ok") return { kind: "error", code: "sys", reason: `Unable to read control/extdelimiters: ${delims.reason}` };
+  for (const c of getpwCandidates(local, delims.value ?? "-")) {
     const acct = pw.value.get(c.name);
     if (!acct || acct.uid === 0) continue;
     const owned = await ownedBy(acct.home, acct.uid);
@@ -36,6 +46,19 @@ export async function resolveLocal(qmhome: string, local: string, opts: ResolveO
   const alias = await aliasUser(qmhome);
   if (alias.kind !== "ok") return { kind: "error", code: "noalias", reason: alias.reason };
   return { kind: "ok", value: { ...alias.value, dash: "-", ext: local } };
+}
+
+/** control/virtualusers' entry for local@domain (or P-local@domain, P a virtualdomains prefix), as an assignment. */
+function virtualUser(qmhome: string, local: string, domain: string): Result<Assignment | null> {
+  const users = cached(join(qmhome, "control", "virtualusers"), (b) => parseVirtualUsers(fromBytes(b)));
+  if (users.kind !== "ok") return temp(`Unable to read control/virtualusers: ${users.reason}`, "4.3.0");
+  if (users.value === null) return ok(null);
+  if (users.value.kind !== "ok") return users.value;
+  const vd = cached(join(qmhome, "control", "virtualdomains"), (b) => new Set(fromBytes(b).split("\n").map((l) => l.slice(l.indexOf(":") + 1).replace(/[ \t\r]+$/, "")).filter((v) => v !== "" && !v.startsWith("lmtp:"))));
+  if (vd.kind !== "ok") return temp(`Unable to read control/virtualdomains: ${vd.reason}`, "4.3.0");
+  const u = findVirtualUser(users.value.value, local, domain, vd.value ?? []);
+  if (!u) return ok(null);
+  return ok({ user: u.address, uid: u.uid, gid: u.gid, home: virtualHome(u), dash: "", ext: "", mailbox: u.mailbox, quota: u.quota });
 }
 
 /** users/cdb bytes, null when there is none (ENOENT); other errors are temporary. */

@@ -57,6 +57,11 @@ export class SmtpConn {
     return !this.#dead && this.#lines.length === 0 && this.#pending === "";
   }
 
+  /** Something the peer sent is waiting, unread (open or not). */
+  get unread(): boolean {
+    return this.#lines.length > 0 || this.#pending !== "";
+  }
+
   #attach(sock: Socket | TLSSocket): void {
     // no setEncoding: a STARTTLS upgrade needs the raw socket to keep yielding Buffers
     sock.on("data", (chunk: Buffer) => {

@@ -14,6 +14,10 @@ export interface Assignment {
   readonly home: string;
   readonly dash: string;
   readonly ext: string;
+  /** A virtual user's mailbox (control/virtualusers): the default delivery instead of control/defaultdelivery. */
+  readonly mailbox?: string;
+  /** ... and its Maildir++ quota line. */
+  readonly quota?: string | null;
 }
 
 const MAX_ASSIGN_LINES = 1_000_000;
@@ -48,6 +52,15 @@ function finish(records: CdbRecord[], wild: string[]): Result<CdbRecord[]> {
   return ok([...records, { key: new Uint8Array(0), data: toBytes(wild.join("")) }]);
 }
 
+/** Characters control/extdelimiters may name: punctuation that no file name or route reads specially. */
+const DELIMITER_OK = /^[-+=_#~!$%^&*]$/;
+
+/** control/extdelimiters' first line → its delimiter characters; "-" when it names none. */
+export function parseDelimiters(line: string | null): string {
+  const chars = [...new Set([...(line ?? "")])].filter((c) => DELIMITER_OK.test(c));
+  return chars.length > 0 ? chars.join("") : "-";
+}
+
 /** qmail-lspawn's users/cdb lookup: exact "=" first, then "+" prefixes ending in a wildcard char. */
 export function lookupAssign(db: Uint8Array, local: string): Assignment | null {
   const probe = `!${local.toLowerCase()}\0`;
@@ -71,11 +84,16 @@ function decode(data: Uint8Array, tail: string): Assignment | null {
   return { user: f[0]!, uid, gid, home: f[3]!, dash: f[4]!, ext: f[5]! + tail };
 }
 
-/** qmail-getpw candidates, longest first: the whole local, then each prefix ending before a "-". */
-export function getpwCandidates(local: string): { name: string; dash: string; ext: string }[] {
+/**
+ * qmail-getpw candidates, longest first: the whole local, then each prefix
+ * ending before a delimiter (control/extdelimiters, default "-"). The dash
+ * is always "-", whichever delimiter split the address: `ann+tag` and
+ * `ann-tag` both read `.qmail-tag`.
+ */
+export function getpwCandidates(local: string, delimiters = "-"): { name: string; dash: string; ext: string }[] {
   const out: { name: string; dash: string; ext: string }[] = [];
   for (let i = local.length; i >= 0; i--) {
-    if (i < local.length && local[i] !== "-") continue;
+    if (i < local.length && !delimiters.includes(local[i]!)) continue;
     if (i >= 32 || i === 0) continue;
     const whole = i === local.length;
     out.push({ name: local.slice(0, i).toLowerCase(), dash: whole ? "" : "-", ext: whole ? "" : local.slice(i + 1) });

@@ -13,6 +13,7 @@ export type Instruction =
   | { readonly kind: "mbox"; readonly path: string }
   | { readonly kind: "maildir"; readonly path: string }
   | { readonly kind: "forward"; readonly address: string }
+  | { readonly kind: "lmtp"; readonly route: string }
   | { readonly kind: "forward-only" };
 
 /** A .qmail text longer than this is refused (temp): qmail reads it whole; qm bounds it. */
@@ -40,6 +41,11 @@ export function parseDotQmail(text: string): Result<Instruction[]> {
   const out: Instruction[] = [];
   for (const line of lines) {
     if (line === "") continue;
+    // qm's own: a mailbox behind an LMTP server (core/lib/remote/lmtp.ts); no address starts so
+    if (line.startsWith("lmtp:")) {
+      out.push({ kind: "lmtp", route: line });
+      continue;
+    }
     const rule = RULES.get(line[0]!) ?? ((l: string) => ({ kind: "forward", address: l }) as const);
     out.push(rule(line));
   }

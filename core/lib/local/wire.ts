@@ -4,7 +4,8 @@
  * domain sender defaultdelivery`, also the fields of a worker request), its
  * exit codes and what qmail-lspawn makes of them, and the pipe between
  * `qm lspawn` and a reused `qm local-worker`:
- *   request: id\0 <the eight arguments>\0 length\0 <length message bytes>
+ *   request: id\0 <the eight arguments>\0 quota\0 length\0 <length message bytes>
+ * (quota: a virtual user's Maildir++ quota line, control/virtualusers, or empty)
  *   reply:   id\0 exit code\0 text\0
  * Fields are byte strings (bytes.ts) holding UTF-8 text.
  */
@@ -41,6 +42,7 @@ export function localOutcome(code: number | null, text: string): Outcome {
 export interface WorkerRequest {
   readonly id: string;
   readonly args: readonly string[];
+  readonly quota: string;
   readonly body: Uint8Array;
 }
 export interface WorkerReply {
@@ -50,15 +52,16 @@ export interface WorkerReply {
 }
 
 /** A request's fields; the `bodyLength` message bytes are written right after them. */
-export function encodeWorkerRequest(id: string, args: readonly string[], bodyLength: number): Uint8Array {
-  return encodeFields([id, ...args, String(bodyLength)]);
+export function encodeWorkerRequest(id: string, args: readonly string[], bodyLength: number, quota = ""): Uint8Array {
+  return encodeFields([id, ...args, quota, String(bodyLength)]);
 }
 
 /** The worker's reader: a bad frame (overlong field, body over WORKER_MAX_BODY) is an error, after which nothing is read. */
 export function workerRequestReader(): (chunk: Uint8Array) => (WorkerRequest | { readonly error: string })[] {
-  const frames = createFrameReader(LOCAL_FIELDS.length + 2, { bodyField: LOCAL_FIELDS.length + 1, maxBody: WORKER_MAX_BODY });
+  const frames = createFrameReader(LOCAL_FIELDS.length + 3, { bodyField: LOCAL_FIELDS.length + 2, maxBody: WORKER_MAX_BODY });
+  const n = LOCAL_FIELDS.length;
   return (chunk) =>
-    frames.push(chunk).map((ev) => (ev.kind === "error" ? { error: ev.reason } : { id: ev.frame.fields[0]!, args: ev.frame.fields.slice(1, 1 + LOCAL_FIELDS.length), body: ev.frame.body! }));
+    frames.push(chunk).map((ev) => (ev.kind === "error" ? { error: ev.reason } : { id: ev.frame.fields[0]!, args: ev.frame.fields.slice(1, 1 + n), quota: ev.frame.fields[1 + n]!, body: ev.frame.body! }));
 }
 
 /** The text is cut at WORKER_MAX_TEXT (lspawn reports much less of it). */

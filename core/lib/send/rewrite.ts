@@ -40,7 +40,21 @@ export function rewrite(recipient: string, rules: RewriteRules): Routed {
   if (rules.locals.has(domain)) return { channel: "local", addr };
   const prepend = virtualPrepend(addr.toLowerCase(), domain, rules.virtualdomains);
   if (prepend === null || prepend === "") return { channel: "remote", addr };
+  // an LMTP route: qm rspawn delivers to that server, the address unchanged
+  if (prepend.startsWith("lmtp:")) return { channel: "remote", addr };
   return { channel: "local", addr: `${prepend}-${addr}` };
+}
+
+/**
+ * The LMTP route control/virtualdomains gives an address (`lmtp:...`, as
+ * written), or null when its first hit is no route (qm rspawn asks this for
+ * each delivery, with the file as it is then).
+ */
+export function lmtpRouteOf(addr: string, virtualdomains: ReadonlyMap<string, string>): string | null {
+  const at = addr.lastIndexOf("@");
+  if (at < 0) return null;
+  const hit = virtualPrepend(addr.toLowerCase(), addr.slice(at + 1).toLowerCase(), virtualdomains);
+  return hit !== null && hit.startsWith("lmtp:") ? hit : null;
 }
 
 /** The first virtualdomains hit: user@domain, domain, each .suffix, then "". */

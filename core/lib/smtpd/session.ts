@@ -248,9 +248,11 @@ export function step(s: Session, line: string, p: Policy): Step {
 }
 
 /** After the recipient lookup of a "rcpt" effect. */
-export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" | "temp"): Step {
+export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" | "temp" | "full" | "full-temp"): Step {
   if (verdict === "ok") return reply({ ...s, recipients: [...s.recipients, addr] }, "250 2.1.5 ok");
   if (verdict === "unknown") return refuse(s, "550 5.1.1 sorry, no mailbox here by that name");
+  if (verdict === "full") return refuse(s, "552 5.2.2 sorry, that mailbox is full");
+  if (verdict === "full-temp") return reply(s, "452 4.2.2 that mailbox is full; try again later");
   return reply(s, "451 4.3.0 unable to check that recipient now; try again later");
 }
 

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { deliverMaildir, makeMaildir, uniqueName } from "../../../core/io/local/maildir.ts";
 import { bytesSource } from "../../../core/io/local/message-source.ts";
@@ -33,6 +33,23 @@ describe("deliverMaildir()", { timeout: 120_000 }, () => {
   it("fails temporarily without a tmp/ directory", async () => {
     const r = await deliverMaildir(tempDir(), Buffer.from(""), bytesSource(Buffer.from("x")));
     assert.equal(r.kind, "temp");
+  });
+  it("with create, makes a missing maildir (or its missing tmp/ new/ cur/) mode 700, never its parent", async () => {
+    const top = tempDir();
+    const dir = join(top, "Maildir");
+    const r = await deliverMaildir(dir, Buffer.from(""), bytesSource(Buffer.from("x\n")), { create: true });
+    assert.equal(r.kind, "ok", JSON.stringify(r));
+    for (const d of ["", "tmp", "new", "cur"]) assert.equal(statSync(join(dir, d)).mode & 0o777, 0o700, d);
+    assert.equal(readdirSync(join(dir, "new")).length, 1);
+    const half = join(top, "Half");
+    mkdirSync(join(half, "new"), { recursive: true });
+    assert.equal((await deliverMaildir(half, Buffer.from(""), bytesSource(Buffer.from("y\n")), { create: true })).kind, "ok");
+    assert.deepEqual(readdirSync(half).sort(), ["cur", "new", "tmp"]);
+    const deep = join(top, "no", "such", "Maildir");
+    assert.equal((await deliverMaildir(deep, Buffer.from(""), bytesSource(Buffer.from("z\n")), { create: true })).kind, "temp");
+    assert.equal(existsSync(join(top, "no")), false);
+    assert.equal((await deliverMaildir(join(top, "Off"), Buffer.from(""), bytesSource(Buffer.from("z\n")))).kind, "temp");
+    assert.equal(existsSync(join(top, "Off")), false);
   });
   it("refuses to make an existing maildir", () => {
     assert.notEqual(makeMaildir(tempDir()).kind, "ok");

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { compileAssign, getpwCandidates, lookupAssign } from "../../../core/lib/local/assign.ts";
+import { compileAssign, getpwCandidates, lookupAssign, parseDelimiters } from "../../../core/lib/local/assign.ts";
 import { buildCdb } from "../../../core/lib/base/cdb.ts";
 
 function db(text: string): Uint8Array {
@@ -58,5 +58,27 @@ describe("getpwCandidates()", () => {
     ]);
     assert.deepEqual(getpwCandidates(`${"x".repeat(40)}-y`), []);
     assert.deepEqual(getpwCandidates("-x"), [{ name: "-x", dash: "", ext: "" }]);
+  });
+  it("splits at every control/extdelimiters character; the dash stays -", () => {
+    assert.deepEqual(getpwCandidates("Ann+tag", "-+"), [
+      { name: "ann+tag", dash: "", ext: "" },
+      { name: "ann", dash: "-", ext: "tag" },
+    ]);
+    assert.deepEqual(getpwCandidates("ann+a-b", "-+"), [
+      { name: "ann+a-b", dash: "", ext: "" },
+      { name: "ann+a", dash: "-", ext: "b" },
+      { name: "ann", dash: "-", ext: "a-b" },
+    ]);
+    assert.deepEqual(getpwCandidates("ann+tag"), [{ name: "ann+tag", dash: "", ext: "" }]);
+  });
+});
+
+describe("parseDelimiters()", () => {
+  it("keeps the allowed punctuation once each, else -", () => {
+    assert.equal(parseDelimiters("-+"), "-+");
+    assert.equal(parseDelimiters("++-"), "+-");
+    assert.equal(parseDelimiters("+"), "+");
+    for (const bad of [null, "", "ab", "./", "@:", " \t", "\0\n", "\u00ff", "constructor"]) assert.equal(parseDelimiters(bad), "-", JSON.stringify(bad));
+    assert.equal(parseDelimiters("a+.b"), "+");
   });
 });

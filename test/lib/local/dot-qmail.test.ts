@@ -21,6 +21,15 @@ describe("parseDotQmail()", () => {
       { kind: "mbox", path: "./m" },
     ]);
   });
+  it("reads lmtp: lines as LMTP deliveries, whatever follows the prefix (checked when delivering)", () => {
+    const r = parseDotQmail("lmtp:unix:/run/dovecot/lmtp\nlmtp:127.0.0.1:24\nlmtp:junk\nlmtpx@y\n");
+    assert.deepEqual(r.kind === "ok" && r.value, [
+      { kind: "lmtp", route: "lmtp:unix:/run/dovecot/lmtp" },
+      { kind: "lmtp", route: "lmtp:127.0.0.1:24" },
+      { kind: "lmtp", route: "lmtp:junk" },
+      { kind: "forward", address: "lmtpx@y" },
+    ]);
+  });
   it("refuses a blank first line (temp) and NUL (temp)", () => {
     assert.equal(parseDotQmail("\n./m\n").kind, "temp");
     assert.equal(parseDotQmail("  \n./m\n").kind, "temp");

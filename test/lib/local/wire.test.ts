@@ -16,12 +16,12 @@ describe("localArgs()", () => {
 describe("worker requests", () => {
   it("are read back with their body, split at any byte", () => {
     const body = Buffer.from("Subject: hi\n\nbody\n");
-    const bytes = Buffer.concat([Buffer.from(encodeWorkerRequest("7", localArgs(REQ), body.length)), body, Buffer.from(encodeWorkerRequest("8", localArgs(REQ), 0))]);
+    const bytes = Buffer.concat([Buffer.from(encodeWorkerRequest("7", localArgs(REQ), body.length, "1000S")), body, Buffer.from(encodeWorkerRequest("8", localArgs(REQ), 0))]);
     for (const size of [1, 3, 50, bytes.length]) {
       const read = workerRequestReader();
       const got = [];
       for (let i = 0; i < bytes.length; i += size) got.push(...read(bytes.subarray(i, i + size)));
-      assert.deepEqual(got.map((r) => ("error" in r ? r : [r.id, r.args, Buffer.from(r.body).toString()])), [["7", localArgs(REQ), body.toString()], ["8", localArgs(REQ), ""]]);
+      assert.deepEqual(got.map((r) => ("error" in r ? r : [r.id, r.args, r.quota, Buffer.from(r.body).toString()])), [["7", localArgs(REQ), "1000S", body.toString()], ["8", localArgs(REQ), "", ""]]);
     }
   });
   it(`refuse a body over WORKER_MAX_BODY (${WORKER_MAX_BODY}) and read nothing after it`, () => {

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { bounceRecipient, rewrite, verpSender, type RewriteRules } from "../../../core/lib/send/rewrite.ts";
+import { bounceRecipient, lmtpRouteOf, rewrite, verpSender, type RewriteRules } from "../../../core/lib/send/rewrite.ts";
 
 function rules(over: Partial<RewriteRules> = {}): RewriteRules {
   return {
@@ -46,6 +46,17 @@ describe("rewrite()", () => {
     ]);
     assert.deepEqual(rewrite("bob@x.v.test", rules({ virtualdomains: vd })), { channel: "remote", addr: "bob@x.v.test" });
     assert.deepEqual(rewrite("bob@y.v.test", rules({ virtualdomains: vd })), { channel: "local", addr: "vee-bob@y.v.test" });
+  });
+  it("makes an LMTP route remote with the address unchanged, and lmtpRouteOf() finds it", () => {
+    const vd = new Map([["v.test", "lmtp:unix:/run/lmtp"], ["ann@w.test", "lmtp:127.0.0.1:24"], ["w.test", "wee"], ["x.test", ""]]);
+    const r = rules({ virtualdomains: vd });
+    assert.deepEqual(rewrite("Ann@V.test", r), { channel: "remote", addr: "Ann@V.test" });
+    assert.deepEqual(rewrite("ann@w.test", r), { channel: "remote", addr: "ann@w.test" });
+    assert.deepEqual(rewrite("bob@w.test", r), { channel: "local", addr: "wee-bob@w.test" });
+    assert.equal(lmtpRouteOf("Ann@V.test", vd), "lmtp:unix:/run/lmtp");
+    assert.equal(lmtpRouteOf("ANN@w.test", vd), "lmtp:127.0.0.1:24");
+    for (const a of ["bob@w.test", "a@x.test", "a@nowhere.test", "no-at-sign"]) assert.equal(lmtpRouteOf(a, vd), null, a);
+    assert.equal(bounceRecipient("ann@v.test", r), "ann@v.test");
   });
   it("prefers locals over virtualdomains", () => {
     assert.equal(rewrite("bob@example.test", rules({ virtualdomains: new Map([["example.test", "v"]]) })).addr, "bob@example.test");

@@ -127,6 +127,9 @@ describe("step()", () => {
     assert.deepEqual(r.last.effect, { kind: "rcpt", addr: "nobody@example.org" });
     assert.equal(rcptChecked(r.s, "nobody@example.org", "unknown").replies[0]?.slice(0, 3), "550");
     assert.equal(rcptChecked(r.s, "nobody@example.org", "temp").replies[0]?.slice(0, 3), "451");
+    assert.equal(rcptChecked(r.s, "nobody@example.org", "full").replies[0], "552 5.2.2 sorry, that mailbox is full");
+    assert.equal(rcptChecked(r.s, "nobody@example.org", "full-temp").replies[0]?.slice(0, 9), "452 4.2.2");
+    assert.deepEqual(rcptChecked(r.s, "nobody@example.org", "full").session.recipients, []);
     assert.deepEqual(rcptChecked(r.s, "nobody@example.org", "ok").session.recipients, ["nobody@example.org"]);
   });
   it("replaces my own IP literal by localiphost", () => {
