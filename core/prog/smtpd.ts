@@ -273,6 +273,7 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
         size = 0;
       }
     }
+    if (batch.length > 0) yield Buffer.concat(batch); // the checks held the whole message
   }
   const held = d.problem !== null || d.fatal !== null || lost !== null || checked.refuse !== null; // found while holding it for the checks
   const queued = held ? null : await submit(home, body(), { sender: s.sender ?? "", recipients: s.recipients }, { who: { kind: "network" } });
