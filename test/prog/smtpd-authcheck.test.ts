@@ -2,12 +2,13 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { rmSync, writeFileSync } from "node:fs";
+import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fastQm, runProcess, runQm, tempDir, type Run } from "../support/qm.ts";
 import { control, queued, smtpdHome } from "../support/smtpd.ts";
 import { NO_DNSMASQ, startDnsmasq, type Dnsmasq } from "../support/dnsmasq.ts";
 import { startDnsServer, type DnsServer } from "../support/dns-server.ts";
+import { startPeer } from "../support/smtp-peer.ts";
 
 // qm smtpd's authentication checks (qm-smtpd(8), "Authentication checks")
 // against real DNS: Debian's dnsmasq on loopback serves the SPF, DKIM and
@@ -75,6 +76,20 @@ function mail(from: string, subject: string, extra: string[] = []): string {
   return [...extra, `From: <${from}>`, "To: <postmaster@example.test>", `Subject: ${subject}`, "Date: Sun, 6 Dec 2026 12:00:00 +0000", `Message-ID: <${subject}@x>`, "", "Hello.", ".dot line", ""].join("\r\n");
 }
 
+const ARC_VERIFY = `
+import sys, json, dkim
+records = json.load(open(sys.argv[1]))
+def dnsfunc(name, timeout=5):
+    n = (name.decode() if isinstance(name, bytes) else name).rstrip(".").lower()
+    r = records.get(n)
+    return r.encode() if r is not None else None
+cv, results, comment = dkim.arc_verify(sys.stdin.buffer.read(), dnsfunc=dnsfunc)
+print(json.dumps({"cv": cv.decode(), "comment": comment}))
+`;
+
+/** A DATA body as the peer got it (CR LF, dots doubled) back to the message. */
+const unstuff = (body: string) => body.split("\r\n").map((l) => (l.startsWith("..") ? l.slice(1) : l)).join("\r\n");
+
 const codes = (r: Run) => r.stdout.toString("latin1").split("\r\n").filter((l) => /^\d{3} /.test(l));
 
 /** The queued message whose Subject is `subject`, and its Authentication-Results field (unfolded). */
@@ -139,15 +154,28 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
     }
   });
 
-  it("messages signed by dkimpy (RSA and Ed25519) verify: dkim=pass, DMARC passes through DKIM though SPF fails", T, async () => {
-    const signed = dkimpy(dkimpy(mail("a@signed.test", "dkimpy-ok"), "s1", "rsa-sha256"), "e1", "ed25519-sha256");
-    const r = await node(transcript("client.pass.test", "a@signed.test", signed));
-    assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m);
-    const { ar } = arrived(home, "dkimpy-ok");
-    assert.match(ar, /spf=fail/);
-    assert.match(ar, /dkim=pass [^;]*header\.i=@signed\.test header\.s=s1 header\.a=rsa-sha256/, ar);
-    assert.match(ar, /dkim=pass [^;]*header\.i=@signed\.test header\.s=e1 header\.a=ed25519-sha256/, ar);
-    assert.match(ar, /dmarc=pass/);
+  it("messages signed by dkimpy (RSA and Ed25519) verify, on Node and in the standalone binary: dkim=pass, DMARC passes through DKIM though SPF fails", T, async () => {
+    for (const [run, subject] of [[node, "dkimpy-ok"], [compiled, "dkimpy-ok-bin"]] as const) {
+      const signed = dkimpy(dkimpy(mail("a@signed.test", subject), "s1", "rsa-sha256"), "e1", "ed25519-sha256");
+      const r = await run(transcript("client.pass.test", "a@signed.test", signed));
+      assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m, r.stderr.toString());
+      const { ar } = arrived(home, subject);
+      assert.match(ar, /spf=fail/);
+      assert.match(ar, /dkim=pass [^;]*header\.i=@signed\.test header\.s=s1 header\.a=rsa-sha256/, ar);
+      assert.match(ar, /dkim=pass [^;]*header\.i=@signed\.test header\.s=e1 header\.a=ed25519-sha256/, ar);
+      assert.match(ar, /dmarc=pass/);
+    }
+  });
+
+  it("a message over 32 MiB is not held: it is queued whole with the SPF results only, forged fields still removed", T, async () => {
+    const body = `${"x".repeat(998)}\r\n`.repeat(34 * 1024); // 34 MiB
+    const big = mail("a@pass.test", "over-held", ["Authentication-Results: example.test; dmarc=pass"]).replace("Hello.\r\n", body);
+    const r = await node(transcript("client.pass.test", "a@pass.test", big));
+    assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m, r.stderr.toString());
+    const { msg, ar } = arrived(home, "over-held");
+    assert.match(ar, /^example\.test; spf=pass [^;]*smtp\.mailfrom=a@pass\.test; spf=pass [^;]*smtp\.helo=client\.pass\.test$/, ar);
+    assert.equal(msg.match(/^Authentication-Results:/gm)?.length, 1);
+    assert.ok(msg.endsWith(`${"x".repeat(998)}\n.dot line\n`) && msg.length > 34 * 1024 * 999);
   });
 
   it("a tampered dkimpy message does not verify (mailauth says neutral: body hash), dmarc=fail", T, async () => {
@@ -239,6 +267,41 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
       assert.match(ar, /dmarc=pass/, "SPF still aligns");
     }
     assert.match(arrived(home, "dkim-many").ar, /dkim=neutral \(20 signatures over the limit of 10 not verified\)/);
+  });
+
+  it("a message that arrived with our results leaves through qm remote ARC-sealed (control/arcseal); dkimpy verifies the seal", T, async () => {
+    const peer = await startPeer();
+    try {
+      const arcKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      writeFileSync(join(home, "control", "arc.key"), arcKey.privateKey.export({ format: "pem", type: "pkcs8" }));
+      chmodSync(join(home, "control", "arc.key"), 0o600);
+      control(home, "arcseal", "example.test:arc1:arc.key\n");
+      control(home, "smtproutes", `example.net:127.0.0.1:${peer.port}\n`);
+      const r = await node(transcript("client.pass.test", "a@pass.test", mail("a@pass.test", "to-forward")));
+      assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m);
+      const { msg, ar } = arrived(home, "to-forward");
+      assert.match(ar, /spf=pass/);
+      for (const run of [(a: string[], i: string) => runQm(a, { input: Buffer.from(i, "latin1"), env: { QMHOME: home } }), (a: string[], i: string) => runProcess(bin, a, { input: Buffer.from(i, "latin1"), env: { QMHOME: home } })]) {
+        const sent = await run(["remote", "--", "example.net", "a@pass.test", "bob@example.net"], msg);
+        assert.equal(sent.code, 0, sent.stderr.toString());
+        assert.match(sent.stdout.toString(), /^r/, sent.stdout.toString());
+        const body = unstuff(peer.sessions.flatMap((x) => x.bodies).at(-1) ?? "");
+        assert.match(body, /^ARC-Seal: i=1; a=rsa-sha256; [^]*cv=none[^]*\r\nARC-Message-Signature: i=1; [^]*\r\nARC-Authentication-Results: i=1; example\.test; spf=pass/, body.slice(0, 600));
+        const records = { "arc1._domainkey.example.test": `v=DKIM1; k=rsa; p=${arcKey.publicKey.export({ format: "der", type: "spki" }).toString("base64")}` };
+        writeFileSync(join(dir, "records.json"), JSON.stringify(records));
+        writeFileSync(join(dir, "arc.py"), ARC_VERIFY);
+        const v = spawnSync(PY, [join(dir, "arc.py"), join(dir, "records.json")], { input: Buffer.from(body.replace(/\r\n\.\r\n$/, "\r\n"), "latin1"), timeout: 30_000 });
+        assert.equal(v.status, 0, v.stderr.toString());
+        assert.equal(JSON.parse(v.stdout.toString()).cv, "pass", v.stdout.toString());
+      }
+      const plain = await runQm(["remote", "--", "example.net", "a@example.test", "bob@example.net"], { input: "Subject: local\n\nnot from outside\n", env: { QMHOME: home } });
+      assert.equal(plain.code, 0);
+      assert.doesNotMatch(peer.sessions.flatMap((x) => x.bodies).at(-1) ?? "", /ARC-Seal/, "mail without our results is not sealed");
+    } finally {
+      await peer.close();
+      rmSync(join(home, "control", "arcseal"), { force: true });
+      rmSync(join(home, "control", "smtproutes"), { force: true });
+    }
   });
 
   it("a bad control/authpolicy line: 421, and the log says why", T, async () => {

@@ -102,7 +102,13 @@ declare module "mailauth/lib/arc/index.js" {
     readonly status: MethodStatus;
     readonly info?: string;
   }
-  const mod: { arc(data: unknown, opts: { resolver: Resolver; minBitLength?: number; ip?: string }): Promise<ArcResult> };
+  const mod: {
+    arc(data: unknown, opts: { resolver: Resolver; minBitLength?: number; ip?: string }): Promise<ArcResult>;
+    createSeal(
+      input: NodeJS.ReadableStream,
+      data: { seal: { signingDomain: string; selector: string; privateKey: string; algorithm: string; cv: string; authResults: string; signTime: Date } },
+    ): Promise<{ headers: string[]; errors?: { err?: { code?: string; message?: string } }[] }>;
+  };
   export default mod;
 }
 declare module "mailauth/lib/dmarc/index.js" {
