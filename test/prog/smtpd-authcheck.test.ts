@@ -5,7 +5,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fastQm, runProcess, runQm, tempDir, type Run } from "../support/qm.ts";
-import { control, queued, smtpdHome } from "../support/smtpd.ts";
+import { Client, control, queued, smtpdHome, startListener } from "../support/smtpd.ts";
 import { NO_DNSMASQ, startDnsmasq, type Dnsmasq } from "../support/dnsmasq.ts";
 import { startDnsServer, type DnsServer } from "../support/dns-server.ts";
 import { startPeer } from "../support/smtp-peer.ts";
@@ -54,6 +54,7 @@ const ZONE = {
     ["_dmarc.quar.test", "v=DMARC1; p=quarantine"],
     ["mx.test", "v=spf1 mx -all"],
     ["client.pass.test", `v=spf1 ip4:${CLIENT} -all`],
+    ["loopback.test", "v=spf1 ip4:127.0.0.1 -all"],
     ["signed.test", "v=spf1 -all"],
     ["_dmarc.signed.test", "v=DMARC1; p=reject"],
     ["s1._domainkey.signed.test", `v=DKIM1; k=rsa; p=${rsaPub}`],
@@ -301,6 +302,25 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
       await peer.close();
       rmSync(join(home, "control", "arcseal"), { force: true });
       rmSync(join(home, "control", "smtproutes"), { force: true });
+    }
+  });
+
+  it("checks in listener mode too (after dropping to the smtpd user), the client address from the socket", T, async () => {
+    control(home, "authpolicy", "spf:reject\n");
+    const qm = await startListener(home, ["--listen", "127.0.0.1:0"]);
+    try {
+      const c = await Client.open(qm.ports[0]!);
+      await c.replies(1);
+      c.send("EHLO loopback.test\r\nMAIL FROM:<a@fail.test>\r\nMAIL FROM:<a@loopback.test>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\n");
+      const got = await c.replies(5);
+      assert.match(got[1] ?? "", /^550 5\.7\.23 /, got.join("\n"));
+      c.send(`${mail("a@loopback.test", "listener")}.\r\nQUIT\r\n`);
+      assert.match((await c.replies(2))[0] ?? "", /^250 2\.0\.0 ok/);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.match(arrived(home, "listener").ar, /spf=pass [^;]*smtp\.mailfrom=a@loopback\.test/);
+    } finally {
+      await qm.stop();
+      control(home, "authpolicy", "\n");
     }
   });
 
