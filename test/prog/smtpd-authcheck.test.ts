@@ -168,15 +168,17 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
     }
   });
 
-  it("a message over 32 MiB is not held: it is queued whole with the SPF results only, forged fields still removed", T, async () => {
-    const body = `${"x".repeat(998)}\r\n`.repeat(34 * 1024); // 34 MiB
+  it("a message over 35 MiB (databytes 0) is not held: it is queued whole with the SPF results only, forged fields still removed", T, async () => {
+    control(home, "databytes", "0\n");
+    const body = `${"x".repeat(998)}\r\n`.repeat(36 * 1024); // 36 MiB
     const big = mail("a@pass.test", "over-held", ["Authentication-Results: example.test; dmarc=pass"]).replace("Hello.\r\n", body);
     const r = await node(transcript("client.pass.test", "a@pass.test", big));
     assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m, r.stderr.toString());
     const { msg, ar } = arrived(home, "over-held");
     assert.match(ar, /^example\.test; spf=pass [^;]*smtp\.mailfrom=a@pass\.test; spf=pass [^;]*smtp\.helo=client\.pass\.test$/, ar);
     assert.equal(msg.match(/^Authentication-Results:/gm)?.length, 1);
-    assert.ok(msg.endsWith(`${"x".repeat(998)}\n.dot line\n`) && msg.length > 34 * 1024 * 999);
+    assert.ok(msg.endsWith(`${"x".repeat(998)}\n.dot line\n`) && msg.length > 36 * 1024 * 999);
+    control(home, "databytes", "36700160\n");
   });
 
   it("a tampered dkimpy message does not verify (mailauth says neutral: body hash), dmarc=fail", T, async () => {

@@ -23,8 +23,8 @@ export const SPF_TIME_LIMIT_MS = 20_000;
 export const MESSAGE_TIME_LIMIT_MS = 30_000;
 /** RFC 6376 §6.1 lets a verifier limit the signatures it tries; the rest are reported as not processed. */
 export const MAX_SIGNATURES = 10;
-/** A message is held in memory this far for checking; a larger one is queued with the SPF results only. */
-export const MAX_HELD = 32 * 1024 * 1024;
+/** A message is held in memory this far for checking (qm init's databytes, 35 MiB); a larger one is queued with the SPF results only. */
+export const MAX_HELD = 36_700_160;
 /** RFC 8301 §3.2. */
 const MIN_KEY_BITS = 1024;
 
