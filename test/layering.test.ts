@@ -16,7 +16,7 @@ const PACKAGE_HOME: Record<string, string> = {
   consola: "core/io/base/log.ts",
   "consola/core": "core/io/base/log.ts",
   "dns-packet": "core/io/remote/dns.ts",
-  ...Object.fromEntries(["tools.js", "dkim/message-parser.js", "dkim/body/index.js", "dkim/header/relaxed.js"].map((m) => [`mailauth/lib/${m}`, "core/io/dkim/"])),
+  ...Object.fromEntries(["tools.js", "dkim/message-parser.js", "dkim/body/index.js", "dkim/header/relaxed.js", "spf/index.js", "dkim/verify.js", "dmarc/index.js", "arc/index.js"].map((m) => [`mailauth/lib/${m}`, "core/io/dkim/"])),
 };
 
 /**
@@ -38,6 +38,7 @@ const DOORS: Record<string, readonly string[]> = {
   remote: [
     "core/io/remote/message.ts", // the dkim room signs the message remote delivery sends
     "core/io/remote/dns.ts", // ... and asks qm's resolver (mailauth's DNS questions)
+    "core/io/remote/resolv.ts", // ... of the servers control/resolvers names (smtpd's SPF, DKIM, DMARC checks)
   ],
   queue: [
     "core/lib/queue/envelope.ts", // the envelope every injector and QMQP carry

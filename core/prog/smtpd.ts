@@ -24,6 +24,7 @@ import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } f
 import { queueSpace } from "../io/smtpd/space.ts";
 import { normalIP, serve, type Listener } from "../io/base/listener.ts";
 import { acceptTls, SmtpConn } from "../io/smtpd/conn.ts";
+import { loadInboundCheck, MAX_HELD, type InboundCheck, type SenderCheck } from "../io/dkim/inbound.ts";
 
 /**
  * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on
@@ -42,6 +43,15 @@ interface Deps {
   readonly myIPs: ReadonlySet<string>;
   readonly queueHasRoom: (need: number) => boolean;
   readonly mode: SmtpMode;
+  /** control/authpolicy's checks (qm-smtpd(8), "Authentication checks"); null: none. */
+  readonly inbound: (me: string) => Promise<Result<InboundCheck | null>>;
+}
+
+/** What the checks of control/authpolicy know of the current transaction. */
+interface Checking {
+  readonly checker: InboundCheck;
+  readonly from: SenderCheck;
+  readonly ip: string;
 }
 
 /** RFC 5321 asks for 512; a little room for long parameter lists. */
@@ -108,6 +118,15 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     return conn.close();
   }
   const c = controls.value;
+  const inbound = await deps.inbound(c.me);
+  if (inbound.kind !== "ok") {
+    log.error(`smtpd: ${describe(inbound)}`);
+    conn.reply(["421 4.3.0 unable to read controls"]);
+    log.info(sessionLine.dropped("smtpd", sid, ip, "421 4.3.0 unable to read controls"));
+    return conn.close();
+  }
+  const checker = inbound.value;
+  let checking: Checking | null = null;
   const p = policyFor(c, peer, deps);
   conn.timeoutMs = c.timeout * 1000;
   conn.reply([`220 ${c.greeting} ESMTP`]);
@@ -142,9 +161,18 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     }
     const before = s;
     const r = step(s, got.line, p);
-
     s = r.session;
-    answer(r.replies, got.line, before.sasl !== null, before);
+    let replies = r.replies;
+    if (before.sender === null && s.sender !== null) {
+      // MAIL accepted: SPF, unless the client authenticated or has RELAYCLIENT
+      checking = null;
+      if (checker && s.user === null && s.relay === null) {
+        const from = await checker.sender({ ip, helo: s.helo, sender: s.sender });
+        checking = { checker, from, ip };
+        if (from.refuse) ({ session: s, replies } = dataDone(s, from.refuse)); // the transaction ends before it starts
+      }
+    }
+    answer(replies, got.line, before.sasl !== null, before);
     const e = r.effect;
     if (!e) continue;
     if (e.kind === "quit") {
@@ -188,7 +216,8 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       s = tlsStarted(s);
     } else {
       const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
-      const out = await receiveData(conn, s, peer, deps.home, limits);
+      const out = await receiveData(conn, s, peer, deps.home, limits, checking);
+      checking = null;
       if (out === null) {
         log.info(sessionLine.dropped("smtpd", sid, ip, "connection lost in DATA"));
         return conn.close();
@@ -211,7 +240,7 @@ function pathAddress(arg: string, key: "FROM" | "TO"): string | null {
 const BATCH = 64 * 1024;
 
 /** DATA: decode, stream into the queue, and say what happened; null when the client vanished. */
-async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
+async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits, checking: Checking | null): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
   const d = startData(limits);
   let lost: "eof" | "timeout" | null = null;
   const pull = async (): Promise<Uint8Array | null> => {
@@ -226,10 +255,11 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     return fed.out;
   };
   // who authenticated stands where qmail puts TCPREMOTEINFO: (user@ip), as qmail's AUTH patches write it
-  const received = receivedLine({ ...peer, remoteInfo: s.user ?? peer.remoteInfo, helo: s.helo, protocol: protocolName(s.esmtp, conn.tls, s.user !== null, s.utf8) }, Date.now());
+  const received = toBytes(receivedLine({ ...peer, remoteInfo: s.user ?? peer.remoteInfo, helo: s.helo, protocol: protocolName(s.esmtp, conn.tls, s.user !== null, s.utf8) }, Date.now()));
+  const checked = checking ? await checkData(checking, pull, d, received) : { first: [received], refuse: null };
   async function* body(): AsyncGenerator<Uint8Array> {
-    let batch: Uint8Array[] = [toBytes(received)];
-    let size = batch[0]!.length;
+    let batch: Uint8Array[] = [...checked.first];
+    let size = batch.reduce((n, b) => n + b.length, 0);
     while (!d.done) {
       const out = await pull();
       if (d.problem || d.fatal || lost) throw new Error("message refused");
@@ -243,13 +273,16 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
         size = 0;
       }
     }
+    if (batch.length > 0) yield Buffer.concat(batch); // the checks held the whole message
   }
-  const queued = await submit(home, body(), { sender: s.sender ?? "", recipients: s.recipients }, { who: { kind: "network" } });
+  const held = d.problem !== null || d.fatal !== null || lost !== null || checked.refuse !== null; // found while holding it for the checks
+  const queued = held ? null : await submit(home, body(), { sender: s.sender ?? "", recipients: s.recipients }, { who: { kind: "network" } });
   while (!d.done) await pull(); // the queue gave up early: read on to the final dot
   if (lost === "timeout") return { reply: "421 4.4.2 timeout, closing connection", close: true };
   if (lost) return null;
   if (d.fatal) return { reply: fatalReply(d.fatal), close: true };
   if (d.problem) return { reply: problemReply(d.problem, limits), close: false };
+  if (queued === null) return { reply: checked.refuse ?? "451 4.3.0 message not queued", close: false };
   if (queued.kind !== "ok") {
     log.error(`smtpd: queue failure for ${peer.remoteIP}: ${describe(queued)}`);
     return { reply: `${queued.kind === "perm" ? "554" : "451"} ${queued.status} ${queued.reason}`, close: false };
@@ -257,6 +290,31 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
   const q = queuedAs(queued.value);
   const msg = "id" in q ? ` msg ${q.id}` : "";
   return { reply: `250 2.0.0 ok ${Math.floor(Date.now() / 1000)} qp ${queued.value.qp}${msg}`, close: false, queued: q };
+}
+
+/**
+ * control/authpolicy's checks after DATA: the message is held (up to
+ * MAX_HELD) so that the Authentication-Results field can go on top, above
+ * our Received line (RFC 8601 §5), and forged ones can come out. Returns
+ * what goes into the queue first, or the refusal; a larger message goes in
+ * with the SPF results only, the rest streaming after what was held.
+ */
+async function checkData(c: Checking, pull: () => Promise<Uint8Array | null>, d: { done: boolean; problem: unknown; fatal: unknown }, received: Uint8Array): Promise<{ first: Uint8Array[]; refuse: string | null }> {
+  const held: Uint8Array[] = [];
+  let size = 0;
+  while (!d.done && size <= MAX_HELD) {
+    const out = await pull();
+    if (d.problem || d.fatal || out === null) return { first: [], refuse: null };
+    held.push(out);
+    size += out.length;
+  }
+  const all = Buffer.concat(held);
+  if (!d.done) {
+    const u = c.checker.unchecked(all, c.from);
+    return { first: [toBytes(u.field), received, u.head], refuse: null };
+  }
+  const v = await c.checker.message(all, c.from, c.ip);
+  return v.refuse ? { first: [], refuse: v.refuse } : { first: [toBytes(v.field), received, v.message], refuse: null };
 }
 
 /** submit()'s answer as the log names it: the queue id when this process queued the message itself. */
@@ -287,7 +345,7 @@ export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: Smt
   const context = tls.kind === "ok" ? tls.value : null;
   if (mode === "smtps" && context === null) return temp("--tls-wrapper needs control/servercert.pem: TLS comes first", "4.3.0");
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
-  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode });
+  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me) });
   return ok(undefined);
 }
 
@@ -308,7 +366,7 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
   const tls = tlsContext(cert.value);
   if (tls.kind !== "ok") return tls;
   if (cfg.mode !== "smtp" && tls.value === null) return perm(`${cfg.mode === "smtps" ? "--tls-wrapper" : "--submission"} needs control/servercert.pem: TLS comes before AUTH`, "5.3.5");
-  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode };
+  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me) };
   return serve({
     name: "smtpd",
     home,

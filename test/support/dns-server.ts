@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:net";
 import dnsPacket from "dns-packet";
 
 export interface ZoneRecord {
-  readonly type: "A" | "AAAA" | "MX" | "CNAME" | "TXT";
+  readonly type: "A" | "AAAA" | "MX" | "CNAME" | "TXT" | "PTR";
   readonly data: unknown;
   readonly name?: string;
 }

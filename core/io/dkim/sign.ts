@@ -54,7 +54,7 @@ function fromOf(headers: readonly ParsedHeader[]): string | null {
  * domain. Once the header is read, `wanted` sees the From domain: false
  * ends the pass there (null), so unsigned mail costs one header read.
  */
-export async function scanMessage(chunks: AsyncIterable<Uint8Array>, wanted: (fromDomain: string | null) => boolean = () => true): Promise<Result<ScanResult | null>> {
+export async function scanMessage(chunks: AsyncIterable<Uint8Array>, wanted: (fromDomain: string | null, headers: readonly ParsedHeader[]) => boolean = () => true): Promise<Result<ScanResult | null>> {
   const pass = new Pass();
   const crlf = createCrlfNormalizer();
   let decided = false;
@@ -62,14 +62,14 @@ export async function scanMessage(chunks: AsyncIterable<Uint8Array>, wanted: (fr
     await pass.writeAsync(crlf.push(chunk));
     if (pass.headerBytes > MAX_HEADER) return temp(`Message header over ${MAX_HEADER} bytes: unable to DKIM-sign it`);
     if (!decided && pass.state === "body") {
-      if (!wanted(fromOf(pass.headers))) return ok(null);
+      if (!wanted(fromOf(pass.headers), pass.headers)) return ok(null);
       decided = true;
     }
   }
   await pass.writeAsync(crlf.end());
   await pass.finish();
   const domain = fromOf(pass.headers);
-  if (!decided && !wanted(domain)) return ok(null);
+  if (!decided && !wanted(domain, pass.headers)) return ok(null);
   return ok({ headers: pass.headers, bodyHash: pass.hash, fromDomain: domain });
 }
 

@@ -59,6 +59,14 @@ export function parseDkimSign(lines: readonly string[]): Result<SignEntry[]> {
   return ok(out);
 }
 
+/** control/arcseal: one `domain:selector:keyfile` line, the key that seals (qm-dkim(8), "ARC"). */
+export function parseArcSeal(lines: readonly string[]): Result<SignEntry> {
+  if (lines.length !== 1) return temp(`Unable to parse control/arcseal: ${lines.length} lines, not one`);
+  const e = parseDkimSign(lines);
+  if (e.kind !== "ok") return temp(e.reason.replace("control/dkimsign", "control/arcseal"));
+  return ok(e.value[0]!);
+}
+
 /**
  * The entries that sign mail from `fromDomain`: those of the listed domain
  * closest to it (itself, else its parent, grandparent, ...); none when no

@@ -6,7 +6,7 @@
 import type { Mx } from "./mx.ts";
 import { fromBytes } from "../base/bytes.ts";
 
-export type QType = "MX" | "A" | "AAAA" | "CNAME" | "TXT";
+export type QType = "MX" | "A" | "AAAA" | "CNAME" | "TXT" | "PTR";
 
 export interface DnsRecord {
   readonly name?: unknown;
