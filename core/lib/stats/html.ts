@@ -48,13 +48,14 @@ const DRAW = String.raw`
 (function () {
   var r = JSON.parse(document.getElementById("qm-data").textContent);
   var W = Math.min(960, document.body.clientWidth - 20), H = 260;
-  function cats(names) { return { space: 10, values: function (u, splits) { return splits.map(function (i) { return names[i] === undefined ? "" : names[i]; }); }, rotate: 0, size: 60 }; }
+  function cats(names) { return { splits: function () { return names.map(function (_, i) { return i; }); }, values: function (u, splits) { return splits.map(function (i) { return names[i] === undefined ? "" : names[i]; }); }, size: 40 }; }
+  function span(x) { var s = r.series.step * 60; return { x: { range: [x[0] - s, x[x.length - 1] + s] } }; }
   function bars(label, color) { return { label: label, fill: color, stroke: color, paths: uPlot.paths.bars({ size: [0.6, 60] }) }; }
   function time() { var x = [], i; for (i = 0; i < r.series.in.length; i++) x.push((r.series.start + i * r.series.step * 60000) / 1000); return x.length ? x : [Date.now() / 1000]; }
   function pad(a) { return a.length ? a : [0]; }
   var charts = {
-    flow: function () { return [{ series: [{}, { label: "in per " + r.series.step + " min", stroke: "#1f77b4" }, { label: "done per " + r.series.step + " min", stroke: "#2ca02c" }] }, [time(), pad(r.series.in), pad(r.series.out)]]; },
-    queue: function () { return [{ series: [{}, { label: "queued", stroke: "#d62728", fill: "rgba(214,39,40,0.1)" }] }, [time(), pad(r.series.queue)]]; },
+    flow: function () { return [{ scales: span(time()), series: [{}, { label: "in per " + r.series.step + " min", stroke: "#1f77b4" }, { label: "done per " + r.series.step + " min", stroke: "#2ca02c" }] }, [time(), pad(r.series.in), pad(r.series.out)]]; },
+    queue: function () { return [{ scales: span(time()), series: [{}, { label: "queued", stroke: "#d62728", fill: "rgba(214,39,40,0.1)" }] }, [time(), pad(r.series.queue)]]; },
     delay: function () {
       var names = r.histogram.bounds.map(function (b, i) { return b === null ? ">" + r.histogram.bounds[i - 1] + "s" : "<=" + b + "s"; });
       return [{ scales: { x: { time: false, range: [-0.5, names.length - 0.5] } }, axes: [cats(names), {}], series: [{}, bars("deliveries", "#9467bd")] }, [names.map(function (_, i) { return i; }), r.histogram.counts]];
@@ -68,7 +69,7 @@ const DRAW = String.raw`
     },
     rejects: function () {
       var rows = r.smtp.rejects.slice(0, 10); if (!rows.length) rows = [{ key: "(none)", count: 0 }];
-      return [{ scales: { x: { time: false, range: [-0.5, rows.length - 0.5] } }, axes: [cats(rows.map(function (d, i) { return String(i + 1); })), {}], series: [{}, bars("rejects", "#8c564b")] },
+      return [{ scales: { x: { time: false, range: [-0.5, rows.length - 0.5] } }, axes: [cats(rows.map(function (d, i) { return r.smtp.rejects.length ? String(i + 1) : d.key; })), {}], series: [{}, bars("rejects", "#8c564b")] },
         [rows.map(function (_, i) { return i; }), rows.map(function (d) { return d.count; })]];
     }
   };
@@ -87,8 +88,8 @@ const DRAW = String.raw`
 `;
 
 export function renderHtml(r: Report, assets: Assets): string {
-  const boxes = CHARTS.map(([id, title]) => `<section class="chart" id="${id}"><h2>${escapeHtml(title)}</h2><div class="plot"></div></section>`).join("\n");
-  const rejects = r.smtp.rejects.length === 0 ? "" : `<ol class="legend">${r.smtp.rejects.slice(0, 10).map((x) => `<li>${escapeHtml(x.key)} (${x.count})</li>`).join("")}</ol>`;
+  const legend = `<ol class="legend">${r.smtp.rejects.slice(0, 10).map((x) => `<li>${escapeHtml(x.key)} (${x.count})</li>`).join("")}</ol>`;
+  const boxes = CHARTS.map(([id, title]) => `<section class="chart" id="${id}"><h2>${escapeHtml(title)}</h2><div class="plot"></div>${id === "rejects" ? legend : ""}</section>`).join("\n");
   return `<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width">
 <title>qm stats ${escapeHtml(r.from ?? "")}</title>
@@ -98,7 +99,6 @@ body{font:14px sans-serif;margin:10px;max-width:1000px}table.sum th{text-align:l
 <h1>qm stats</h1>
 ${summary(r)}
 ${boxes}
-${rejects}
 <script type="application/json" id="qm-data">${scriptJson(r)}</script>
 <script>${assets.js}</script>
 <script>${DRAW}</script>
