@@ -132,9 +132,10 @@ function apply(t: Tally, e: Event, now: number | null, inside: boolean): void {
       return;
     }
     case "start": {
-      remember(t.deliveries, e.d, { id: e.id, channel: e.channel, domain: domainOf(e.rcpt) });
+      const domain = domainOf(e.rcpt);
+      remember(t.deliveries, e.d, { id: e.id, channel: e.channel, domain });
       const m = t.msgs.get(e.id);
-      const key = `${e.channel} ${e.rcpt}`;
+      const key = `${e.channel} ${e.rcpt.slice(0, e.rcpt.lastIndexOf("@") + 1)}${domain}`; // the domain's case does not make another recipient
       if (m && !m.rcpts.has(key) && m.rcpts.size < LIMITS.keys) {
         m.rcpts.add(key); // a recipient is counted once however often it is tried
         if (inside) t.in.recipients++;
