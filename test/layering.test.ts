@@ -16,6 +16,8 @@ const PACKAGE_HOME: Record<string, string> = {
   consola: "core/io/base/log.ts",
   "consola/core": "core/io/base/log.ts",
   "dns-packet": "core/io/remote/dns.ts",
+  "uplot/dist/uPlot.iife.min.js": "core/io/stats/page.ts", // inlined as text into qm stats --html's page
+  "uplot/dist/uPlot.min.css": "core/io/stats/page.ts",
   ...Object.fromEntries(["tools.js", "dkim/message-parser.js", "dkim/body/index.js", "dkim/header/relaxed.js"].map((m) => [`mailauth/lib/${m}`, "core/io/dkim/"])),
 };
 
