@@ -3,6 +3,8 @@
 // the delay percentiles those computed here from the raw lines. The HTML page
 // is opened in Debian's headless chromium: no console error, every chart drawn;
 // its screenshot is kept under the test's temp dir and its path printed.
+// The same run serves --metrics on loopback: scraped before and after the
+// traffic, its counters must have moved by what the run did.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
@@ -57,6 +59,8 @@ describe("qm stats on a real run", { skip: ROOT_ONLY, timeout: 400_000 }, () => 
   let dir = "";
   let log = "";
   let child: ChildProcess | undefined;
+  let before0 = "";
+  let after1 = "";
 
   before(async () => {
     fast = await fastQm();
@@ -76,12 +80,14 @@ describe("qm stats on a real run", { skip: ROOT_ONLY, timeout: 400_000 }, () => 
     writeFileSync(join(home, "checkpw"), `#!/usr/bin/python3\nimport os, sys\nd = os.read(3, 2048).split(b"\\0")\nsys.exit(0 if d[:2] == [b"joe", b"s3cret"] else 1)\n`, { mode: 0o755 });
     writeFileSync(join(home, "control", "checkpassword"), `${join(home, "checkpw")}\n`);
 
-    const started = spawn(fast, ["start", "--listen", "127.0.0.1:0", "--smtpd-user", "nobody"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const started = spawn(fast, ["start", "--listen", "127.0.0.1:0", "--smtpd-user", "nobody", "--metrics", "127.0.0.1:0"], { env, stdio: ["ignore", "pipe", "pipe"] });
     child = started;
     let raw = "";
     started.stdout.on("data", (b: Buffer) => (raw += b.toString("latin1")));
     started.stderr.on("data", (b: Buffer) => (raw += b.toString("latin1")));
     const port = Number((await waitFor("the listener", () => /smtpd: listening on 127\.0\.0\.1:(\d+)/.exec(raw)))[1]);
+    const metricsUrl = (await waitFor("the metrics endpoint", () => /start: metrics on (http:\/\/127\.0\.0\.1:\d+\/metrics)$/m.exec(raw)))[1]!;
+    before0 = await (await fetch(metricsUrl)).text();
     for (let i = 0; i < INJECTED; i++) {
       const r = spawnSync(fast, ["inject", "joe@example.test"], { input: `Subject: ${i}\n\nbody ${i}\n`, env, timeout: 60_000 });
       assert.equal(r.status, 0, r.stderr.toString());
@@ -97,6 +103,9 @@ describe("qm stats on a real run", { skip: ROOT_ONLY, timeout: 400_000 }, () => 
     await good.sendMail({ from: "joe@example.test", to: "joe@example.test", subject: "smtp", text: "hi" });
     good.close();
     await waitFor("every message done", () => ((raw.match(/ end msg \d+$/gm) ?? []).length === INJECTED + 1 ? true : null));
+    after1 = await (await fetch(metricsUrl)).text();
+    const notFound = await fetch(metricsUrl.replace("/metrics", "/other"));
+    assert.equal(notFound.status, 404);
     started.kill("SIGTERM");
     await new Promise((resolve) => (started.exitCode !== null ? resolve(null) : started.once("exit", resolve)));
     log = raw;
@@ -127,6 +136,28 @@ describe("qm stats on a real run", { skip: ROOT_ONLY, timeout: 400_000 }, () => 
     assert.equal(rejects.get("RCPT 553 5.7.1 sorry, that domain isn't in my list of allowed rcpthosts"), 1, JSON.stringify(s.smtp.rejects));
     assert.equal(s.smtp.rejects.reduce((n, x) => n + x.count, 0), (log.match(/ smtpd: \S+ refused /g) ?? []).length, "each refused line counted once (nodemailer pipelines DATA after the refused RCPT)");
     assert.deepEqual(s.domains.map((d) => [d.domain, d.success]), [["example.test", INJECTED + 1]]);
+  });
+
+  it("--metrics: the Prometheus counters moved with the run's deliveries, sessions and rejects", () => {
+    const value = (text: string, series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? null : Number(line.slice(series.length + 1));
+    };
+    assert.match(after1, /^# TYPE qm_deliveries_total counter$/m);
+    assert.match(after1, /^# TYPE qm_delivery_delay_seconds histogram$/m);
+    assert.equal(value(before0, 'qm_deliveries_total{channel="local",outcome="success"}'), 0);
+    assert.equal(value(after1, 'qm_deliveries_total{channel="local",outcome="success"}'), INJECTED + 1);
+    assert.equal(value(after1, "qm_messages_queued_total"), INJECTED + 1);
+    assert.equal(value(after1, "qm_messages_done_total"), INJECTED + 1);
+    assert.equal(value(after1, 'qm_delivery_delay_seconds_count{channel="local"}'), INJECTED + 1);
+    assert.equal(value(after1, 'qm_delivery_delay_seconds_bucket{le="+Inf",channel="local"}'), INJECTED + 1);
+    assert.equal(value(after1, "qm_smtp_sessions_total"), 3);
+    assert.equal(value(after1, "qm_smtp_starttls_total"), 2);
+    assert.equal(value(after1, 'qm_smtp_auth_total{result="failed"}'), 1);
+    assert.equal(value(after1, 'qm_smtp_auth_total{result="ok"}'), 1);
+    assert.equal(value(after1, 'qm_smtp_rejects_total{reason="RCPT 553 5.7.1"}'), 1);
+    assert.equal(value(after1, 'qm_concurrency_limit{channel="local"}'), 10);
+    for (const q of ["todo", "local", "remote", "held", "maildrop"]) assert.equal(value(after1, `qm_queue_messages{queue="${q}"}`), 0, q);
   });
 
   it("reads the same from stdin, from gzip'd rotated files given in any order, and in the text report", async () => {

@@ -16,6 +16,7 @@ export type Event =
   | { readonly t: "end"; readonly id: number }
   | { readonly t: "maildrop"; readonly name: string; readonly uid: number; readonly id: number }
   | { readonly t: "restart" } // qm send (re)started or stopped: delivery numbers start again from 1
+  | { readonly t: "status"; readonly local: number; readonly localMax: number; readonly remote: number; readonly remoteMax: number }
   | { readonly t: "connect"; readonly sid: string; readonly ip: string }
   | { readonly t: "starttls"; readonly sid: string }
   | { readonly t: "auth"; readonly sid: string; readonly ok: boolean; readonly user: string }
@@ -97,6 +98,7 @@ const SEND: readonly [RegExp, (m: RegExpExecArray) => Event | null][] = [
   [/^end msg (\d+)$/, (m) => ({ t: "end", id: num(m[1]) })],
   [/^info maildrop\/(\S+) uid (\d+) queued as (\d+)$/, (m) => ({ t: "maildrop", name: m[1]!, uid: num(m[2]), id: num(m[3]) })],
   [/^(?:start: send started, pid \d+|status: exiting)$/, () => ({ t: "restart" })],
+  [/^status: local (\d+)\/(\d+) remote (\d+)\/(\d+)(?: exitasap)?$/, (m) => ({ t: "status", local: num(m[1]), localMax: num(m[2]), remote: num(m[3]), remoteMax: num(m[4]) })],
 ];
 
 const SESSION = /^(?:smtpd|qmqpd): (\d+\.\d+) (connect|starttls|auth|refused|accepted) (\S+) ?(.*)$/;

@@ -60,6 +60,8 @@ describe("parseEvent()", () => {
       ["info maildrop/1796577035300.812.e366 uid 107 queued as 3562049", { t: "maildrop", name: "1796577035300.812.e366", uid: 107, id: 3562049 }],
       ["start: send started, pid 26793", { t: "restart" }],
       ["status: exiting", { t: "restart" }],
+      ["status: local 1/10 remote 3/20", { t: "status", local: 1, localMax: 10, remote: 3, remoteMax: 20 }],
+      ["status: local 0/10 remote 0/20 exitasap", { t: "status", local: 0, localMax: 10, remote: 0, remoteMax: 20 }],
       ["smtpd: 812.4 connect 192.0.2.7 port 41234 to 198.51.100.1 port 25", { t: "connect", sid: "812.4", ip: "192.0.2.7" }],
       ["smtpd: 812.4 starttls 192.0.2.7 TLSv1.3 TLS_AES_256_GCM_SHA384", { t: "starttls", sid: "812.4" }],
       ["smtpd: 812.4 auth failed 192.0.2.7 user joe", { t: "auth", sid: "812.4", ok: false, user: "joe" }],
@@ -72,7 +74,7 @@ describe("parseEvent()", () => {
     for (const [line, want] of table) assert.deepEqual(parseEvent(line), want, line);
   });
   it("ignores the lines it does not count", () => {
-    for (const line of ["status: local 1/10 remote 0/20", "warning: trouble", "alert: cannot start", "smtpd: listening on 127.0.0.1:25", "smtpd: 1.1 dropped 1.2.3.4: timeout", "start: stopping"]) {
+    for (const line of ["warning: trouble", "alert: cannot start", "smtpd: listening on 127.0.0.1:25", "smtpd: 1.1 dropped 1.2.3.4: timeout", "start: stopping"]) {
       assert.equal(parseEvent(line), null, line);
     }
   });
