@@ -18,6 +18,7 @@ const PACKAGE_HOME: Record<string, string> = {
   "dns-packet": "core/io/remote/dns.ts",
   "uplot/dist/uPlot.iife.min.js": "core/io/stats/page.ts", // inlined as text into qm stats --html's page
   "uplot/dist/uPlot.min.css": "core/io/stats/page.ts",
+  "prom-client": "core/io/stats/metrics.ts", // qm start --metrics' exposition
   ...Object.fromEntries(["tools.js", "dkim/message-parser.js", "dkim/body/index.js", "dkim/header/relaxed.js"].map((m) => [`mailauth/lib/${m}`, "core/io/dkim/"])),
 };
 
