@@ -1,7 +1,8 @@
 // Writes a qm log of about N lines on stdout for bench/stats.sh: qm start's
 // ISO stamps, messages injected and by SMTP (with STARTTLS, AUTH, rejects),
 // local and remote deliveries with successes, deferrals and failures,
-// status lines between, about 100 messages a second.
+// status lines between, about 100 messages a second. The number of messages
+// written goes to stderr.
 //   node --import tsx bench/stats-log.ts [N]   (default 1000000)
 import { writeSync } from "node:fs";
 
@@ -16,7 +17,9 @@ const out = (text: string) => {
   if (buf.length > 1 << 20) { writeSync(1, buf); buf = ""; }
 };
 let d = 0;
+let messages = 0;
 for (let m = 1; lines < N; m++) {
+  messages++;
   t += 10;
   const id = 1_000_000 + (m % 50_000);
   const remote = m % 3 === 0;
@@ -47,3 +50,4 @@ for (let m = 1; lines < N; m++) {
   out(`status: local 0/10 remote 0/20`);
 }
 writeSync(1, buf);
+writeSync(2, `${messages}\n`); // how many messages the log holds, for bench/stats.sh to compare
