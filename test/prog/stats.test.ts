@@ -152,7 +152,7 @@ describe("qm stats on a real run", { skip: ROOT_ONLY, timeout: 400_000 }, () => 
     assert.equal(value(after1, 'qm_delivery_delay_seconds_count{channel="local"}'), INJECTED + 1);
     assert.equal(value(after1, 'qm_delivery_delay_seconds_bucket{le="+Inf",channel="local"}'), INJECTED + 1);
     assert.equal(value(after1, "qm_smtp_sessions_total"), 3);
-    assert.equal(value(after1, "qm_smtp_starttls_total"), 2);
+    assert.equal(value(after1, "qm_smtp_tls_total"), 2);
     assert.equal(value(after1, 'qm_smtp_auth_total{result="failed"}'), 1);
     assert.equal(value(after1, 'qm_smtp_auth_total{result="ok"}'), 1);
     assert.equal(value(after1, 'qm_smtp_rejects_total{reason="RCPT 553 5.7.1"}'), 1);

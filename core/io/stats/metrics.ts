@@ -32,7 +32,7 @@ function metricsSet(queueSizes: QueueSizes) {
     concurrency: new Gauge({ name: "qm_concurrency_in_use", help: "Deliveries under way by channel", labelNames: ["channel"] as const, registers: r }),
     limit: new Gauge({ name: "qm_concurrency_limit", help: "concurrencylocal and concurrencyremote", labelNames: ["channel"] as const, registers: r }),
     sessions: new Counter({ name: "qm_smtp_sessions_total", help: "SMTP and QMQP connections", registers: r }),
-    tls: new Counter({ name: "qm_smtp_starttls_total", help: "Sessions that completed STARTTLS", registers: r }),
+    tls: new Counter({ name: "qm_smtp_tls_total", help: "Sessions that completed STARTTLS, or the handshake of an smtps listener", registers: r }),
     auth: new Counter({ name: "qm_smtp_auth_total", help: "SMTP AUTH attempts by result", labelNames: ["result"] as const, registers: r }),
     accepted: new Counter({ name: "qm_smtp_accepted_total", help: "Messages the servers accepted", registers: r }),
     rejects: new Counter({ name: "qm_smtp_rejects_total", help: "Refused commands by command, reply code and enhanced code", labelNames: ["reason"] as const, registers: r }),

@@ -34,7 +34,7 @@ export function formatReport(r: Report): string {
   s += table("local users (messages queued, by uid)", r.sources.users);
   s += table("AUTH users (messages accepted)", r.sources.auth);
   const m = r.smtp;
-  s += `\nSMTP sessions      ${m.sessions}, ${m.accepted} messages accepted, ${m.tls} with STARTTLS (${(m.tlsShare * 100).toFixed(1)}%), ${m.authFailed} failed AUTH\n`;
+  s += `\nSMTP sessions      ${m.sessions}, ${m.accepted} messages accepted, ${m.tls} with TLS (${(m.tlsShare * 100).toFixed(1)}%), ${m.authFailed} failed AUTH\n`;
   s += table("SMTP rejects (command and reply)", m.rejects);
   return s;
 }

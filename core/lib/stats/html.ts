@@ -38,7 +38,7 @@ function summary(r: Report): string {
     ["remote: success / failure / deferral", `${d.remote.success} / ${d.remote.failure} / ${d.remote.deferral + d.remote.mangled}`],
     ["delay local p50 / p90 / p99 / max (s)", [r.delay.local.p50, r.delay.local.p90, r.delay.local.p99, r.delay.local.max].map((x) => x.toFixed(3)).join(" / ")],
     ["delay remote p50 / p90 / p99 / max (s)", [r.delay.remote.p50, r.delay.remote.p90, r.delay.remote.p99, r.delay.remote.max].map((x) => x.toFixed(3)).join(" / ")],
-    ["SMTP sessions (STARTTLS)", `${r.smtp.sessions} (${(r.smtp.tlsShare * 100).toFixed(1)}%), ${r.smtp.authFailed} failed AUTH`],
+    ["SMTP sessions (TLS)", `${r.smtp.sessions} (${(r.smtp.tlsShare * 100).toFixed(1)}%), ${r.smtp.authFailed} failed AUTH`],
   ];
   return `<table class="sum">${rows.map(([k, v]) => `<tr><th>${escapeHtml(k)}</th><td>${escapeHtml(v)}</td></tr>`).join("")}</table>`;
 }

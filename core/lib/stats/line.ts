@@ -21,7 +21,7 @@ export type Event =
   | { readonly t: "starttls"; readonly sid: string }
   | { readonly t: "auth"; readonly sid: string; readonly ok: boolean; readonly user: string }
   | { readonly t: "refused"; readonly sid: string; readonly ip: string; readonly verb: string; readonly reply: string }
-  | { readonly t: "accepted"; readonly sid: string; readonly ip: string; readonly where: string; readonly rcpts: number };
+  | { readonly t: "accepted"; readonly sid: string; readonly ip: string; readonly where: string; readonly rcpts: number; readonly user: string | null };
 
 export interface Line {
   /** ms since 1970, or null for a line without a time stamp */
@@ -101,7 +101,7 @@ const SEND: readonly [RegExp, (m: RegExpExecArray) => Event | null][] = [
   [/^status: local (\d+)\/(\d+) remote (\d+)\/(\d+)(?: exitasap)?$/, (m) => ({ t: "status", local: num(m[1]), localMax: num(m[2]), remote: num(m[3]), remoteMax: num(m[4]) })],
 ];
 
-const SESSION = /^(?:smtpd|qmqpd): (\d+\.\d+) (connect|starttls|auth|refused|accepted) (\S+) ?(.*)$/;
+const SESSION = /^(?:smtpd|qmqpd): (\d+\.\d+) (connect|starttls|tls|auth|refused|accepted) (\S+) ?(.*)$/;
 
 /** The event of a line without its stamp; null for anything else. */
 export function parseEvent(s: string): Event | null {
@@ -122,9 +122,9 @@ export function parseEvent(s: string): Event | null {
 
 function sessionEvent(sid: string, word: string, ip: string, rest: string): Event | null {
   if (word === "connect") return { t: "connect", sid, ip };
-  if (word === "starttls") return { t: "starttls", sid };
+  if (word === "starttls" || word === "tls") return { t: "starttls", sid }; // tls: an smtps listener's handshake
   if (word === "auth") {
-    const m = /^(\S+) user (\S*)$/.exec(rest); // "auth ok IP user NAME": ip is the verdict here
+    const m = /^(\S+) user (\S*)(?: mech \S+ via \S+)?$/.exec(rest); // "auth ok IP user NAME [mech M via B]": ip is the verdict here
     if (!m || (ip !== "ok" && ip !== "failed" && ip !== "tempfail")) return null;
     return { t: "auth", sid, ok: ip === "ok", user: m[2]! };
   }
@@ -134,7 +134,7 @@ function sessionEvent(sid: string, word: string, ip: string, rest: string): Even
     const verb = rest.startsWith("(line too long)") ? "(line too long)" : /^[^ :]+/.exec(rest)?.[0] ?? "";
     return { t: "refused", sid, ip, verb, reply: rest.slice(colon + 2) };
   }
-  const m = /^(msg \d+|maildrop\/\S+|qp \d+) from <[^ ]*> rcpts (\d+)$/.exec(rest);
+  const m = /^(msg \d+|maildrop\/\S+|qp \d+) from <[^ ]*> rcpts (\d+)(?: user (\S+))?$/.exec(rest);
   if (!m) return null;
-  return { t: "accepted", sid, ip, where: m[1]!, rcpts: num(m[2]) };
+  return { t: "accepted", sid, ip, where: m[1]!, rcpts: num(m[2]), user: m[3] ?? null };
 }

@@ -167,7 +167,7 @@ function apply(t: Tally, e: Event, now: number | null, inside: boolean): void {
       if (!inside) return;
       t.smtp.accepted++;
       bump(t.clients, e.ip);
-      const user = t.sessions.get(e.sid);
+      const user = e.user ?? t.sessions.get(e.sid); // older lines do not name the user: the session's auth ok does
       if (user) bump(t.authUsers, user);
     }
   }

@@ -68,8 +68,11 @@ describe("parseEvent()", () => {
       ["smtpd: 812.4 auth ok 192.0.2.7 user joe", { t: "auth", sid: "812.4", ok: true, user: "joe" }],
       ["smtpd: 812.4 refused 192.0.2.7 RCPT <x@bad_domain> from <joe@example.test>: 553 5.1.2 bad recipient address: ...", { t: "refused", sid: "812.4", ip: "192.0.2.7", verb: "RCPT", reply: "553 5.1.2 bad recipient address: ..." }],
       ["smtpd: 9.1 refused ::1 (line too long): 500 5.5.2 line too long", { t: "refused", sid: "9.1", ip: "::1", verb: "(line too long)", reply: "500 5.5.2 line too long" }],
-      ["smtpd: 812.4 accepted 192.0.2.7 maildrop/1796577035300.812.e366 from <joe@example.test> rcpts 1", { t: "accepted", sid: "812.4", ip: "192.0.2.7", where: "maildrop/1796577035300.812.e366", rcpts: 1 }],
-      ["qmqpd: 3.2 accepted 10.0.0.1 msg 77 from <> rcpts 3", { t: "accepted", sid: "3.2", ip: "10.0.0.1", where: "msg 77", rcpts: 3 }],
+      ["smtpd: 812.4 accepted 192.0.2.7 maildrop/1796577035300.812.e366 from <joe@example.test> rcpts 1", { t: "accepted", sid: "812.4", ip: "192.0.2.7", where: "maildrop/1796577035300.812.e366", rcpts: 1, user: null }],
+      ["qmqpd: 3.2 accepted 10.0.0.1 msg 77 from <> rcpts 3", { t: "accepted", sid: "3.2", ip: "10.0.0.1", where: "msg 77", rcpts: 3, user: null }],
+      ["smtpd: 3.3 accepted 10.0.0.1 msg 78 from <j@x> rcpts 1 user joe", { t: "accepted", sid: "3.3", ip: "10.0.0.1", where: "msg 78", rcpts: 1, user: "joe" }],
+      ["smtpd: 3.3 auth ok 10.0.0.1 user joe mech PLAIN via dovecot", { t: "auth", sid: "3.3", ok: true, user: "joe" }],
+      ["smtpd: 3.4 tls 10.0.0.1 TLSv1.3 TLS_AES_256_GCM_SHA384", { t: "starttls", sid: "3.4" }],
     ];
     for (const [line, want] of table) assert.deepEqual(parseEvent(line), want, line);
   });
