@@ -265,7 +265,7 @@ done
 cleanup; PIDS=""; PFDIRS=""
 OTHER=$W/other.md
 : > "$OTHER"
-for s in "bench/memory.sh 10" "bench/startup.sh 50" "bench/floor.sh 100" "bench/remote.sh ${BENCH_OTHER_REMOTE:-300}" "bench/qmqp.sh"; do
+for s in "bench/memory.sh 10" "bench/startup.sh 50" "bench/floor.sh 100" "bench/remote.sh ${BENCH_OTHER_REMOTE:-300}" "bench/qmqp.sh" "bench/stats.sh"; do
   [ -f "${s%% *}" ] || continue
   say "running $s"
   # shellcheck disable=SC2086

@@ -31,6 +31,7 @@ export const COMMANDS: readonly Subcommand[] = [
   { name: "qctl", summary: "Queue control: list, show, delete, hold, release, flush, requeue, bounce (man qm-qctl)", load: () => import("./qctl.ts").then((m) => m.default) },
   { name: "qmqpd", summary: "QMQP server for trusted null clients: one session on stdin/stdout, or --listen IP:PORT (qmail-qmqpd)", load: () => import("./qmqpd.ts").then((m) => m.default) },
   { name: "qread", summary: "List the messages in the queue (qmail-qread)", load: () => import("./qread.ts").then((m) => m.default) },
+  { name: "qshape", summary: "The queue by destination domain and age, as Postfix's qshape prints it: [-s] [-t MIN] [-b N] [-l] [CHANNEL...]", load: () => import("./qshape.ts").then((m) => m.default) },
   { name: "qstat", summary: "Count the messages in the queue (qmail-qstat)", load: () => import("./qstat.ts").then((m) => m.default) },
   { name: "queue", summary: "Queue one message: message on fd 0, envelope on fd 1 (qmail-queue)", load: () => import("./queue.ts").then((m) => m.default) },
   { name: "remote", summary: "Deliver one message by SMTP (qmail-remote): qm remote -- host sender recipient...", load: () => import("./remote.ts").then((m) => m.default) },
@@ -39,6 +40,7 @@ export const COMMANDS: readonly Subcommand[] = [
   { name: "sendmail", summary: "sendmail's command line: -t, -f, -F, -i, -oi, -bs, -bp, -bi, -q (also run as sendmail, mailq, newaliases)", load: () => import("./sendmail.ts").then((m) => m.default) },
   { name: "smtpd", summary: "SMTP server: one session on stdin/stdout (tcpserver, inetd), or --listen IP:PORT", load: () => import("./smtpd.ts").then((m) => m.default) },
   { name: "start", summary: "Run the queue manager and the SMTP listener together, restarting a part that dies", load: () => import("./start.ts").then((m) => m.default) },
+  { name: "stats", summary: "Report the mail flow from qm's logs: text, --json, or --html FILE with charts (qm-stats(8))", load: () => import("./stats.ts").then((m) => m.default) },
 ];
 
 /** The row named `name`; not an inherited property ("constructor", "__proto__"), not a prefix. */

@@ -1,6 +1,7 @@
 import { defineCommand } from "./_command.ts";
 import { claimHome, listeners, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
+import { startMetrics } from "../core/prog/metrics.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 import { exitWith } from "./_exit.ts";
 
@@ -11,6 +12,7 @@ export default defineCommand({
     "smtpd-user": { type: "string", default: SYSTEM_USERS.smtpd, description: "account smtpd runs as after binding, when started as root" },
     log: { type: "string", default: "iso", description: "time stamp at the start of each line: iso (UTC, ms), tai64n (multilog's), none" },
     syslog: { type: "string", description: "send the lines to syslog (facility mail) instead: --syslog, or --syslog=SOCKET (default /dev/log)" },
+    metrics: { type: "string", description: "serve Prometheus metrics at http://IP:PORT/metrics (a bare PORT is on 127.0.0.1)" },
   },
   async run({ args, rawArgs }) {
     const flags = rawArgs.flatMap((a, i) => (a === "--listen" ? [rawArgs[i + 1] ?? ""] : a.startsWith("--listen=") ? [a.slice(9)] : []));
@@ -21,9 +23,13 @@ export default defineCommand({
     const claim = await claimHome(qmHome());
     if (claim.kind !== "ok") exitWith(claim, "qm start");
     const parts = standardParts(args.smtpd ? listen.value : [], args["smtpd-user"]);
+    const m = args.metrics ? await startMetrics(qmHome(), args.metrics) : null;
+    if (m && m.kind !== "ok") exitWith((claim.value.release(), m), "qm start");
     const w = logWriter(setup.value, (text) => void process.stdout.write(text, "latin1"));
-    for (const warning of claim.value.warnings) w.out(`${warning}\n`);
-    const h = start({ parts, out: w.out });
+    const out = (line: string) => (m?.value.line(line), w.out(line));
+    for (const warning of claim.value.warnings) out(`${warning}\n`);
+    if (m) out(`start: metrics on http://${m.value.address}/metrics\n`);
+    const h = start({ parts, out });
     process.on("SIGTERM", () => h.term());
     process.on("SIGINT", () => h.term());
     process.on("SIGHUP", () => h.hup());
@@ -31,6 +37,7 @@ export default defineCommand({
     process.on("SIGPIPE", () => {});
     process.stdout.on("error", () => {}); // a log reader that went away must not stop the mail system
     const r = await h.done;
+    await m?.value.close();
     claim.value.release();
     await w.close();
     await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));

@@ -17,6 +17,9 @@ const PACKAGE_HOME: Record<string, string> = {
   "consola/core": "core/io/base/log.ts",
   "dns-packet": "core/io/remote/dns.ts",
   ...Object.fromEntries(["tools.js", "dkim/message-parser.js", "dkim/body/index.js", "dkim/header/relaxed.js", "spf/index.js", "dkim/verify.js", "dmarc/index.js", "arc/index.js"].map((m) => [`mailauth/lib/${m}`, "core/io/dkim/"])),
+  "uplot/dist/uPlot.iife.min.js": "core/io/stats/page.ts", // inlined as text into qm stats --html's page
+  "uplot/dist/uPlot.min.css": "core/io/stats/page.ts",
+  "prom-client": "core/io/stats/metrics.ts", // qm start --metrics' exposition
 };
 
 /**

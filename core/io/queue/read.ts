@@ -25,6 +25,22 @@ export async function countQueue(home: string): Promise<Result<QueueCounts>> {
   }
 }
 
+/** Files under local/*, remote/* and hold/*: messages with recipients pending on each channel, and held ones (qm start --metrics). */
+export async function countChannels(home: string): Promise<Result<{ local: number; remote: number; held: number }>> {
+  const q = join(home, "queue");
+  try {
+    const n = { local: 0, remote: 0, held: 0 };
+    for (let i = 0; i < SPLIT; i++) {
+      n.local += await countFiles(join(q, "local", String(i)));
+      n.remote += await countFiles(join(q, "remote", String(i)));
+      n.held += await countFiles(join(q, "hold", String(i))).catch(() => 0); // made on first use (qm-qctl(8))
+    }
+    return ok(n);
+  } catch (err) {
+    return fromErrno(err, "Unable to read the queue");
+  }
+}
+
 async function countFiles(dir: string, skipDot = false): Promise<number> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries.filter((e) => e.isFile() && !(skipDot && e.name.startsWith("."))).length;
