@@ -31,6 +31,7 @@ export async function submitBounce(home: string, b: Bounce, env?: NodeJS.Process
       yield* cutter.feed(chunk as Uint8Array);
       if (cutter.done) break; // the rest of the body is not read
     }
+    yield* cutter.end();
   }
   return submit(home, body(), b.envelope, { who: { kind: "bounce" }, env });
 }

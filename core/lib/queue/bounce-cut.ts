@@ -1,77 +1,94 @@
 // How much of the original a bounce quotes (control/bouncemaxbytes, qm-send(8)).
+
 /**
- * The original as a bounce quotes it: its header up to `max` bytes, then its
- * body up to `max` bytes, each cut at the end of a line where one ends in
- * the last 1000 bytes before the limit (a cut line gets its newline). Feed
- * the chunks in order; `cut` says whether anything was left out, `done` that
- * the body's limit is reached (nothing more will pass).
+ * The original as a bounce quotes it: its header, then its body, each cut to
+ * the longest run of whole lines that fits in `max` bytes; a first line
+ * longer than that is cut at `max` and given its newline. A message within
+ * the limits passes unchanged. The result does not depend on how the input
+ * is split into chunks: a line is held until its end is seen (at most `max`
+ * bytes). Feed the chunks in order, then end(); `cut` says whether anything
+ * was left out, `done` that the body is full (nothing more will pass).
  */
-export function originalCutter(max: number): { feed(chunk: Uint8Array): Uint8Array[]; readonly cut: boolean; readonly done: boolean } {
+export function originalCutter(max: number): { feed(chunk: Uint8Array): Uint8Array[]; end(): Uint8Array[]; readonly cut: boolean; readonly done: boolean } {
   let inHeader = true;
-  let used = 0; // bytes passed of the current part
-  let last = 10; // the previous byte: the header ends at LF LF (a leading LF: an empty header)
-  let done = false; // the body's limit was reached
+  let full = false; // the current part is cut: skip the rest of it
+  let done = false;
   let cut = false;
-  let skipping = false; // the header's limit was reached: skip to the blank line
-  const take = (chunk: Uint8Array, from: number, to: number, out: Uint8Array[]) => {
-    if (to > from) out.push(chunk.subarray(from, to));
+  let emitted = 0; // bytes passed of the current part
+  let pending: Uint8Array[] = []; // the line under way
+  let pendingLen = 0;
+  let atLineStart = true; // for the header's end: an empty line
+
+  /** The line under way plus `more`, all of it or its first max - emitted bytes. */
+  const flushLine = (out: Uint8Array[], more: Uint8Array | null) => {
+    for (const p of pending) out.push(p);
+    if (more && more.length > 0) out.push(more);
+    emitted += pendingLen + (more?.length ?? 0);
+    pending = [];
+    pendingLen = 0;
   };
+  /** The part is full: a first line too long is cut at `max` and ended. */
+  const fill = (out: Uint8Array[], line: Uint8Array[]) => {
+    cut = true;
+    full = true;
+    if (emitted === 0 && max > 0) {
+      let room = max;
+      for (const p of line) {
+        if (room <= 0) break;
+        out.push(p.subarray(0, Math.min(room, p.length)));
+        room -= Math.min(room, p.length);
+      }
+      out.push(NEWLINE);
+    }
+    pending = [];
+    pendingLen = 0;
+  };
+  const endHeader = (out: Uint8Array[]) => {
+    if (full) out.push(NEWLINE); // the blank line after a cut header
+    inHeader = false;
+    full = false;
+    emitted = 0;
+  };
+
   const feed = (chunk: Uint8Array): Uint8Array[] => {
     const out: Uint8Array[] = [];
     let i = 0;
     while (i < chunk.length && !done) {
-      if (inHeader) {
-        // find the header's end (LF after LF) in this chunk
-        let j = i;
-        let endAt = -1;
-        for (; j < chunk.length; j++) {
-          if (chunk[j] === 10 && last === 10) {
-            endAt = j + 1;
-            last = 10;
-            break;
-          }
-          last = chunk[j]!;
+      const lf = chunk.indexOf(10, i);
+      const piece = chunk.subarray(i, lf < 0 ? chunk.length : lf + 1);
+      i += piece.length;
+      const blank = inHeader && atLineStart && piece.length === 1 && lf >= 0; // "\n" alone: the header ends
+      atLineStart = lf >= 0;
+      if (blank) {
+        if (!full) {
+          if (emitted + 1 <= max) flushLine(out, piece);
+          else fill(out, [piece]);
         }
-        const stop = endAt < 0 ? chunk.length : endAt;
-        if (!skipping) {
-          const room = max - used;
-          if (stop - i <= room) {
-            take(chunk, i, stop, out);
-            used += stop - i;
-          } else {
-            const at = lineEnd(chunk, i, i + room);
-            take(chunk, i, at, out);
-            if (at === i + room && (at === i || chunk[at - 1] !== 10)) out.push(NEWLINE);
-            used = max;
-            skipping = true;
-            cut = true;
-          }
+        if (inHeader) endHeader(out);
+        continue;
+      }
+      if (full) continue; // the rest of a cut header
+      if (emitted + pendingLen + piece.length <= max) {
+        if (lf >= 0) flushLine(out, piece);
+        else {
+          pending.push(piece.slice());
+          pendingLen += piece.length;
         }
-        if (endAt >= 0) {
-          if (skipping) out.push(NEWLINE); // the blank line that ends the header
-          inHeader = false;
-          used = 0;
-        }
-        i = stop;
       } else {
-        const room = max - used;
-        if (chunk.length - i <= room) {
-          take(chunk, i, chunk.length, out);
-          used += chunk.length - i;
-          i = chunk.length;
-        } else {
-          const at = lineEnd(chunk, i, i + room);
-          take(chunk, i, at, out);
-          if (at === i || chunk[at - 1] !== 10) out.push(NEWLINE);
-          done = true;
-          cut = true;
-        }
+        fill(out, [...pending, piece]);
+        if (!inHeader) done = true;
       }
     }
     return out;
   };
+  const end = (): Uint8Array[] => {
+    const out: Uint8Array[] = [];
+    if (pendingLen > 0 && !full) flushLine(out, null); // a last line without its newline, within the limit
+    return out;
+  };
   return {
     feed,
+    end,
     get cut() {
       return cut;
     },
@@ -82,10 +99,3 @@ export function originalCutter(max: number): { feed(chunk: Uint8Array): Uint8Arr
 }
 
 const NEWLINE = new Uint8Array([10]);
-
-/** Where to cut in chunk[from, limit): after the last LF in the last 1000 bytes, else at the limit. */
-function lineEnd(chunk: Uint8Array, from: number, limit: number): number {
-  for (let k = limit - 1; k >= from && k >= limit - 1000; k--) if (chunk[k] === 10) return k + 1;
-  return limit;
-}
-

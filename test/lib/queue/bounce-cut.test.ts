@@ -18,6 +18,7 @@ function run(max: number, text: string, sizes: number[] = []): { out: string; cu
     i += n;
   }
   if (i < bytes.length) out.push(...c.feed(bytes.subarray(i)));
+  out.push(...c.end());
   return { out: dec(out), cut: c.cut };
 }
 
