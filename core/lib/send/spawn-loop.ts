@@ -31,6 +31,7 @@ export async function runSpawnLoop(input: AsyncIterable<Uint8Array>, write: (b: 
   for await (const chunk of input) {
     let ready: Command[] = [];
     const start = (): void => {
+      if (ready.length === 0) return;
       for (const cs of s.group ? s.group(ready) : ready.map((c) => [c])) {
         const p = s
           .deliver(cs)
