@@ -44,11 +44,15 @@ export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign"] as const;
 interface Loaded {
   readonly cfg: RemoteConfig | null;
   readonly dkim: Result<DkimSigner | null>;
+  /** why deliveries are deferred (a control file that cannot be used), or null */
+  readonly trouble: string | null;
 }
 
 async function load(home: string): Promise<Loaded> {
   const cfg = await loadRemoteConfig(home);
-  return { cfg: cfg.kind === "ok" ? cfg.value : null, dkim: await loadDkimSigner(home) };
+  const dkim = await loadDkimSigner(home);
+  const trouble = cfg.kind !== "ok" ? cfg.reason : dkim.kind !== "ok" ? dkim.reason : null;
+  return { cfg: cfg.kind === "ok" ? cfg.value : null, dkim, trouble };
 }
 
 /**
@@ -70,7 +74,7 @@ export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, wri
       const now = stampControls(home, RSPAWN_FILES);
       note(reloadLine("rspawn", changedControls(stamps, now)));
       stamps = now;
-      if (!l.cfg) note("rspawn: warning: control files unusable; remote deliveries are deferred until they are fixed");
+      if (l.trouble) note(`rspawn: warning: ${l.trouble}; remote deliveries are deferred until it is fixed`);
     });
   };
   await runSpawnLoop(input, write, {

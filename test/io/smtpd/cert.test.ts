@@ -86,7 +86,7 @@ describe("watchCert()", { skip: NO_OPENSSL, timeout: 120_000 }, () => {
   it("refuses to start with an unusable file, as the listener always has", () => {
     install("garbage\n");
     const w = watchCert(home, () => {});
-    assert.equal(w.kind, "temp");
-    assert.match(w.kind !== "ok" ? w.reason : "", /^control\/servercert\.pem is not a usable key and certificate/);
+    assert.ok(w.kind === "temp");
+    assert.match(w.reason, /^control\/servercert\.pem is not a usable key and certificate/);
   });
 });
