@@ -12,7 +12,7 @@ import { readControlLine, readControlList, readControlMap, readControlNumber } f
 export type { SendControls } from "../../lib/send/state.ts";
 
 /** Every file readSendControls() reads: what a reload's log line may name. */
-export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "queuelifetime"] as const;
+export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "queuelifetime", "bouncemaxbytes"] as const;
 
 export async function readRules(home: string, me: string): Promise<Result<RewriteRules>> {
   const locals = await readControlList(home, "locals");
