@@ -27,8 +27,8 @@ export interface LspawnOptions {
   readonly note?: (line: string) => void;
 }
 
-/** The one control file lspawn reads (users/ and .qmail files are read for every delivery). */
-const LSPAWN_FILES = ["defaultdelivery"] as const;
+/** The control files lspawn reads: defaultdelivery at start and on reload; the others (io/local/users.ts) whenever they change, for every delivery. */
+const LSPAWN_FILES = ["defaultdelivery", "extdelimiters", "virtualusers", "virtualdomains"] as const;
 
 /** Serves send's commands until stdin ends and every delivery has reported. */
 export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: LspawnOptions): Promise<void> {

@@ -38,8 +38,8 @@ import { deliverLmtp } from "../io/remote/lmtp.ts";
 /** Recipients per shared transaction; RFC 5321 servers take at least 100. */
 export const BATCH_MAX = 50;
 
-/** Every control file rspawn reads (loadRemoteConfig, loadDkimSigner): what its reload line may name. */
-export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign"] as const;
+/** Every control file rspawn reads (loadRemoteConfig, loadDkimSigner; virtualdomains for each group): what its reload line may name. */
+export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign", "virtualdomains"] as const;
 
 interface Loaded {
   readonly cfg: RemoteConfig | null;

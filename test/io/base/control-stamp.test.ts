@@ -62,7 +62,7 @@ describe("each part's reload list names every control file it reads", () => {
   });
   it("qm rspawn", async () => {
     const { RSPAWN_FILES } = await import("../../../core/prog/rspawn.ts");
-    const read = readBy("core/io/remote/delivery.ts", "core/io/remote/resolv.ts", "core/io/remote/smtpauth.ts", "core/io/tls/controls.ts", "core/io/dkim/signer.ts");
+    const read = readBy("core/prog/rspawn.ts", "core/io/remote/delivery.ts", "core/io/remote/resolv.ts", "core/io/remote/smtpauth.ts", "core/io/tls/controls.ts", "core/io/dkim/signer.ts");
     assert.ok(read.has("smtproutes") && read.has("tlsca") && read.has("smtpauth") && read.has("dkimsign"), [...read].join(" "));
     assert.deepEqual(missing(read, RSPAWN_FILES), []);
   });
