@@ -39,7 +39,7 @@ import { deliverLmtp } from "../io/remote/lmtp.ts";
 export const BATCH_MAX = 50;
 
 /** Every control file rspawn reads (loadRemoteConfig, loadDkimSigner; virtualdomains for each group): what its reload line may name. */
-export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign", "virtualdomains"] as const;
+export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign", "arcseal", "virtualdomains"] as const;
 
 interface Loaded {
   readonly cfg: RemoteConfig | null;

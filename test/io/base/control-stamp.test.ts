@@ -68,7 +68,7 @@ describe("each part's reload list names every control file it reads", () => {
   });
   it("qm smtpd", async () => {
     const { SMTPD_FILES } = await import("../../../core/io/smtpd/controls.ts");
-    const read = readBy("core/io/smtpd/controls.ts");
+    const read = readBy("core/io/smtpd/controls.ts", "core/io/dkim/inbound.ts");
     for (const n of ["locals", "virtualdomains", "percenthack", "envnoathost"]) read.add(n); // through send's readRules()
     assert.ok(read.has("rcpthosts") && read.has("servercert.pem"), [...read].join(" "));
     assert.deepEqual(missing(read, SMTPD_FILES), []);
