@@ -25,7 +25,7 @@ export const EXAMPLES = new Map<string, readonly string[]>([
     "qm start                                # listen on control/listen (else 0.0.0.0:25)",
     "qm start --listen 127.0.0.1:2525 --listen [::1]:2525",
     "qm start --no-smtpd                     # queue manager only, for a host that only sends",
-    "systemctl reload qm                     # SIGHUP to qm start: the queue manager re-reads control/",
+    "systemctl reload qm                     # SIGHUP to qm start: every part reads control/ again",
   ]],
   ["queue", ["qm queue < message 1< envelope   # qmail-queue's interface: message on fd 0, envelope on fd 1"]],
   ["send", ["qm send                                 # the daemon (qm start runs it)", "qm send --once                          # a queue run, for cron", "qm send --once --force                  # retry everything now"]],

@@ -6,6 +6,8 @@ import { type Assignment } from "../lib/local/assign.ts";
 import { runSpawnLoop } from "../lib/send/spawn-loop.ts";
 import type { Command, Outcome } from "../lib/send/spawn-wire.ts";
 import { readControlLine } from "../io/base/control.ts";
+import { changedControls, stampControls } from "../io/base/control-stamp.ts";
+import { reloadLine } from "../lib/base/reload.ts";
 import { resolveLocal, type ResolveError } from "../io/local/users.ts";
 import { spawnSelf } from "../io/base/self.ts";
 
@@ -21,15 +23,31 @@ const NOTE = "\n[report too long; truncated]";
 export interface LspawnOptions {
   readonly qmhome: string;
   readonly defaultDelivery?: string;
+  /** lspawn's own lines (its reload line); default: stderr, which qm send passes on */
+  readonly note?: (line: string) => void;
 }
+
+/** The control files lspawn reads: defaultdelivery at start and on reload; the others (io/local/users.ts) whenever they change, for every delivery. */
+const LSPAWN_FILES = ["defaultdelivery", "extdelimiters", "virtualusers", "virtualdomains"] as const;
 
 /** Serves send's commands until stdin ends and every delivery has reported. */
 export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: LspawnOptions): Promise<void> {
-  const dd = opts.defaultDelivery ?? (await defaultDelivery(opts.qmhome));
+  const note = opts.note ?? ((l: string) => void process.stderr.write(`${l}\n`));
+  let dd = Promise.resolve(opts.defaultDelivery ?? (await defaultDelivery(opts.qmhome)));
+  let stamps = stampControls(opts.qmhome, LSPAWN_FILES);
   const pool = new WorkerPool();
   await runSpawnLoop(input as AsyncIterable<Buffer>, write, {
     refuse: (c) => (c.recipient.includes("@") ? null : { letter: "D", text: "Sorry, address must include host name. (#5.1.3)\n" }),
-    deliver: async ([c]) => [await deliver(c!, opts.qmhome, dd, pool)],
+    reload: () => {
+      // a default delivery given on the command line stays; control/defaultdelivery is read again
+      if (opts.defaultDelivery === undefined) dd = defaultDelivery(opts.qmhome);
+      void dd.then(() => {
+        const now = stampControls(opts.qmhome, LSPAWN_FILES);
+        note(reloadLine("lspawn", changedControls(stamps, now)));
+        stamps = now;
+      });
+    },
+    deliver: async ([c]) => [await deliver(c!, opts.qmhome, await dd, pool)],
     internalError: { letter: "Z", text: "Unable to deliver: qm lspawn internal error. (#4.3.0)\n" },
     clip: truncate,
   });

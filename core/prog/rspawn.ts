@@ -2,7 +2,9 @@ import { join } from "node:path";
 import { MESSAGE, synthesizeReport, type Record } from "../lib/remote/report.ts";
 import { runSpawnLoop } from "../lib/send/spawn-loop.ts";
 import { MAX_REPORT, type Command, type Outcome } from "../lib/send/spawn-wire.ts";
-import { deliverRemote, loadRemoteConfig, type RemoteConfig } from "../io/remote/delivery.ts";
+import { deliverRemote, loadRemoteConfig, REMOTE_FILES, type RemoteConfig } from "../io/remote/delivery.ts";
+import { changedControls, stampControls } from "../io/base/control-stamp.ts";
+import { reloadLine } from "../lib/base/reload.ts";
 import { openMessageFile } from "../io/remote/message.ts";
 import { ConnPool } from "../io/remote/smtp-pool.ts";
 import { ownedTcpto, type Tcpto } from "../io/remote/tcpto.ts";
@@ -36,15 +38,53 @@ import { deliverLmtp } from "../io/remote/lmtp.ts";
 /** Recipients per shared transaction; RFC 5321 servers take at least 100. */
 export const BATCH_MAX = 50;
 
-export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void): Promise<void> {
+/** Every control file rspawn reads (loadRemoteConfig, loadDkimSigner; virtualdomains for each group): what its reload line may name. */
+export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign", "arcseal", "virtualdomains"] as const;
+
+interface Loaded {
+  readonly cfg: RemoteConfig | null;
+  readonly dkim: Result<DkimSigner | null>;
+  /** why deliveries are deferred (a control file that cannot be used), or null */
+  readonly trouble: string | null;
+}
+
+async function load(home: string): Promise<Loaded> {
   const cfg = await loadRemoteConfig(home);
   const dkim = await loadDkimSigner(home);
+  const trouble = cfg.kind !== "ok" ? cfg.reason : dkim.kind !== "ok" ? dkim.reason : null;
+  return { cfg: cfg.kind === "ok" ? cfg.value : null, dkim, trouble };
+}
+
+/**
+ * `note` gets rspawn's own lines (its reload line; on stderr, which qm send
+ * passes on). A reload (the spawn wire's reload command, sent on send's
+ * SIGHUP) reads every control file and DKIM key again for the deliveries
+ * that start after it, and closes the idle connections kept for reuse.
+ */
+export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void, note: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)): Promise<void> {
+  let loaded = load(home);
+  let stamps = stampControls(home, RSPAWN_FILES);
   const tcpto = ownedTcpto(home);
   const pool = new ConnPool();
+  const reload = (): void => {
+    const next = load(home);
+    loaded = next;
+    pool.closeAll();
+    void next.then((l) => {
+      const now = stampControls(home, RSPAWN_FILES);
+      note(reloadLine("rspawn", changedControls(stamps, now)));
+      stamps = now;
+      if (l.trouble) note(`rspawn: warning: ${l.trouble}; remote deliveries are deferred until it is fixed`);
+    });
+  };
   await runSpawnLoop(input, write, {
     refuse,
     group,
-    deliver: (cs) => deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, dkim, tcpto, pool, cs),
+    reload,
+    deliver: (cs) => {
+      const l = loaded; // the controls in force when the commands arrived
+      return l.then(({ cfg, dkim }) => deliverGroup(home, cfg, dkim, tcpto, pool, cs));
+    },
     internalError: { letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" },
     clip: (text) => text.slice(0, MAX_REPORT),
   });

@@ -16,7 +16,8 @@ import type { Summary } from "../lib/send/state.ts";
 import { submitBounce } from "../io/queue/bounce.ts";
 import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue/clean.ts";
 import * as store from "../io/queue/store.ts";
-import { readRules, readSendControls } from "../io/send/controls.ts";
+import { readSendControls, SEND_FILES } from "../io/send/controls.ts";
+import { changedControls, stampControls } from "../io/base/control-stamp.ts";
 import { remoteUser, Spawner } from "../io/send/spawner.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
 import { openTrigger, takeSendMutex, type Trigger } from "../io/queue/trigger.ts";
@@ -142,8 +143,15 @@ export function startSend(opts: SendOptions): SendHandle {
     }
     feed({ kind: "go" });
   };
+  let stamps = stampControls(home, SEND_FILES);
+  /** SIGHUP: the spawners are told to read theirs (on their command pipes), and send reads every one of its own. */
   const hup = async (): Promise<void> => {
-    if (m) feed({ kind: "rules", r: await readRules(home, m.c.me) });
+    if (!m) return;
+    for (const s of Object.values(spawners)) s?.reload();
+    const r = await readSendControls(home);
+    const now = stampControls(home, SEND_FILES);
+    feed({ kind: "controls", r, changed: changedControls(stamps, now) });
+    stamps = now;
   };
   void boot();
   return { done, term: () => (m ? feed({ kind: "term" }) : void (early = true)), hup: () => void hup(), alrm: () => feed({ kind: "alrm" }) };

@@ -1,6 +1,6 @@
 import { networkInterfaces } from "node:os";
 import { Duplex } from "node:stream";
-import { createSecureContext, type SecureContext } from "node:tls";
+import type { SecureContext } from "node:tls";
 import { toBytes } from "../lib/base/bytes.ts";
 import { formatIP, parseIP } from "../lib/base/ip-addr.ts";
 import { makePeer, type Peer } from "../lib/base/peer.ts";
@@ -20,8 +20,9 @@ import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
 import { log } from "../io/base/log.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
-import { cachedControls, readServerCert, readSmtpControls, type SmtpControls } from "../io/smtpd/controls.ts";
+import { cachedControls, readServerCert, readSmtpControls, SMTPD_FILES, type SmtpControls } from "../io/smtpd/controls.ts";
 import { queueSpace } from "../io/smtpd/space.ts";
+import { tlsContext, watchCert } from "../io/smtpd/cert.ts";
 import { normalIP, serve, type Listener } from "../io/base/listener.ts";
 import { acceptTls, SmtpConn } from "../io/smtpd/conn.ts";
 import { loadInboundCheck, MAX_HELD, type InboundCheck, type SenderCheck } from "../io/dkim/inbound.ts";
@@ -39,7 +40,8 @@ export type { Peer } from "../lib/base/peer.ts";
 interface Deps {
   readonly home: string;
   readonly controls: () => Promise<Result<SmtpControls>>;
-  readonly tls: SecureContext | null;
+  /** The STARTTLS context for a session starting now (null: no STARTTLS). */
+  readonly tls: () => SecureContext | null;
   readonly myIPs: ReadonlySet<string>;
   readonly queueHasRoom: (need: number) => boolean;
   readonly mode: SmtpMode;
@@ -59,7 +61,7 @@ export const MAX_COMMAND = 4096;
 /** `AUTH PLAIN` with RFC 4954's 12 288-byte initial response. */
 const MAX_AUTH_COMMAND = "AUTH PLAIN ".length + MAX_AUTH_LINE;
 
-function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
+function policyFor(c: SmtpControls, peer: Peer, deps: Deps, tls: SecureContext | null): Policy {
   const mine = new Set(deps.myIPs);
   const local = parseIP(peer.localIP);
   if (local) mine.add(formatIP(local));
@@ -68,7 +70,7 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps): Policy {
     localiphost: c.localiphost,
     databytes: peer.databytes ?? c.databytes,
     maxRcpt: c.maxRcpt,
-    tls: deps.tls !== null,
+    tls: tls !== null,
     auth: c.checkpassword !== null || c.dovecotauth !== null,
     submission: deps.mode !== "smtp",
     senderLogin: (user, sender) => senderAllowed(c.senderlogins, user, sender),
@@ -99,10 +101,11 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
   const ip = peer.remoteIP;
   log.info(sessionLine.connect("smtpd", sid, peer));
   const controls = await deps.controls();
+  const tlsCtx = deps.tls(); // one certificate for the whole session: the one in force when it began
   let conn: SmtpConn;
   if (deps.mode === "smtps") {
     // TLS from the first byte: nothing is said in clear, not even the greeting
-    const tls = deps.tls && (await acceptTls(sock, deps.tls, (controls.kind === "ok" ? controls.value.timeout : 1200) * 1000));
+    const tls = tlsCtx && (await acceptTls(sock, tlsCtx, (controls.kind === "ok" ? controls.value.timeout : 1200) * 1000));
     if (!tls) {
       log.info(sessionLine.dropped("smtpd", sid, ip, "TLS handshake failed"));
       sock.destroy();
@@ -127,7 +130,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
   }
   const checker = inbound.value;
   let checking: Checking | null = null;
-  const p = policyFor(c, peer, deps);
+  const p = policyFor(c, peer, deps, tlsCtx);
   conn.timeoutMs = c.timeout * 1000;
   conn.reply([`220 ${c.greeting} ESMTP`]);
   let s = startSession(peer.relay, conn.tls);
@@ -207,7 +210,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
         return conn.close();
       }
     } else if (e.kind === "starttls") {
-      if (!deps.tls || !(await conn.startTls(deps.tls))) {
+      if (!tlsCtx || !(await conn.startTls(tlsCtx))) {
         log.info(sessionLine.dropped("smtpd", sid, ip, "TLS handshake failed"));
         return;
       }
@@ -328,14 +331,6 @@ function myAddresses(): Set<string> {
   return out;
 }
 
-function tlsContext(pem: Uint8Array | null): Result<SecureContext | null> {
-  if (pem === null) return ok(null);
-  try {
-    return ok(createSecureContext({ key: Buffer.from(pem), cert: Buffer.from(pem), minVersion: "TLSv1.2" }));
-  } catch (err) {
-    return temp(`control/servercert.pem is not a usable key and certificate: ${String(err)}`, "4.3.0");
-  }
-}
 
 /** inetd/tcpserver mode: one session on fds 0 and 1. */
 export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: SmtpMode = "smtp"): Promise<Result<void>> {
@@ -345,7 +340,7 @@ export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: Smt
   const context = tls.kind === "ok" ? tls.value : null;
   if (mode === "smtps" && context === null) return temp("--tls-wrapper needs control/servercert.pem: TLS comes first", "4.3.0");
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
-  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me) });
+  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: () => context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me) });
   return ok(undefined);
 }
 
@@ -359,17 +354,25 @@ export interface ListenConfig {
   readonly ready?: (l: Listener) => void;
 }
 
-/** Listener mode: bind, drop to the smtpd user, serve until SIGTERM/SIGINT. */
+/**
+ * Listener mode: bind, drop to the smtpd user, serve until SIGTERM/SIGINT.
+ * The control files are read for each session (at most once a second), and
+ * at once after SIGHUP; control/servercert.pem is looked at for each session.
+ */
 export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Result<void>> {
-  const cert = await readServerCert(home);
+  const cert = watchCert(home, (line) => log.info(line));
   if (cert.kind !== "ok") return cert;
-  const tls = tlsContext(cert.value);
-  if (tls.kind !== "ok") return tls;
-  if (cfg.mode !== "smtp" && tls.value === null) return perm(`${cfg.mode === "smtps" ? "--tls-wrapper" : "--submission"} needs control/servercert.pem: TLS comes before AUTH`, "5.3.5");
-  const deps: Deps = { home, controls: cachedControls(home), tls: tls.value, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me) };
+  if (cfg.mode !== "smtp" && cert.value.current() === null) return perm(`${cfg.mode === "smtps" ? "--tls-wrapper" : "--submission"} needs control/servercert.pem: TLS comes before AUTH`, "5.3.5");
+  const controls = cachedControls(home);
+  const deps: Deps = { home, controls: controls.get, tls: () => cert.value.current(), myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me) };
   return serve({
     name: "smtpd",
     home,
+    controls: SMTPD_FILES,
+    reload: () => {
+      controls.drop();
+      cert.value.current();
+    },
     listen: cfg.listen,
     rulesFile: cfg.rulesFile,
     missingRules: "",

@@ -2,8 +2,9 @@
  * `qm start`: runs the parts of a running mail system together (the queue
  * manager `qm send` and the SMTP listener `qm smtpd --listen`), as qmail-start
  * plus svscan do: a part that dies is started again after a pause that grows
- * while it keeps dying; SIGHUP and SIGALRM go to the queue manager, SIGTERM to
- * every part, and start exits once they have all stopped. Every line the parts
+ * while it keeps dying; SIGHUP goes to every part (each reads its control
+ * files again), SIGALRM to the queue manager, SIGTERM to every part, and start
+ * exits once they have all stopped. Every line the parts
  * write comes out on start's stdout: the queue manager's log lines unchanged
  * (qm-log(5) shapes, for qmail's log tools), other lines prefixed with the
  * part's name. As root each part drops to its own user: send to the queue's
@@ -27,6 +28,8 @@ export interface Part {
   readonly argv: readonly string[];
   /** its stdout is a log to pass on unchanged (qm send) */
   readonly rawStdout?: boolean;
+  /** its children, whose lines it passes on on its stderr: a line that starts with one's name is not prefixed again */
+  readonly children?: readonly string[];
 }
 
 export interface Backoff {
@@ -55,7 +58,7 @@ export interface StartHandle {
   /** settles once every part has stopped after term() */
   readonly done: Promise<Result<void>>;
   term(): void;
-  /** SIGHUP: the queue manager re-reads its control files (smtpd reads them per connection anyway) */
+  /** SIGHUP: passed to every part running; each reads its control files again and logs a line (qm-start(8)) */
   hup(): void;
   /** SIGALRM: the queue manager retries everything now */
   alrm(): void;
@@ -89,7 +92,7 @@ export async function listeners(home: string, flags: readonly string[]): Promise
  * "smtpd ADDRESS".
  */
 export function standardParts(listen: readonly ListenerSpec[], smtpdUser: string): Part[] {
-  const parts: Part[] = [{ name: "send", argv: ["send"], rawStdout: true }];
+  const parts: Part[] = [{ name: "send", argv: ["send"], rawStdout: true, children: ["lspawn", "rspawn"] }];
   for (const l of listen) parts.push({ name: listen.length === 1 ? "smtpd" : `smtpd ${l.address}`, argv: ["smtpd", ...listenerArgs(l), "--user", smtpdUser] });
   return parts;
 }
@@ -166,8 +169,9 @@ export function start(opts: StartOptions): StartHandle {
       finishIfIdle();
     },
     hup() {
-      log("SIGHUP: send re-reads control/");
-      signalPart("send", "SIGHUP");
+      const running = all.filter((r) => r.child);
+      log(`SIGHUP: passed to ${running.map((r) => r.part.name).join(", ") || "no part (none is running)"}`);
+      for (const r of running) r.child!.kill("SIGHUP");
     },
     alrm() {
       signalPart("send", "SIGALRM");
@@ -189,9 +193,10 @@ function spawnPart(p: Part): ChildProcess {
 /** Each line of the child's stdout and stderr to `out`, bounded in length. */
 function relay(child: ChildProcess, p: Part, out: (line: string) => void): void {
   const tag = `${p.name.split(" ")[0]}: `;
+  const own = [tag, `qm ${tag}`, ...(p.children ?? []).map((c) => `${c}: `)];
   const lines = (raw: boolean) => {
     let buf = "";
-    const emit = (l: string) => out(raw || l.startsWith(tag) || l.startsWith(`qm ${tag}`) ? `${l}\n` : `${tag}${l}\n`);
+    const emit = (l: string) => out(raw || own.some((t) => l.startsWith(t)) ? `${l}\n` : `${tag}${l}\n`);
     return {
       data(b: Buffer) {
         buf += b.toString("latin1");

@@ -197,10 +197,11 @@ describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
     assert.equal(readFileSync(join(home, "start.pid"), "latin1"), `${qm.child.pid}\n`, "the running start's claim stays");
   });
 
-  it("passes SIGHUP to the queue manager and restarts nothing", async () => {
+  it("passes SIGHUP to every part, each logs its reload line, and nothing is restarted", async () => {
     const from = qm.text.length;
     qm.child.kill("SIGHUP");
-    await qm.wait(/^start: SIGHUP/m, from);
+    await qm.wait(/^start: SIGHUP: passed to send, smtpd$/m, from);
+    for (const part of ["send", "lspawn", "rspawn", "smtpd"]) await qm.wait(new RegExp(`^${part}: reload: reloaded control files; none changed$`, "m"), from);
     await inject("after-hup");
     await delivered("after-hup");
     assert.doesNotMatch(qm.text.slice(from), /started, pid/);
@@ -425,15 +426,15 @@ describe("start()", { timeout: 300_000 }, () => {
     assert.equal(long.reduce((n, l) => n + l.length - 1, 0), 100_000);
   });
 
-  it("passes SIGHUP to send only, and kills a part that ignores SIGTERM after the grace period", async () => {
+  it("passes SIGHUP to every part, says so, and kills a part that ignores SIGTERM after the grace period", async () => {
     const dir = tempDir("qm-start-");
     const spawnPart = (p: Part) => spawn("sh", ["-c", `trap 'echo hup >> ${dir}/${p.name}' HUP; trap '' TERM; while :; do sleep 0.05; done`], { stdio: ["ignore", "pipe", "pipe"] });
     const lines: string[] = [];
     const h = start({ parts: [{ name: "send", argv: [] }, { name: "smtpd", argv: [] }], out: (l) => lines.push(l), spawnPart, graceMs: 500 });
     await new Promise((r) => setTimeout(r, 300));
     h.hup();
-    await waitFor("send's HUP", () => (existsSync(join(dir, "send")) ? true : null), 5000);
-    assert.equal(existsSync(join(dir, "smtpd")), false, "smtpd gets no SIGHUP");
+    await waitFor("send's and smtpd's HUP", () => (existsSync(join(dir, "send")) && existsSync(join(dir, "smtpd")) ? true : null), 5000);
+    assert.ok(lines.includes("start: SIGHUP: passed to send, smtpd\n"), lines.join(""));
     const t = Date.now();
     h.term();
     await h.done;

@@ -5,6 +5,8 @@ import { matchRules, parseRules, type Rule } from "../../lib/base/access-rules.t
 import { parseIP, formatIP } from "../../lib/base/ip-addr.ts";
 import { ok, perm, temp, type Result } from "../../lib/base/result.ts";
 import { errText } from "./errno.ts";
+import { changedControls, stampControls } from "./control-stamp.ts";
+import { reloadLine } from "../../lib/base/reload.ts";
 import { getpwnam } from "./passwd.ts";
 import { switchTo } from "./privilege.ts";
 import { uid } from "./sys.ts";
@@ -124,14 +126,31 @@ export interface ServeOptions {
   readonly ready?: (l: Listener) => void;
   /** words after the addresses in the "listening on" line (smtpd: its mode and limits) */
   readonly detail?: string;
+  /** The control files the sessions read, for the reload line (the rules file is added). */
+  readonly controls?: readonly string[];
+  /** SIGHUP, after the rules file has been read again: forget what is cached. */
+  readonly reload?: () => void;
 }
 
 /**
  * Listen mode, the same for qm smtpd and qm qmqpd: bind, drop to the
  * server's user, say where it listens, serve until SIGTERM or SIGINT, close.
- * The rules file is read again for a connection when it has changed.
+ * The rules file is read again for a connection when it has changed. SIGHUP
+ * reads it at once, calls `reload`, and logs one line naming the control
+ * files that changed since the last (qm-log(5)).
  */
 export async function serve(o: ServeOptions): Promise<Result<void>> {
+  let onHup = (): void => {}; // a SIGHUP before the listener is up changes nothing (and must not kill it)
+  const hup = (): void => onHup();
+  process.on("SIGHUP", hup);
+  try {
+    return await serveUntilStopped(o, (f) => (onHup = f));
+  } finally {
+    process.off("SIGHUP", hup);
+  }
+}
+
+async function serveUntilStopped(o: ServeOptions, onHup: (f: () => void) => void): Promise<Result<void>> {
   const addrs = [];
   for (const text of o.listen) {
     const a = parseListenAddress(text);
@@ -157,6 +176,15 @@ export async function serve(o: ServeOptions): Promise<Result<void>> {
     return dropped;
   }
   o.log(`${o.name}: listening on ${listener.value.addresses.map((a) => `${a.address}:${a.port}`).join(" ")}${o.detail ? ` ${o.detail}` : ""}`);
+  const files = [...(o.controls ?? []), o.rulesFile];
+  let stamps = stampControls(o.home, files); // as the server's user: what it can read from now on
+  onHup(() => {
+    rules.read();
+    o.reload?.();
+    const now = stampControls(o.home, files);
+    o.log(reloadLine(o.name, changedControls(stamps, now)));
+    stamps = now;
+  });
   o.ready?.(listener.value);
   await new Promise<void>((resolve) => {
     process.once("SIGTERM", resolve);

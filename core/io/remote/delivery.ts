@@ -42,6 +42,9 @@ export interface RemoteConfig {
   readonly stsPort?: number;
 }
 
+/** The control files loadRemoteConfig() reads (resolvers missing: /etc/resolv.conf). */
+export const REMOTE_FILES = ["me", "helohost", "locals", "smtproutes", "smtpauth", "tlsrequired", "tlspolicy", "tlsca", "timeoutconnect", "timeoutremote", "resolvers"] as const;
+
 /** control/{me,helohost,locals,smtproutes,smtpauth,tlsrequired,tlspolicy,tlsca,timeoutconnect,timeoutremote,resolvers}. */
 export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfig>> {
   const me = await readControlLine(home, "me", null);

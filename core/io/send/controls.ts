@@ -1,6 +1,6 @@
 /**
- * The control files `qm send` reads at start-up (docs/qmail.md §10.1); locals and
- * virtualdomains again on SIGHUP.
+ * The control files `qm send` reads at start-up and again, all of them, on
+ * SIGHUP (docs/qmail.md §10.1, qm-send(8)).
  */
 import type { RewriteRules } from "../../lib/send/rewrite.ts";
 import type { SendControls } from "../../lib/send/state.ts";
@@ -10,6 +10,9 @@ import { capConcurrency, DEFAULT_CONCURRENCY, QUEUE_LIFETIME } from "../../lib/s
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 
 export type { SendControls } from "../../lib/send/state.ts";
+
+/** Every file readSendControls() reads: what a reload's log line may name. */
+export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "queuelifetime", "bouncemaxbytes"] as const;
 
 export async function readRules(home: string, me: string): Promise<Result<RewriteRules>> {
   const locals = await readControlList(home, "locals");

@@ -4,7 +4,7 @@
  */
 import { spawn, type ChildProcess, type SpawnOptions } from "node:child_process";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
-import { encodeCommand, reportReader, type Report } from "../../lib/send/spawn-wire.ts";
+import { encodeCommand, encodeReload, reportReader, type Report } from "../../lib/send/spawn-wire.ts";
 import { spawnSelf } from "../base/self.ts";
 import { passwdPath, readPasswd } from "../base/passwd.ts";
 
@@ -55,6 +55,11 @@ export class Spawner {
 
   send(slot: number, path: string, sender: string, recipient: string): void {
     this.#child.stdin!.write(toBytes(encodeCommand(slot, path, sender, recipient)));
+  }
+
+  /** SIGHUP passed on: the spawner reads its control files again before the commands after this one. */
+  reload(): void {
+    if (!this.#closing) this.#child.stdin!.write(toBytes(encodeReload()));
   }
 
   /** EOF on its stdin: it finishes what is in flight and exits. Killed after `graceMs`. */

@@ -29,6 +29,9 @@ export interface SmtpControls {
   readonly rules: RewriteRules;
 }
 
+/** Every control file a session reads (servercert.pem: core/io/smtpd/cert.ts): what the listener's reload line may name. */
+export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "servercert.pem"] as const;
+
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
 const DEFAULT_MAXRCPT = 1000;
 const MAX_DATABYTES = 0xffffffff;
@@ -78,7 +81,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   });
 }
 
-/** control/servercert.pem (key and certificate chain), read before privileges are dropped; null: no STARTTLS. */
+/** control/servercert.pem (key and certificate chain) for one inetd session; null: no STARTTLS. The listener watches it (cert.ts). */
 export function readServerCert(home: string): Promise<Result<Uint8Array | null>> {
   return optionalFile(join(home, "control", "servercert.pem"));
 }
@@ -92,15 +95,18 @@ async function optionalFile(path: string): Promise<Result<Uint8Array | null>> {
   }
 }
 
-/** The controls, read again at most once a second (a listener serves many sessions). */
-export function cachedControls(home: string, ttlMs = 1000, now: () => number = Date.now): () => Promise<Result<SmtpControls>> {
+/** The controls, read again at most once a second (a listener serves many sessions); `drop` forgets them (SIGHUP). */
+export function cachedControls(home: string, ttlMs = 1000, now: () => number = Date.now): { get(): Promise<Result<SmtpControls>>; drop(): void } {
   let at = -Infinity;
   let last: Promise<Result<SmtpControls>> | null = null;
-  return () => {
-    if (last === null || now() - at >= ttlMs) {
-      at = now();
-      last = readSmtpControls(home);
-    }
-    return last;
+  return {
+    get: () => {
+      if (last === null || now() - at >= ttlMs) {
+        at = now();
+        last = readSmtpControls(home);
+      }
+      return last;
+    },
+    drop: () => void (last = null),
   };
 }

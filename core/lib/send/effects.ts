@@ -8,9 +8,9 @@
  */
 import type { Result } from "../base/result.ts";
 import type { Envelope } from "../queue/envelope.ts";
-import type { Channel, Routed, RewriteRules } from "./rewrite.ts";
+import type { Channel, Routed } from "./rewrite.ts";
 import type { Report } from "./spawn-wire.ts";
-import type { ChannelRecord, KnownMessage, NewMessage, Summary } from "./state.ts";
+import type { ChannelRecord, KnownMessage, NewMessage, SendControls, Summary } from "./state.ts";
 
 export type Bounced = { readonly kind: "none" } | { readonly kind: "triple" } | { readonly kind: "sent"; readonly qp: number };
 
@@ -25,7 +25,7 @@ export type Event =
   | { readonly kind: "complete"; readonly id: number } // retry a message's completion
   | { readonly kind: "wake" } // the retry timer fired
   | { readonly kind: "cleanup" }
-  | { readonly kind: "rules"; readonly r: Result<RewriteRules> } // SIGHUP's re-read
+  | { readonly kind: "controls"; readonly r: Result<SendControls>; readonly changed: readonly string[] } // SIGHUP: every control file read again; the names of those that changed
   | { readonly kind: "alrm" }
   | { readonly kind: "term" }
   | { readonly kind: "grace" } // SIGTERM's grace period is over

@@ -7,6 +7,7 @@ import type { Channel } from "./rewrite.ts";
 
 export { logSafe as safe } from "../base/log-safe.ts";
 import { logSafe as safe } from "../base/log-safe.ts";
+import { reloadLine } from "../base/reload.ts";
 
 export interface Usage {
   readonly local: number;
@@ -32,6 +33,8 @@ export const line = {
   endMsg: (id: number) => `end msg ${id}\n`,
   /** a local user's maildrop/ file (or a non-root smtpd's message) taken into the queue: "maildrop/NAME uid U queued as ID" */
   intake: (text: string) => `info ${text.split(" ").map(safe).join(" ")}\n`,
+  /** SIGHUP: the control files were read again (core/lib/base/reload.ts) */
+  reload: (changed: readonly string[]) => `${reloadLine("send", changed)}\n`,
   warning: (text: string) => `warning: ${text}\n`,
   alert: (text: string) => `alert: ${text}\n`,
 } as const;

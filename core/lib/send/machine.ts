@@ -42,7 +42,7 @@ export interface Config {
 
 interface Chan {
   readonly name: Channel;
-  readonly limit: number;
+  limit: number; // concurrency: slots below it are handed out; a reload may change it
   readonly spawner: boolean;
   readonly queue: Prioq;
   readonly open: Pass[];
@@ -109,7 +109,7 @@ export function handle(m: Machine, ev: Event): void {
     case "complete": { const msg = m.msgs.get(ev.id); return msg && complete(m, msg); }
     case "wake": m.timerAt = Infinity; for (const ch of m.all) pump(m, ch); return;
     case "cleanup": return m.emit({ kind: "cleanOrphans", known: m.known });
-    case "rules": return rules(m, ev.r);
+    case "controls": return reloaded(m, ev.r, ev.changed);
     case "alrm": for (const ch of m.all) { rescheduleAll(ch.queue, now(m)); pump(m, ch); } return;
     case "term": return term(m);
     case "grace": return stop(m, null);
@@ -260,10 +260,10 @@ function deliver(m: Machine, ch: Chan, pass: Pass, rec: ChannelRecord): void {
 
 /** One delivery result: logged, checkpointed on disk, and only then anything else. */
 function report(m: Machine, ch: Chan, r: Report): void {
-  const slot = r.slot >= 0 && r.slot < ch.limit ? ch.slots[r.slot] : null;
+  const slot = r.slot >= 0 && r.slot < ch.slots.length ? ch.slots[r.slot] : null;
   if (!slot) return log(m, line.warning("internal error: delivery report out of range"));
   ch.slots[r.slot] = null;
-  ch.free.push(r.slot);
+  if (r.slot < ch.limit) ch.free.push(r.slot); // a slot above a lowered limit retires
   const { pass, rec, d } = slot;
   let letter = r.letter;
   let text = r.text;
@@ -411,9 +411,26 @@ function term(m: Machine): void {
   checkIdle(m);
 }
 
-function rules(m: Machine, r: Result<SendControls["rules"]>): void {
-  if (r.kind !== "ok") return log(m, line.alert(`unable to reread controls: ${r.reason}`));
-  m.c = { ...m.c, rules: r.value };
-  const rs = r.value;
+/**
+ * SIGHUP: every control file read again. The new values apply to what starts
+ * from now on (routing of new messages, bounces, lifetime of passes opened,
+ * concurrency); deliveries under way finish as they are. A channel started
+ * with concurrency 0 has no spawner, and a reload cannot start one.
+ */
+function reloaded(m: Machine, r: Result<SendControls>, changed: readonly string[]): void {
+  if (r.kind !== "ok") return log(m, line.alert(`unable to reread controls: ${r.reason}; the old ones stay in force`));
+  m.c = r.value;
+  const rs = r.value.rules;
   m.route = (a) => rewrite(a, rs);
+  log(m, line.reload(changed));
+  for (const ch of m.all) {
+    const n = r.value.concurrency[ch.name];
+    if (n > 0 && !ch.spawner) log(m, line.warning(`concurrency${ch.name} is ${n}, but qm send started without a ${ch.name} spawner (it was 0): restart qm send to deliver ${ch.name} mail`));
+    if (n === ch.limit) continue;
+    ch.limit = n;
+    ch.free.length = 0;
+    for (let i = n - 1; i >= 0; i--) if (!ch.slots[i]) ch.free.push(i);
+  }
+  status(m);
+  for (const ch of m.all) pump(m, ch);
 }

@@ -5,7 +5,7 @@
  * when the input has ended and every delivery has reported. What a delivery
  * is, and how commands are grouped into deliveries, the spawner decides.
  */
-import { commandReader, encodeReport, SLOT, type Command, type Outcome } from "./spawn-wire.ts";
+import { commandReader, encodeReport, RELOAD, SLOT, type Command, type Outcome } from "./spawn-wire.ts";
 
 export interface SpawnLoop {
   /** A report for a command that must not be started (after its slot is checked), or null. */
@@ -18,6 +18,8 @@ export interface SpawnLoop {
   readonly internalError: Outcome;
   /** The text as it goes on the wire (a spawner's own cap). */
   clip(text: string): string;
+  /** The reload command: read the control files again; deliveries started after it use them. No report. */
+  reload?(): void;
 }
 
 const BAD_SLOT: Outcome = { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
@@ -27,20 +29,30 @@ export async function runSpawnLoop(input: AsyncIterable<Uint8Array>, write: (b: 
   const pending = new Set<Promise<void>>();
   const reply = (c: Command, o: Outcome): void => write(encodeReport(c.slot, { letter: o.letter, text: s.clip(o.text) }));
   for await (const chunk of input) {
-    const ready: Command[] = [];
+    let ready: Command[] = [];
+    const start = (): void => {
+      if (ready.length === 0) return;
+      for (const cs of s.group ? s.group(ready) : ready.map((c) => [c])) {
+        const p = s
+          .deliver(cs)
+          .catch(() => cs.map(() => s.internalError))
+          .then((os) => cs.forEach((c, i) => reply(c, os[i] ?? s.internalError)))
+          .finally(() => pending.delete(p));
+        pending.add(p);
+      }
+      ready = [];
+    };
     for (const c of read(chunk)) {
+      if (c.slot === RELOAD && c.path === "" && c.sender === "" && c.recipient === "") {
+        start(); // the commands before it keep the old controls
+        s.reload?.();
+        continue;
+      }
       const refused = SLOT.test(c.slot) ? s.refuse(c) : BAD_SLOT;
       if (refused) reply(c, refused);
       else ready.push(c);
     }
-    for (const cs of s.group ? s.group(ready) : ready.map((c) => [c])) {
-      const p = s
-        .deliver(cs)
-        .catch(() => cs.map(() => s.internalError))
-        .then((os) => cs.forEach((c, i) => reply(c, os[i] ?? s.internalError)))
-        .finally(() => pending.delete(p));
-      pending.add(p);
-    }
+    start();
   }
   await Promise.all(pending);
 }

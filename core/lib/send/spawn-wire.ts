@@ -1,7 +1,9 @@
 /**
  * The spawn protocol between `qm send` and `qm lspawn`/`qm rspawn`
  * (docs/architecture.md §4, docs/qmail.md §2.5 made text-safe): command
- * `slot\0path\0sender\0recipient\0`, report `slot\0<K|Z|D>text\0`. Both ends
+ * `slot\0path\0sender\0recipient\0`, report `slot\0<K|Z|D>text\0`; and one
+ * command with the slot `reload` and empty fields, which asks the spawner to
+ * read its control files again (send's SIGHUP) and gets no report. Both ends
  * use this file: send encodes commands and reads reports
  * (core/io/send/spawner.ts), the spawners read commands and encode reports
  * (spawn-loop.ts). Strings are byte strings (bytes.ts).
@@ -35,6 +37,13 @@ export const MAX_COMMAND_FIELD = 4096;
 export const SLOT = /^\d{1,6}$/;
 // A report longer than this (slot + text) without its NULs is garbage: drop the buffer.
 const MAX_PENDING = 1 << 20;
+
+/** The slot of the reload command: not a number, so a spawner that did not know it would refuse it. */
+export const RELOAD = "reload";
+
+export function encodeReload(): string {
+  return `${RELOAD}\0\0\0\0`;
+}
 
 export function encodeCommand(slot: number, path: string, sender: string, recipient: string): string {
   return `${slot}\0${path}\0${sender}\0${recipient}\0`;

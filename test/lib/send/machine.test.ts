@@ -343,3 +343,77 @@ describe("queue manager: start-up, timers and signals", () => {
     assert.deepEqual(r.feed({ kind: "alrm" }).slice(0, 2), ["readChannel remote 5", "spawn remote slot 0 msg 5 <joe@x.test> t@far.test"]);
   });
 });
+
+describe("queue manager: SIGHUP's reload", () => {
+  const reload = (over: Partial<SendControls>, changed: string[] = []): Event => ({ kind: "controls", r: ok({ ...CONTROLS, ...over }), changed });
+
+  it("a lowered concurrency retires the slots above it as they report, and starts nothing until there is room", () => {
+    const rcpts = ["a@example.test", "b@example.test", "c@example.test", "d@example.test", "e@example.test"];
+    const r = started(rcpts, [], { once: false, controls: { concurrency: { local: 3, remote: 20 } } });
+    assert.equal(r.m.chans.local.inflight, 3);
+    assert.deepEqual(r.feed(reload({ concurrency: { local: 1, remote: 20 } }, ["concurrencylocal"])), [
+      "log send: reload: reloaded control files; changed: concurrencylocal",
+      "log status: local 3/1 remote 0/20",
+    ]);
+    // slot 2 reports: 2 still in flight, over the limit: nothing starts, and slot 2 is not handed out again
+    assert.deepEqual(r.feed(K("local", 2)), ["log delivery 3: success: did_1+0+0/", "markDone local 5 @32", "log status: local 2/1 remote 0/20"]);
+    assert.deepEqual(r.feed(K("local", 1)), ["log delivery 2: success: did_1+0+0/", "markDone local 5 @16", "log status: local 1/1 remote 0/20"]);
+    // slot 0, the one left under the limit, is where the next delivery goes
+    assert.deepEqual(r.feed(K("local", 0)), [
+      "log delivery 1: success: did_1+0+0/",
+      "markDone local 5 @0",
+      "log status: local 0/1 remote 0/20",
+      "spawn local slot 0 msg 5 <joe@x.test> d@example.test",
+      "log starting delivery 4: msg 5 to local d@example.test",
+      "log status: local 1/1 remote 0/20",
+    ]);
+    assert.deepEqual(r.feed(K("local", 2)), ["log warning: internal error: delivery report out of range"], "a retired slot is not in use");
+  });
+
+  it("a raised concurrency starts more deliveries at once", () => {
+    const r = started(["a@example.test", "b@example.test", "c@example.test"], [], { once: false, controls: { concurrency: { local: 1, remote: 20 } } });
+    assert.deepEqual(r.feed(reload({ concurrency: { local: 3, remote: 20 } }, ["concurrencylocal"])), [
+      "log send: reload: reloaded control files; changed: concurrencylocal",
+      "log status: local 1/3 remote 0/20",
+      "spawn local slot 1 msg 5 <joe@x.test> b@example.test",
+      "log starting delivery 2: msg 5 to local b@example.test",
+      "log status: local 2/3 remote 0/20",
+      "spawn local slot 2 msg 5 <joe@x.test> c@example.test",
+      "log starting delivery 3: msg 5 to local c@example.test",
+      "log status: local 3/3 remote 0/20",
+    ]);
+  });
+
+  it("routes the next message with the new locals and bounces with the new bounce settings", () => {
+    const r = machine({ once: false });
+    r.feed({ kind: "start" }, { kind: "go" });
+    assert.equal(r.m.route("joe@other.test").channel, "remote");
+    const locals = new Set(["example.test", "other.test"]);
+    assert.deepEqual(r.feed(reload({ rules: { ...CONTROLS.rules, locals }, bounce: { ...CONTROLS.bounce, bouncefrom: "bounces" } }, ["locals", "bouncefrom"])), [
+      "log send: reload: reloaded control files; changed: locals bouncefrom",
+      "log status: local 0/10 remote 0/20",
+    ]);
+    assert.equal(r.m.route("joe@other.test").channel, "local");
+    assert.equal(r.m.c.bounce.bouncefrom, "bounces");
+  });
+
+  it("keeps the old controls when they cannot be read, and says so", () => {
+    const r = machine({ once: false });
+    r.feed({ kind: "start" }, { kind: "go" });
+    assert.deepEqual(r.feed({ kind: "controls", r: temp("Unable to read control/locals: EACCES"), changed: [] }), [
+      "log alert: unable to reread controls: Unable to read control/locals: EACCES; the old ones stay in force",
+    ]);
+    assert.equal(r.m.c, r.m.cfg.controls);
+  });
+
+  it("cannot start a spawner that was not started: a channel that was 0 says a restart is needed", () => {
+    const r = machine({ once: false, controls: { concurrency: { local: 10, remote: 0 } } });
+    (r.m.chans.remote as { spawner: boolean }).spawner = false;
+    r.feed({ kind: "start" }, { kind: "go" });
+    assert.deepEqual(r.feed(reload({}, ["concurrencyremote"])), [
+      "log send: reload: reloaded control files; changed: concurrencyremote",
+      "log warning: concurrencyremote is 20, but qm send started without a remote spawner (it was 0): restart qm send to deliver remote mail",
+      "log status: local 0/10 remote 0/20",
+    ]);
+  });
+});

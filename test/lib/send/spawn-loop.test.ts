@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { runSpawnLoop, type SpawnLoop } from "../../../core/lib/send/spawn-loop.ts";
-import { encodeCommand, reportReader, type Command } from "../../../core/lib/send/spawn-wire.ts";
+import { encodeCommand, encodeReload, reportReader, type Command } from "../../../core/lib/send/spawn-wire.ts";
 
 async function* chunks(...parts: string[]): AsyncIterable<Uint8Array> {
   for (const p of parts) yield Buffer.from(p, "latin1");
@@ -46,5 +46,24 @@ describe("runSpawnLoop()", () => {
     const got = await run(grouped, [encodeCommand(1, "/a", "s", "a@x"), encodeCommand(2, "/b", "s", "b@x"), encodeCommand(3, "/a", "s", "c@x")].join(""));
     assert.deepEqual(seen, [["1", "3"], ["2"]]);
     assert.deepEqual(got.sort(), ["1 Kok", "2 Zinternal", "3 Kok"]);
+  });
+  it("reload: commands before it keep the old controls, those after it get the new ones, and it has no report", async () => {
+    let version = 1;
+    const seen: string[] = [];
+    const loop: SpawnLoop = {
+      ...base,
+      reload: () => void version++,
+      deliver: (cs) => {
+        const v = version; // what a spawner reads when the delivery starts
+        return Promise.resolve(cs.map((c) => (seen.push(`${c.slot}:v${v}`), { letter: "K" as const, text: `v${v}` })));
+      },
+    };
+    const got = await run(loop, encodeCommand(1, "/m", "s", "a@x") + encodeReload() + encodeCommand(2, "/m", "s", "b@x"), encodeReload() + encodeCommand(3, "/m", "s", "c@x"));
+    assert.deepEqual(seen, ["1:v1", "2:v2", "3:v3"]);
+    assert.deepEqual(got.sort(), ["1 Kv1", "2 Kv2", "3 Kv3"]);
+  });
+  it("a reload slot with anything in its fields is a bad slot; a spawner without reload ignores the command", async () => {
+    assert.deepEqual(await run(base, "reload\0/m\0s\0a@x\0"), ["-1 ZBad slot"]);
+    assert.deepEqual(await run(base, encodeReload() + encodeCommand(1, "/m", "s", "a@x")), ["1 Kto a@x"]);
   });
 });
