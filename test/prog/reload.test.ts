@@ -10,6 +10,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect, type PeerCertificate } from "node:tls";
+import { joeHome } from "../support/joe-home.ts";
 import { fastQm, qmCommand, ROOT, tempDir } from "../support/qm.ts";
 import { startPeer, type Peer } from "../support/smtp-peer.ts";
 import { makeCa, type TestCa } from "../support/tls-ca.ts";
@@ -180,17 +181,7 @@ describe("SIGHUP to qm start: every part reads its control files again", { skip:
 
   before(async () => {
     fast = await fastQm();
-    home = join(tempDir(), "qm");
-    chmodSync(join(home, ".."), 0o755); // smtpd runs as nobody and must reach control/
-    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
-    const user = join(tempDir("qm-user-"), "joe");
-    mkdirSync(user, { recursive: true });
-    chmodSync(join(user, ".."), 0o755);
-    maildir = join(user, "Maildir");
-    assert.equal(spawnSync(fast, ["maildirmake", maildir], { timeout: 60_000 }).status, 0);
-    spawnSync("chown", ["-R", "65534:65534", user], { timeout: 60_000 });
-    writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
-    assert.equal(spawnSync(fast, ["newu"], { timeout: 60_000, env: { ...process.env, QMHOME: home } }).status, 0);
+    ({ home, maildir } = joeHome(fast));
     peerA = await startPeer();
     peerB = await startPeer();
     peers.push(peerA, peerB);

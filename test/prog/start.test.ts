@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileS
 import { connect } from "node:net";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
+import { joeHome } from "../support/joe-home.ts";
 import { fastQm, qmCommand, ROOT, runQm, tempDir } from "../support/qm.ts";
 import { nextDelay, start, type Part } from "../../core/prog/start.ts";
 
@@ -101,17 +102,7 @@ describe("qm start", { skip: ROOT_ONLY, timeout: 300_000 }, () => {
 
   before(async () => {
     fast = await fastQm();
-    home = join(tempDir(), "qm");
-    chmodSync(join(home, ".."), 0o755); // smtpd runs as nobody and must reach control/
-    assert.equal(spawnSync(fast, ["init", "--me", "example.test"], { env: { ...process.env, QMHOME: home }, timeout: 60_000 }).status, 0);
-    const user = join(tempDir("qm-user-"), "joe");
-    mkdirSync(user, { recursive: true });
-    chmodSync(join(user, ".."), 0o755);
-    maildir = join(user, "Maildir");
-    assert.equal(spawnSync(fast, ["maildirmake", maildir], { timeout: 60_000 }).status, 0);
-    spawnSync("chown", ["-R", "65534:65534", user], { timeout: 60_000 });
-    writeFileSync(join(home, "users", "assign"), `=joe:nobody:65534:65534:${user}:::\n.\n`);
-    assert.equal(spawnSync(fast, ["newu"], { timeout: 60_000, env: { ...process.env, QMHOME: home } }).status, 0);
+    ({ home, maildir } = joeHome(fast));
     // STARTTLS and AUTH for the session-log test: a certificate and a checkpassword program (joe, s3cret)
     const certDir = tempDir("qm-cert-");
     spawnSync("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", join(certDir, "k"), "-out", join(certDir, "c"), "-days", "2", "-subj", "/CN=mx.example.test"], { timeout: 60_000, stdio: "ignore" });
