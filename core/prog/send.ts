@@ -10,8 +10,9 @@ import { join } from "node:path";
 import { ok, temp, type Result } from "../lib/base/result.ts";
 import type { Answer, Effect, Event } from "../lib/send/effects.ts";
 import { line } from "../lib/send/log.ts";
-import { handle, newMachine, type Machine } from "../lib/send/machine.ts";
+import { busy, handle, newMachine, type Machine } from "../lib/send/machine.ts";
 import type { Channel } from "../lib/send/rewrite.ts";
+import type { Report } from "../lib/send/spawn-wire.ts";
 import type { Summary } from "../lib/send/state.ts";
 import { submitBounce } from "../io/queue/bounce.ts";
 import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue/clean.ts";
@@ -20,6 +21,11 @@ import { readRules, readSendControls } from "../io/send/controls.ts";
 import { remoteUser, Spawner } from "../io/send/spawner.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
 import { openTrigger, takeSendMutex, type Trigger } from "../io/queue/trigger.ts";
+import { handleRequest, type ChangeOp, type ManagerHooks } from "../io/queue/change.ts";
+import { listenControl, type ControlServer } from "../io/queue/control.ts";
+import { finishDeletes } from "../io/queue/edit.ts";
+import { clearMarkSync, readMark } from "../io/queue/hold.ts";
+import { noteDeferrals, removeStatus } from "../io/queue/status.ts";
 
 export type { Summary } from "../lib/send/state.ts";
 
@@ -46,6 +52,7 @@ export interface SendHandle {
 const RESCAN = 1500; // s: todo/ is rescanned even without a trigger
 const CLEANUP = 76431; // s: orphaned mess files
 const MAILDROP_BATCH = 10000;
+const QUIESCE_MS = 30_000; // ms: a qm qctl change (other than delete) waits this long for deliveries of its messages to end
 
 type Handlers = { readonly [K in Effect["kind"]]: (e: Extract<Effect, { kind: K }>) => Answer<K> };
 
@@ -65,6 +72,9 @@ export function startSend(opts: SendOptions): SendHandle {
   let timer: NodeJS.Timeout | null = null;
   let trigger: Trigger | null = null;
   let mutex: { release(): void } | null = null;
+  let control: ControlServer | null = null;
+  const waiters: (() => void)[] = []; // quiesce() calls waiting for deliveries to end
+  const held = (id: number): boolean => readMark(queue, id) !== null;
   const periodic: NodeJS.Timeout[] = [];
   const feed = (ev: Event): void => void (m && handle(m, ev));
   const later = (p: Promise<Event>): void => void p.then(feed);
@@ -73,11 +83,18 @@ export function startSend(opts: SendOptions): SendHandle {
     log: (e) => opts.out(e.line),
     cleanPid: () => void cleanPid(queue, nowSec()),
     scanInfo: () => store.scanInfo(queue),
-    readKnown: (e) => (store.hasTodo(queue, e.id) ? ok(null) : store.readMessage(queue, e.id)),
+    readKnown: (e) => {
+      if (store.hasTodo(queue, e.id)) return ok(null);
+      const k = store.readMessage(queue, e.id);
+      return k.kind === "ok" && k.value ? ok({ ...k.value, held: held(e.id) }) : k;
+    },
     cleanOrphans: (e) => void cleanOrphans(queue, nowSec(), e.known),
     takeMaildrop: () => later(takeMaildrop(home, nowSec(), MAILDROP_BATCH).then((evs) => ({ kind: "intake", warnings: evs.filter((x) => !x.ok).map((x) => x.text), taken: evs.filter((x) => x.ok).map((x) => x.text) }))),
     scanTodo: () => store.scanTodo(queue),
-    preprocess: (e) => store.preprocess(queue, e.id, e.route, batch),
+    preprocess: (e) => {
+      const n = store.preprocess(queue, e.id, e.route, batch);
+      return n.kind === "ok" ? ok({ ...n.value, held: held(e.id) }) : n;
+    },
     releaseTodo: (e) => later(store.releaseTodo(queue, e.ids, batch).then((r) => ({ kind: "released", r }))),
     readChannel: (e) => store.readChannel(queue, e.chan, e.id),
     spawn: (e) => spawners[e.chan]!.send(e.slot, store.messPath(queue, e.id), e.sender, e.recipient),
@@ -89,6 +106,8 @@ export function startSend(opts: SendOptions): SendHandle {
     submitBounce: (e) =>
       later(submitBounce(home, { head: e.head, mess: store.messPath(queue, e.id), envelope: e.envelope, maxBytes: e.maxBytes }, env).then((r) => ({ kind: "bounced", id: e.id, r: r.kind === "ok" ? ok({ kind: "sent", qp: r.value.qp }) : r }))),
     removeBounce: (e) => store.removeBounce(queue, e.id),
+    noteDeferrals: (e) => noteDeferrals(queue, e.id, e.birth, e.attempts),
+    clearMark: (e) => (removeStatus(queue, e.id), clearMarkSync(queue, e.id)),
     finishMessage: (e) => store.finishMessage(queue, e.id),
     timer: (e) => {
       if (timer) clearTimeout(timer);
@@ -100,6 +119,7 @@ export function startSend(opts: SendOptions): SendHandle {
       if (timer) clearTimeout(timer);
       for (const t of periodic) clearInterval(t);
       trigger?.close();
+      control?.close();
       later(Promise.all(Object.values(spawners).map((s) => s?.close(e.graceMs))).then(() => ({ kind: "closed" })));
     },
     exit: (e) => {
@@ -129,18 +149,46 @@ export function startSend(opts: SendOptions): SendHandle {
       if (!has[chan]) continue;
       const onLost = (why: string): void => feed({ kind: "lost", why });
       const so = { command: command[chan], env, ...(chan === "remote" ? ids : {}) };
-      spawners[chan] = new Spawner(chan === "local" ? "lspawn" : "rspawn", (report) => feed({ kind: "report", chan, report }), onLost, so);
+      const onReport = (report: Report): void => {
+        feed({ kind: "report", chan, report });
+        for (const w of waiters.splice(0)) w();
+      };
+      spawners[chan] = new Spawner(chan === "local" ? "lspawn" : "rspawn", onReport, onLost, so);
     }
     dropToQueueOwner(queue);
+    const redone = await finishDeletes(queue); // deletes a crash interrupted (qm-qctl(8))
+    if (redone.kind !== "ok") opts.out(line.warning(redone.reason));
     feed({ kind: "start" });
     if (!once && !machine.finished) {
       const t = await openTrigger(queue, () => feed({ kind: "pull" }));
       if (t.kind !== "ok") return fail(t.reason);
       trigger = t.value;
+      const ctl = await listenControl(queue, (cmd) => handleRequest(cmd, { home, queue, nowMs: clock(), env }, hooks));
+      if (ctl.kind !== "ok") opts.out(line.warning(`${ctl.reason}; qm qctl cannot reach this qm send`));
+      else if (machine.finished) ctl.value.close();
+      else control = ctl.value;
       periodic.push(setInterval(() => feed({ kind: "pull" }), RESCAN * 1000));
       periodic.push(setInterval(() => feed({ kind: "cleanup" }), CLEANUP * 1000));
     }
     feed({ kind: "go" });
+  };
+  /** What a qm qctl request on the control socket gets of this manager (core/io/queue/change.ts). */
+  const hooks: ManagerHooks = {
+    quiesce: async (ids: readonly number[], op: ChangeOp): Promise<boolean> => {
+      if (!m) return false;
+      feed({ kind: "freeze", ids, del: op === "delete" });
+      const deadline = Date.now() + QUIESCE_MS;
+      while (m && busy(m, ids)) {
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left);
+          waiters.push(() => (clearTimeout(t), r()));
+        });
+      }
+      return true;
+    },
+    resume: (ids: readonly number[]): void => feed({ kind: "resume", ids }),
   };
   const hup = async (): Promise<void> => {
     if (m) feed({ kind: "rules", r: await readRules(home, m.c.me) });

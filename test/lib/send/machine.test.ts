@@ -49,7 +49,8 @@ function fresh(id: number, sender: string, channels: Channel[]): NewMessage {
 function show(e: Effect): string {
   switch (e.kind) {
     case "log": return `log ${e.line.trimEnd()}`;
-    case "readKnown": case "readBounce": case "removeBounce": case "finishMessage": case "preprocess": return `${e.kind} ${e.id}`;
+    case "readKnown": case "readBounce": case "removeBounce": case "finishMessage": case "preprocess": case "clearMark": return `${e.kind} ${e.id}`;
+    case "noteDeferrals": return `noteDeferrals ${e.id} ${e.attempts.map((a) => `${a.channel} ${a.addr} birth+${a.at - T0} birth+${a.next - T0} ${JSON.stringify(a.error)}`).join("; ")}`;
     case "appendBounce": return `appendBounce ${e.id} ${JSON.stringify(e.paragraph)}`;
     case "readChannel": case "removeChannel": return `${e.kind} ${e.chan} ${e.id}`;
     case "markDone": return `markDone ${e.chan} ${e.id} @${e.offset}`;
@@ -82,7 +83,7 @@ function machine(opts: { once?: boolean; force?: boolean; controls?: Partial<Sen
         if (!f) world.bounces.set(e.id, (world.bounces.get(e.id) ?? "") + e.paragraph);
         return f ?? ok(undefined);
       }
-      case "markDone": case "removeChannel": case "finishMessage": return failed(e.kind) ?? ok(undefined);
+      case "markDone": case "removeChannel": case "finishMessage": case "noteDeferrals": case "clearMark": return failed(e.kind) ?? ok(undefined);
       case "readBounce": return failed("readBounce") ?? ok(world.bounces.get(e.id) ?? null);
       case "removeBounce": world.bounces.delete(e.id); return undefined;
       default: return undefined;
@@ -182,7 +183,7 @@ describe("queue manager: checkpoints", () => {
       "readBounce 5",
       "defer bounced",
     ]);
-    assert.deepEqual(r.feed(bounced(5, NONE)), ["log end msg 5", "finishMessage 5", "log status: local 0/10 remote 0/20", "shutdown 5000"]);
+    assert.deepEqual(r.feed(bounced(5, NONE)), ["log end msg 5", "clearMark 5", "finishMessage 5", "log status: local 0/10 remote 0/20", "shutdown 5000"]);
     assert.deepEqual(r.feed({ kind: "closed" }), ["log status: exiting", "exit ok"]);
   });
 
@@ -218,14 +219,15 @@ describe("queue manager: checkpoints", () => {
       'appendBounce 5 "bad@example.test:\\nno mailbox\\n\\n"',
       "log alert: unable to append to bounce/5: ENOSPC; will try again later",
       "log status: local 0/10 remote 0/20",
+      'noteDeferrals 5 local bad@example.test birth+0 birth+100 "no mailbox\\nThe failure could not be recorded for the bounce (unable to append to bounce/5: ENOSPC); will try again later.\\n"',
       "setRetry local 5 birth+100",
       "shutdown 5000",
     ]);
   });
 
-  it("leaves a deferred recipient T and keeps the retry time as the channel file's mtime", () => {
+  it("leaves a deferred recipient T, keeps the retry time as the channel file's mtime, and writes the status record first", () => {
     const r = started([], ["t@far.test"]);
-    assert.deepEqual(r.feed(Z("remote", 0)), ["log delivery 1: deferral: try_later/", "log status: local 0/10 remote 0/20", "setRetry remote 5 birth+400", "shutdown 5000"]);
+    assert.deepEqual(r.feed(Z("remote", 0)), ["log delivery 1: deferral: try_later/", "log status: local 0/10 remote 0/20", 'noteDeferrals 5 remote t@far.test birth+0 birth+400 "try later\\n"', "setRetry remote 5 birth+400", "shutdown 5000"]);
     assert.deepEqual(r.m.sum, { deliveries: 1, success: 0, failure: 0, deferral: 1, done: 0, left: 0 });
   });
 
@@ -235,6 +237,7 @@ describe("queue manager: checkpoints", () => {
     assert.deepEqual(r.feed({ kind: "report", chan: "local", report: { slot: 0, letter: "?", text: "" } }), [
       "log delivery 1: report mangled, will defer",
       "log status: local 0/10 remote 0/20",
+      'noteDeferrals 5 local a@example.test birth+0 birth+100 "Report mangled"',
       "setRetry local 5 birth+100",
       "shutdown 5000",
     ]);
@@ -266,6 +269,7 @@ describe("queue manager: completion", () => {
       "removeBounce 5",
       "log bounce msg 5 qp 77",
       "log end msg 5",
+      "clearMark 5",
       "finishMessage 5",
       "log status: local 0/10 remote 0/20",
       "takeMaildrop",
@@ -295,7 +299,7 @@ describe("queue manager: completion", () => {
     assert.deepEqual(dbl.feed({ kind: "start" }).slice(2, 5), ["readKnown 6", "readBounce 6", "submitBounce 6 <#@[]> to postmaster@example.test"]);
     const tri = machine({ world: { info: [{ id: 7, birth: T0, sender: "#@[]", channels: new Map() }], bounces: new Map([[7, "a@b:\nno\n\n"]]) } });
     assert.deepEqual(tri.feed({ kind: "start" }).slice(3, 5), ["readBounce 7", "defer bounced"]);
-    assert.deepEqual(tri.feed(bounced(7, TRIPLE)).slice(0, 4), ["removeBounce 7", "log triple bounce: discarding bounce/7", "log end msg 7", "finishMessage 7"]);
+    assert.deepEqual(tri.feed(bounced(7, TRIPLE)).slice(0, 5), ["removeBounce 7", "log triple bounce: discarding bounce/7", "log end msg 7", "clearMark 7", "finishMessage 7"]);
   });
 });
 
