@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ok, temp, type Result } from "../../../core/lib/base/result.ts";
 import type { Answers, Bounced, Effect, Emit, Event } from "../../../core/lib/send/effects.ts";
-import { handle, newMachine, type Machine } from "../../../core/lib/send/machine.ts";
+import { busy, handle, newMachine, type Machine } from "../../../core/lib/send/machine.ts";
 import type { Channel } from "../../../core/lib/send/rewrite.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, SendControls } from "../../../core/lib/send/state.ts";
 
@@ -345,5 +345,72 @@ describe("queue manager: start-up, timers and signals", () => {
     const r = started([], ["t@far.test"], { once: false });
     r.feed(Z("remote", 0));
     assert.deepEqual(r.feed({ kind: "alrm" }).slice(0, 2), ["readChannel remote 5", "spawn remote slot 0 msg 5 <joe@x.test> t@far.test"]);
+  });
+});
+
+describe("queue manager: qm qctl (hold marks, freeze and resume)", () => {
+  it("schedules no held message, from info/ or todo/, and still completes a held one with nothing pending, mark gone before its files", () => {
+    const info: KnownMessage[] = [
+      { id: 8, birth: T0, sender: "s@x.test", channels: new Map([["remote", T0]]), held: true },
+      { id: 9, birth: T0, sender: "s@x.test", channels: new Map(), held: true },
+    ];
+    const r = machine({ force: true, world: { info, channels: new Map([["remote/8", records("r@far.test")], ["local/5", records("a@example.test")]]), todo: [5], fresh: new Map([[5, { ...fresh(5, "joe@x.test", ["local"]), held: true }]]) } });
+    assert.deepEqual(r.feed({ kind: "start" }), ["cleanPid", "scanInfo", "readKnown 8", "readKnown 9", "readBounce 9", "defer bounced", "cleanOrphans", "log status: local 0/10 remote 0/20"]);
+    r.feed({ kind: "go" }, { kind: "intake", warnings: [] });
+    const out = r.feed({ kind: "released", r: ok(undefined) });
+    assert.deepEqual(out.filter((l) => /readChannel|spawn/.test(l)), [], "nothing held is delivered");
+    assert.deepEqual(r.m.chans.remote.queue.heap, []);
+    assert.deepEqual(r.feed(bounced(9, NONE)), ["log end msg 9", "clearMark 9", "finishMessage 9", "log status: local 0/10 remote 0/20", "shutdown 5000"], "a queue run with only held mail left is over");
+    assert.deepEqual([...r.m.msgs.keys()].sort(), [5, 8]);
+  });
+
+  it("freezes a message: opens no pass, checkpoints the result under way, then reads it again from disk on resume", () => {
+    const r = started(["a@example.test", "b@example.test"], [], { once: false, controls: { concurrency: { local: 1, remote: 20 } } });
+    assert.deepEqual(r.feed({ kind: "freeze", ids: [5], del: false }), []);
+    assert.equal(busy(r.m, [5]), true);
+    // the abandoned pass's last result is still checkpointed (a D mark, never the unlink), and nothing more is started
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "markDone local 5 @0", "log status: local 0/1 remote 0/20"]);
+    assert.equal(busy(r.m, [5]), false);
+    // qctl changed it on disk (here: flushed, its first recipient done); resume reads it and delivers the rest
+    r.world.info = [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["local", T0]]) }];
+    r.world.channels.set("local/5", [{ offset: 0, addr: "a@example.test", done: true }, { offset: 16, addr: "b@example.test", done: false }]);
+    assert.deepEqual(r.feed({ kind: "resume", ids: [5] }), [
+      "readKnown 5",
+      "readChannel local 5",
+      "spawn local slot 0 msg 5 <joe@x.test> b@example.test",
+      "log starting delivery 2: msg 5 to local b@example.test",
+      "log status: local 1/1 remote 0/20",
+      "takeMaildrop",
+    ]);
+  });
+
+  it("resumes a held message as held: it stays known and unscheduled", () => {
+    const r = started([], ["t@far.test"], { once: false });
+    r.feed(Z("remote", 0));
+    r.feed({ kind: "freeze", ids: [5], del: false });
+    r.world.info = [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["remote", T0]]), held: true }];
+    assert.deepEqual(r.feed({ kind: "resume", ids: [5] }).filter((l) => /readKnown|spawn/.test(l)), ["readKnown 5"]);
+    assert.deepEqual(r.m.chans.remote.queue.heap, []);
+    assert.equal(r.m.msgs.get(5)?.held, true);
+  });
+
+  it("after a delete, a late result touches no file, even of a new message that reused the id", () => {
+    const r = started(["a@example.test"], [], { once: false });
+    assert.deepEqual(r.feed({ kind: "freeze", ids: [5], del: true }), []);
+    assert.equal(busy(r.m, [5]), false, "a delete does not wait for the delivery under way");
+    assert.equal(r.m.msgs.has(5), false);
+    // qctl deleted it; resume does not read it again while its delivery is under way
+    assert.deepEqual(r.feed({ kind: "resume", ids: [5] }), ["takeMaildrop"]);
+    // a new message gets the freed inode, so the same id
+    r.world.todo = [5];
+    r.world.fresh.set(5, fresh(5, "new@x.test", ["local"]));
+    r.world.channels.set("local/5", records("c@example.test"));
+    r.feed({ kind: "intake", warnings: [] });
+    assert.deepEqual(r.feed({ kind: "released", r: ok(undefined) }).filter((l) => /spawn/.test(l)), ["spawn local slot 1 msg 5 <new@x.test> c@example.test"]);
+    // the deleted message's late result: logged, and nothing else (no mark, no unlink, no completion)
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "log status: local 1/10 remote 0/20"]);
+    assert.equal(r.m.msgs.get(5)?.sender, "new@x.test");
+    // the new message's own result completes it
+    assert.deepEqual(r.feed(K("local", 1)).slice(0, 3), ["log delivery 2: success: did_1+0+0/", "removeChannel local 5", "log status: local 0/10 remote 0/20"]);
   });
 });
