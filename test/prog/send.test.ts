@@ -13,7 +13,7 @@ after(() => {
 
 const lines = (b: Buffer) => b.toString("latin1").split("\n").filter((l) => l !== "");
 
-describe("qm send --once", () => {
+describe("qm send --once", { timeout: 300_000 }, () => {
   it("delivers, checkpoints each result and keeps the deferred recipient", async () => {
     const home = await fakeHome();
     const id = await put(home, "joe@elsewhere.test", ["ok1@example.test", "bad1@example.test", "tmp1@remote.test"]);
@@ -125,7 +125,7 @@ describe("qm send --once", () => {
   });
 });
 
-describe("qm send (daemon)", () => {
+describe("qm send (daemon)", { timeout: 300_000 }, () => {
   it("wakes on the trigger at once, retries on SIGALRM and exits 0 on SIGTERM", async () => {
     const home = await fakeHome();
     const d = await startDaemon(fakeEnv(home));
@@ -162,7 +162,7 @@ describe("qm send (daemon)", () => {
   });
 });
 
-describe("qm send start-up", () => {
+describe("qm send start-up", { timeout: 300_000 }, () => {
   it("redoes an interrupted preprocessing and removes a dead injector's pid file", async () => {
     const home = await fakeHome();
     const id = await put(home, "joe@x.test", ["ok1@example.test"]);
@@ -217,7 +217,7 @@ describe("qm send start-up", () => {
     const secret = join(home, "secret");
     writeFileSync(secret, "Fx@y\0Tok@example.test\0\0stolen\n");
     symlinkSync(secret, join(drop, "link"));
-    spawnSync("mkfifo", [join(drop, "fifo")]);
+    spawnSync("mkfifo", [join(drop, "fifo")], { timeout: 60_000 });
     const r = await sendOnce(home);
     const log = lines(r.stdout);
     assert.ok(!log.some((l) => l.startsWith("new msg")), log.join("\n"));

@@ -8,10 +8,18 @@
  */
 import type { Result } from "../base/result.ts";
 import type { Envelope } from "../queue/envelope.ts";
-import type { Attempt } from "../queue/status.ts";
 import type { Channel, Routed, RewriteRules } from "./rewrite.ts";
 import type { Report } from "./spawn-wire.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, Summary } from "./state.ts";
+
+/** One deferred recipient of a pass, for the status record (core/lib/queue/status.ts's Attempt). */
+export interface Attempt {
+  readonly channel: Channel;
+  readonly addr: string;
+  readonly at: number; // s: the pass's start
+  readonly next: number; // s: the next try
+  readonly error: string;
+}
 
 export type Bounced = { readonly kind: "none" } | { readonly kind: "triple" } | { readonly kind: "sent"; readonly qp: number };
 
