@@ -162,9 +162,10 @@ describe("qm qctl with qm send running", { timeout: 400_000 }, () => {
       if (held.has(id)) assert.ok(queued && !success.has(id), `held message ${id} left the queue`);
     }
     // released at last, the held ones are delivered by the running qm send
-    for (const id of held) assert.equal((await runBin(["qctl", "release", String(id)], env)).code, 0);
+    // (an uncertain id may have been deleted by the request whose answer was lost)
+    for (const id of held) if (!uncertain.has(id)) assert.equal((await runBin(["qctl", "release", String(id)], env)).code, 0);
     for (let i = 0; i < 300 && queueFiles(home).some((f) => f.startsWith("info/")); i++) await sleep(100);
-    for (const id of held) assert.ok(!existsSync(join(home, "queue", sp("info", id))), `released message ${id} not delivered`);
+    for (const id of held) if (!uncertain.has(id)) assert.ok(!existsSync(join(home, "queue", sp("info", id))), `released message ${id} not delivered`);
     await stop(d);
     t.diagnostic(`${kills} kills, ${deleted.size} deleted, ${held.size} held at the end, ${uncertain.size} uncertain, ${success.size} delivered; ${[...codes].map(([k, v]) => `${k}: ${v}`).join(", ")}`);
     assert.ok(deleted.size > 0 && held.size > 0, "the loop deleted and held something");
