@@ -198,6 +198,24 @@ describe("qm qctl changes, with no qm send running", { timeout: 300_000 }, () =>
   });
 });
 
+describe("qm qctl with a queue run (qm send --once) holding the send mutex", { timeout: 300_000 }, () => {
+  it("gets no answer on the control socket (a queue run does not listen), and is refused with 111 after its 10 s, changing nothing", T, async () => {
+    const home = await fakeHome();
+    const id = await put(home, "joe@example.test", ["slow20000-ok1@far.test"]);
+    const run = runBin(["send", "--once"], fakeEnv(home));
+    try {
+      for (let i = 0; i < 200 && !existsSync(join(home, "queue", sp("remote", id))); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(existsSync(join(home, "queue/lock/sendmutex")), "the queue run holds the mutex");
+      const r = await qctl(home, "hold", String(id));
+      assert.equal(r.code, 111, r.stderr);
+      assert.match(r.stderr, /^qm qctl: temporary: qm send is already running \(pid \d+\), but does not answer on lock\/control\/qctl; try again\. \(#4\.3\.0\)\n$/);
+      assert.equal(existsSync(join(home, "queue", sp("hold", id))), false);
+    } finally {
+      assert.equal((await run).code, 0);
+    }
+  });
+});
+
 describe("qm qctl as a user who is neither root nor the queue's owner", { timeout: 300_000 }, () => {
   it("is refused with 100 and one clear line, and changes nothing", { ...T, skip: process.getuid?.() !== 0 ? "needs root to switch to another uid" : false }, async () => {
     const { home, id } = await deferred(["tmp1@far.test"]);
