@@ -21,9 +21,11 @@ const NOTE = "\n[report too long; truncated]";
 export interface LspawnOptions {
   readonly qmhome: string;
   readonly defaultDelivery?: string;
+  /** True once qm send has died (core/io/base/parent.ts): start nothing more. */
+  readonly orphaned?: () => boolean;
 }
 
-/** Serves send's commands until stdin ends and every delivery has reported. */
+/** Serves send's commands until stdin ends and every delivery has reported, or qm send has died. */
 export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: LspawnOptions): Promise<void> {
   const dd = opts.defaultDelivery ?? (await defaultDelivery(opts.qmhome));
   const pool = new WorkerPool();
@@ -32,6 +34,7 @@ export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array
     deliver: async ([c]) => [await deliver(c!, opts.qmhome, dd, pool)],
     internalError: { letter: "Z", text: "Unable to deliver: qm lspawn internal error. (#4.3.0)\n" },
     clip: truncate,
+    orphaned: opts.orphaned,
   });
   pool.closeAll();
 }

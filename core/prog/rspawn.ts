@@ -36,7 +36,7 @@ import { deliverLmtp } from "../io/remote/lmtp.ts";
 /** Recipients per shared transaction; RFC 5321 servers take at least 100. */
 export const BATCH_MAX = 50;
 
-export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void): Promise<void> {
+export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void, orphaned?: () => boolean): Promise<void> {
   const cfg = await loadRemoteConfig(home);
   const dkim = await loadDkimSigner(home);
   const tcpto = ownedTcpto(home);
@@ -47,6 +47,7 @@ export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, wri
     deliver: (cs) => deliverGroup(home, cfg.kind === "ok" ? cfg.value : null, dkim, tcpto, pool, cs),
     internalError: { letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" },
     clip: (text) => text.slice(0, MAX_REPORT),
+    orphaned,
   });
   pool.closeAll();
   await tcpto.flush();

@@ -6,6 +6,7 @@
  * the order emitted, and turns signals, the trigger, timers and finished I/O
  * into events.
  */
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { ok, temp, type Result } from "../lib/base/result.ts";
 import type { Answer, Effect, Event } from "../lib/send/effects.ts";
@@ -26,6 +27,7 @@ import { listenControl, type ControlServer } from "../io/queue/control.ts";
 import { finishDeletes } from "../io/queue/edit.ts";
 import { clearMarkSync, readMark } from "../io/queue/hold.ts";
 import { noteDeferrals, removeStatus } from "../io/queue/status.ts";
+import { FENCE_BUSY, openFence, waitFence } from "../io/queue/fence.ts";
 
 export type { Summary } from "../lib/send/state.ts";
 
@@ -52,7 +54,14 @@ export interface SendHandle {
 const RESCAN = 1500; // s: todo/ is rescanned even without a trigger
 const CLEANUP = 76431; // s: orphaned mess files
 const MAILDROP_BATCH = 10000;
+const FENCE_MS = 60_000; // ms: how long a starting qm send waits for the spawners of a killed one to exit
 const QUIESCE_MS = 30_000; // ms: a qm qctl change (other than delete) waits this long for deliveries of its messages to end
+
+const closeFd = (fd: number): void => {
+  try {
+    closeSync(fd);
+  } catch {}
+};
 
 type Handlers = { readonly [K in Effect["kind"]]: (e: Extract<Effect, { kind: K }>) => Answer<K> };
 
@@ -140,6 +149,14 @@ export function startSend(opts: SendOptions): SendHandle {
     const mx = takeSendMutex(queue);
     if (mx.kind !== "ok") return fail(mx.reason);
     mutex = mx.value;
+    // a killed qm send's spawners may still start a delivery they had read: none may be left
+    // before this one honours a mark or answers qm qctl (io/queue/fence.ts)
+    const slow = setTimeout(() => opts.out(line.warning(`waiting: ${FENCE_BUSY}`)), 5000);
+    const fenced = await waitFence(queue, FENCE_MS);
+    clearTimeout(slow);
+    if (fenced.kind !== "ok") return fail(fenced.reason);
+    const fence = openFence(queue);
+    if (fence.kind !== "ok") return fail(fence.reason);
     const command = { local: env.QM_LSPAWN, remote: env.QM_RSPAWN };
     const has = { local: c.value.concurrency.local > 0 || !!command.local, remote: c.value.concurrency.remote > 0 || !!command.remote };
     const machine = newMachine({ controls: c.value, once, force: opts.force ?? false, spawners: has, stopping: early }, emit, clock);
@@ -148,13 +165,14 @@ export function startSend(opts: SendOptions): SendHandle {
     for (const chan of ["local", "remote"] as const) {
       if (!has[chan]) continue;
       const onLost = (why: string): void => feed({ kind: "lost", why });
-      const so = { command: command[chan], env, ...(chan === "remote" ? ids : {}) };
+      const so = { command: command[chan], env, fence: fence.value, ...(chan === "remote" ? ids : {}) };
       const onReport = (report: Report): void => {
         feed({ kind: "report", chan, report });
         for (const w of waiters.splice(0)) w();
       };
       spawners[chan] = new Spawner(chan === "local" ? "lspawn" : "rspawn", onReport, onLost, so);
     }
+    closeFd(fence.value); // the spawners hold it now
     dropToQueueOwner(queue);
     const redone = await finishDeletes(queue); // deletes a crash interrupted (qm-qctl(8))
     if (redone.kind !== "ok") opts.out(line.warning(redone.reason));

@@ -79,6 +79,9 @@ describe("qm qctl with qm send running", { timeout: 400_000 }, () => {
     const held = new Set<number>();
     const uncertain = new Set<number>(); // a request whose answer was lost with a killed qm send
     const daemons: Daemon[] = [];
+    t.after(async () => {
+      for (const dm of daemons) await stop(dm, "SIGKILL"); // the last one too, when an assertion failed
+    });
     let d = await startDaemon(env);
     daemons.push(d);
     let kills = 0;
@@ -158,8 +161,11 @@ describe("qm qctl with qm send running", { timeout: 400_000 }, () => {
       if (deleted.has(id) || uncertain.has(id)) continue;
       const queued = existsSync(join(home, "queue", sp("info", id))) || existsSync(join(home, "queue", "todo", String(id)));
       assert.ok(success.has(id) || queued, `message ${id} was lost`);
-      // 3. held messages stay held across every restart
-      if (held.has(id)) assert.ok(queued && !success.has(id), `held message ${id} left the queue`);
+      // 3. held messages stay held across every restart. (One may also have a success line: a
+      // delivery that ended before the hold, its result lost when that qm send was killed before
+      // it recorded it; such a recipient is tried again after the release, as qm-send(8) says.
+      // A start after the hold was acknowledged is what check 1 refuses.)
+      if (held.has(id)) assert.ok(queued, `held message ${id} left the queue${success.has(id) ? " (a success line was logged for it)" : ""}`);
     }
     // released at last, the held ones are delivered by the running qm send
     // (an uncertain id may have been deleted by the request whose answer was lost)

@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { noteDeferrals } from "../../core/io/queue/status.ts";
 import { asText, fastQm } from "../support/qm.ts";
@@ -124,6 +124,24 @@ describe("qm qctl changes, with no qm send running", { timeout: 300_000 }, () =>
     assert.deepEqual([r.code, r.stdout], [0, `held #${other}\n`]);
     assert.deepEqual(queueFiles(home).filter((f) => f.endsWith(`/${id}`)), []);
     assert.deepEqual(queueFiles(home).filter((f) => f.endsWith(`/${other}`)), [`hold/${other % 23}/${other}`, `intd/${other}`, `mess/${other % 23}/${other}`, `todo/${other}`]);
+  });
+
+  it("waits for the spawners of a killed qm send (they hold lock/fence) before it changes anything", T, async () => {
+    const { home, id } = await deferred(["tmp1@far.test"]);
+    // this process stands for a spawner left running by a SIGKILLed qm send: it holds the fence for writing
+    const fence = openSync(join(home, "queue", "lock", "fence"), constants.O_RDWR);
+    let settled = false;
+    const pending = qctl(home, "hold", String(id)).then((r) => ((settled = true), r));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(settled, false, "qctl went on while a spawner of the old qm send could still start a delivery");
+      assert.equal(existsSync(join(home, "queue", sp("hold", id))), false);
+    } finally {
+      closeSync(fence);
+    }
+    const r = await pending;
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `held #${id}\n`, ""]);
+    assert.equal(readFileSync(join(home, "queue", sp("hold", id)), "latin1"), "hold\n");
   });
 
   it("flushes: the next queue run tries the deferred recipient at once", T, async () => {

@@ -2,7 +2,8 @@
  * The loop both spawners run (qmail's spawn.c, shared by qmail-lspawn and
  * qmail-rspawn): read send's commands, refuse the malformed ones at once,
  * start the rest, write one report per command as each finishes, and return
- * when the input has ended and every delivery has reported. What a delivery
+ * when the input has ended and every delivery has reported (or at once when
+ * qm send has died: orphaned()). What a delivery
  * is, and how commands are grouped into deliveries, the spawner decides.
  */
 import { commandReader, encodeReport, SLOT, type Command, type Outcome } from "./spawn-wire.ts";
@@ -18,6 +19,12 @@ export interface SpawnLoop {
   readonly internalError: Outcome;
   /** The text as it goes on the wire (a spawner's own cap). */
   clip(text: string): string;
+  /**
+   * True once qm send has died (SIGKILL included): the commands still read
+   * from its pipe are then not started, and the loop returns at once without
+   * waiting for the deliveries under way, whose reports no one would read.
+   */
+  orphaned?(): boolean;
 }
 
 const BAD_SLOT: Outcome = { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
@@ -33,6 +40,7 @@ export async function runSpawnLoop(input: AsyncIterable<Uint8Array>, write: (b: 
       if (refused) reply(c, refused);
       else ready.push(c);
     }
+    if (s.orphaned?.()) return;
     for (const cs of s.group ? s.group(ready) : ready.map((c) => [c])) {
       const p = s
         .deliver(cs)
