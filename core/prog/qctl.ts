@@ -53,7 +53,7 @@ export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<num
       const r = replyResult(reply);
       return r.kind === "ok" ? ok(reply.out.split("\n").length - 1) : r;
     }
-    const mutex = takeSendMutex(queue);
+    const mutex = takeSendMutex(queue, "qctl");
     if (mutex.kind === "ok") return direct(cmd, queue, mutex.value, o, now);
     if (tries >= START_TRIES) return temp(`${mutex.reason}, but does not answer on lock/control/qctl; try again`);
     await new Promise((r) => setTimeout(r, START_WAIT));

@@ -21,7 +21,7 @@ import * as store from "../io/queue/store.ts";
 import { readRules, readSendControls } from "../io/send/controls.ts";
 import { remoteUser, Spawner } from "../io/send/spawner.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
-import { openTrigger, takeSendMutex, type Trigger } from "../io/queue/trigger.ts";
+import { openTrigger, takeSendMutexAfterQctl, type Trigger } from "../io/queue/trigger.ts";
 import { handleRequest, type ChangeOp, type ManagerHooks } from "../io/queue/change.ts";
 import { listenControl, type ControlServer } from "../io/queue/control.ts";
 import { finishDeletes } from "../io/queue/edit.ts";
@@ -54,6 +54,7 @@ export interface SendHandle {
 const RESCAN = 1500; // s: todo/ is rescanned even without a trigger
 const CLEANUP = 76431; // s: orphaned mess files
 const MAILDROP_BATCH = 10000;
+const QCTL_WAIT_MS = 60_000; // ms: how long a starting qm send waits for a qm qctl that holds the send mutex
 const FENCE_MS = 60_000; // ms: how long a starting qm send waits for the spawners of a killed one to exit
 const QUIESCE_MS = 30_000; // ms: a qm qctl change (other than delete) waits this long for deliveries of its messages to end
 
@@ -146,7 +147,7 @@ export function startSend(opts: SendOptions): SendHandle {
   const boot = async (): Promise<void> => {
     const c = await readSendControls(home);
     if (c.kind !== "ok") return fail(c.reason);
-    const mx = takeSendMutex(queue);
+    const mx = await takeSendMutexAfterQctl(queue, QCTL_WAIT_MS); // a qm qctl making a change itself is waited for
     if (mx.kind !== "ok") return fail(mx.reason);
     mutex = mx.value;
     // a killed qm send's spawners may still start a delivery they had read: none may be left
