@@ -8,6 +8,7 @@ import type { Command, Outcome } from "../lib/send/spawn-wire.ts";
 import { readControlLine } from "../io/base/control.ts";
 import { resolveLocal, type ResolveError } from "../io/local/users.ts";
 import { spawnSelf } from "../io/base/self.ts";
+export { exitWhenOrphaned } from "../io/base/parent.ts";
 
 // qm lspawn (qmail-lspawn, docs/qmail.md §3.1): commands from qm send on stdin,
 // K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).

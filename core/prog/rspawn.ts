@@ -12,6 +12,7 @@ import { readControlMap } from "../io/base/control.ts";
 import { lmtpRouteOf } from "../lib/send/rewrite.ts";
 import { parseLmtpRoute } from "../lib/remote/lmtp.ts";
 import { deliverLmtp } from "../io/remote/lmtp.ts";
+export { exitWhenOrphaned } from "../io/base/parent.ts";
 
 // qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
 // K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).

@@ -27,3 +27,14 @@ export function watchParent(gone: () => void, input?: NodeJS.EventEmitter, expec
   input?.once("end", () => setInterval(check, 50).unref());
   return orphaned;
 }
+
+/**
+ * For a spawner's main: watchParent on qm send ($QM_SEND_PID, then removed
+ * from the environment so that deliveries do not inherit it), exiting at
+ * once when it has died; returns the check for the spawn loop.
+ */
+export function exitWhenOrphaned(input: NodeJS.EventEmitter): () => boolean {
+  const expected = Number(process.env.QM_SEND_PID);
+  delete process.env.QM_SEND_PID;
+  return watchParent(() => process.exit(0), input, expected);
+}
