@@ -244,6 +244,28 @@ describe("qm qctl as a user who is neither root nor the queue's owner", { timeou
     assert.equal(r.stderr, "qm qctl: fatal: Permission denied: only root and the queue's owner may change the queue. (#5.7.1)\n");
     assert.deepEqual(queueFiles(home), before);
   });
+  it("cannot reach a running qm send's control socket either: qctl refuses with 100, a bare connect() gets EACCES", { ...T, skip: process.getuid?.() !== 0 ? "needs root to switch to another uid" : false }, async () => {
+    const { home, id } = await deferred(["tmp1@far.test"]);
+    chmodSync(join(home, ".."), 0o755);
+    const d = await startDaemon(fakeEnv(home));
+    try {
+      await d.waitFor(/^status: local/);
+      const sock = join(home, "queue", "lock", "control", "qctl");
+      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100)); // it listens once it has read the queue
+      assert.equal(statSync(join(sock, "..")).mode & 0o777, 0o700);
+      assert.equal(statSync(sock).mode & 0o777, 0o600);
+      const before = queueFiles(home);
+      const r = spawnSync(await fastQm(), ["qctl", "hold", String(id)], { env: { ...process.env, QMHOME: home }, uid: 65534, gid: 65534, encoding: "latin1", timeout: 30_000 });
+      assert.deepEqual([r.status, r.stderr], [100, "qm qctl: fatal: Permission denied: only root and the queue's owner may change the queue. (#5.7.1)\n"]);
+      const connect = `require("net").createConnection(${JSON.stringify(sock)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`;
+      const c = spawnSync(process.execPath, ["-e", connect], { uid: 65534, gid: 65534, encoding: "latin1", timeout: 30_000 });
+      assert.equal(c.stdout.trim(), "EACCES");
+      assert.deepEqual(queueFiles(home), before);
+    } finally {
+      d.child.kill("SIGTERM");
+      await d.exited;
+    }
+  });
 });
 
 function writeStatusFor(home: string, id: number): string {
