@@ -182,14 +182,17 @@ export function startSend(opts: SendOptions): SendHandle {
       const t = await openTrigger(queue, () => feed({ kind: "pull" }));
       if (t.kind !== "ok") return fail(t.reason);
       trigger = t.value;
-      const ctl = await listenControl(queue, (cmd) => handleRequest(cmd, { home, queue, nowMs: clock(), env }, hooks));
-      if (ctl.kind !== "ok") opts.out(line.warning(`${ctl.reason}; qm qctl cannot reach this qm send`));
-      else if (machine.finished) ctl.value.close();
-      else control = ctl.value;
       periodic.push(setInterval(() => feed({ kind: "pull" }), RESCAN * 1000));
       periodic.push(setInterval(() => feed({ kind: "cleanup" }), CLEANUP * 1000));
     }
     feed({ kind: "go" });
+    // the control socket once deliveries are under way (a qm qctl meanwhile finds nobody listening and tries again)
+    if (!once && !machine.finished) {
+      const ctl = await listenControl(queue, (cmd) => handleRequest(cmd, { home, queue, nowMs: clock(), env }, hooks));
+      if (ctl.kind !== "ok") opts.out(line.warning(`${ctl.reason}; qm qctl cannot reach this qm send`));
+      else if (machine.finished) ctl.value.close();
+      else control = ctl.value;
+    }
   };
   /** What a qm qctl request on the control socket gets of this manager (core/io/queue/change.ts). */
   const hooks: ManagerHooks = {
