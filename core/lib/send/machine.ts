@@ -66,7 +66,8 @@ export interface Machine {
   stopping: boolean;
   finished: boolean;
   lost: string | null;
-  todo: { running: boolean; again: boolean; ids: number[]; at: number; made: readonly NewMessage[] };
+  /** stale: ids of `made` a qm qctl change touched after they were preprocessed: read again from disk once released. */
+  todo: { running: boolean; again: boolean; ids: number[]; at: number; made: readonly NewMessage[]; stale: Set<number> };
   completing: number;
   timerAt: number;
   /** Messages a qm qctl change is working on: no pass is opened for them until "resume". */
@@ -88,7 +89,7 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
     chans, all: [chans.local, chans.remote], msgs,
     sum: { deliveries: 0, success: 0, failure: 0, deferral: 0, done: 0, left: 0 },
     delivery: 0, stopping: cfg.stopping ?? false, finished: false, lost: null,
-    todo: { running: false, again: false, ids: [], at: 0, made: [] }, completing: 0, timerAt: Infinity, frozen: new Set(),
+    todo: { running: false, again: false, ids: [], at: 0, made: [], stale: new Set() }, completing: 0, timerAt: Infinity, frozen: new Set(),
   };
 }
 
@@ -208,12 +209,20 @@ function released(m: Machine, r: Result<void>): void {
   for (const n of m.todo.made) {
     log(m, line.newMsg(n.id));
     log(m, line.infoMsg(n.id, n.bytes, n.sender, n.qp, n.uid));
+    if (m.todo.stale.has(n.id)) {
+      // held, deleted... after it was preprocessed: what preprocess saw is stale, the disk is not
+      const k = m.emit({ kind: "readKnown", id: n.id });
+      if (k.kind !== "ok") log(m, line.warning(k.reason));
+      else if (k.value) adopt(m, k.value, nowSec);
+      continue;
+    }
     const msg: Msg = { id: n.id, birth: n.birth, sender: n.sender, pending: new Set(n.channels), completing: false, held: n.held ?? false };
     m.msgs.set(n.id, msg);
     if (!msg.held) for (const ch of n.channels) pushQ(m.chans[ch].queue, nowSec, n.id);
     if (n.channels.length === 0) complete(m, msg);
   }
   m.todo.made = [];
+  m.todo.stale.clear();
   for (const ch of m.all) pump(m, ch);
   nextBatch(m);
 }
@@ -471,6 +480,7 @@ export function busy(m: Machine, ids: readonly number[]): boolean {
  */
 function freeze(m: Machine, ids: readonly number[], del: boolean): void {
   const set = new Set(ids);
+  for (const n of m.todo.made) if (set.has(n.id)) m.todo.stale.add(n.id); // taken in but not yet released: see released()
   for (const id of ids) m.frozen.add(id);
   for (const ch of m.all) {
     const passes = new Set([...ch.open, ...ch.slots.flatMap((sl) => (sl ? [sl.pass] : []))]);
@@ -489,6 +499,7 @@ function freeze(m: Machine, ids: readonly number[], del: boolean): void {
 
 /** After a change: each message read again from disk (gone, held, released, flushed, requeued) and scheduled anew. */
 function resume(m: Machine, ids: readonly number[]): void {
+  for (const n of m.todo.made) if (ids.includes(n.id)) m.todo.stale.add(n.id); // preprocessed while frozen
   const set = new Set(ids.filter((id) => inflightOf(m, id) === 0));
   for (const ch of m.all) {
     const keep = ch.queue.heap.filter((e) => !set.has(e.id)).sort((a, b) => a.seq - b.seq);

@@ -364,6 +364,21 @@ describe("queue manager: qm qctl (hold marks, freeze and resume)", () => {
     assert.deepEqual([...r.m.msgs.keys()].sort(), [5, 8]);
   });
 
+  it("a hold that comes while a message is taken in (preprocessed, todo/ not yet released) is read from disk once it is released", () => {
+    const r = machine({ once: false, world: { channels: new Map([["local/5", records("a@example.test")]]), todo: [5], fresh: new Map([[5, fresh(5, "joe@x.test", ["local"])]]) } });
+    r.feed({ kind: "start" });
+    assert.ok(r.feed({ kind: "go" }, { kind: "intake", warnings: [] }).includes("preprocess 5"));
+    // qm qctl hold 5 on the control socket: freeze, the mark written (todo/5 is still there, so the message is not read), resume
+    r.feed({ kind: "freeze", ids: [5], del: false });
+    r.world.info = [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["local", T0]]), held: true }];
+    r.feed({ kind: "resume", ids: [5] });
+    const out = r.feed({ kind: "released", r: ok(undefined) }); // todo/5 is gone now: the message is read from disk, held
+    assert.ok(out.includes("readKnown 5"), out.join("\n"));
+    assert.deepEqual(out.filter((l) => /spawn|readChannel/.test(l)), [], "what preprocess saw before the hold is not used");
+    assert.equal(r.m.msgs.get(5)?.held, true);
+    assert.equal(r.m.todo.stale.size, 0);
+  });
+
   it("freezes a message: opens no pass, checkpoints the result under way, then reads it again from disk on resume", () => {
     const r = started(["a@example.test", "b@example.test"], [], { once: false, controls: { concurrency: { local: 1, remote: 20 } } });
     assert.deepEqual(r.feed({ kind: "freeze", ids: [5], del: false }), []);
