@@ -251,7 +251,7 @@ describe("qm qctl as a user who is neither root nor the queue's owner", { timeou
     try {
       await d.waitFor(/^status: local/);
       const sock = join(home, "queue", "lock", "control", "qctl");
-      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100)); // it listens once it has read the queue
+      for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100)); // it listens once its deliveries are under way
       assert.equal(statSync(join(sock, "..")).mode & 0o777, 0o700);
       assert.equal(statSync(sock).mode & 0o777, 0o600);
       const before = queueFiles(home);
