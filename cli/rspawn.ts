@@ -1,12 +1,14 @@
 import { defineCommand } from "./_command.ts";
-import { rspawn } from "../core/prog/rspawn.ts";
+import { exitWhenOrphaned, rspawn } from "../core/prog/rspawn.ts";
 import { qmHome } from "../core/io/base/sys.ts";
 
 export default defineCommand({
   raw: true,
   async run() {
-    process.stdout.on("error", () => {}); // qm send went away: finish what is in flight; stdin EOF ends us
-    await rspawn(qmHome(), process.stdin, (b) => process.stdout.write(b));
+    process.stdout.on("error", () => {});
+    // stdin's end with qm send alive: finish what is in flight; qm send dead (killed): exit at once (qm-send(8))
+    const orphaned = exitWhenOrphaned(process.stdin);
+    await rspawn(qmHome(), process.stdin, (b) => process.stdout.write(b), orphaned);
     process.stdout.write("", () => process.exit(0));
   },
 });

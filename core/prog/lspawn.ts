@@ -10,6 +10,7 @@ import { changedControls, stampControls } from "../io/base/control-stamp.ts";
 import { reloadLine } from "../lib/base/reload.ts";
 import { resolveLocal, type ResolveError } from "../io/local/users.ts";
 import { spawnSelf } from "../io/base/self.ts";
+export { exitWhenOrphaned } from "../io/base/parent.ts";
 
 // qm lspawn (qmail-lspawn, docs/qmail.md §3.1): commands from qm send on stdin,
 // K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).
@@ -25,12 +26,14 @@ export interface LspawnOptions {
   readonly defaultDelivery?: string;
   /** lspawn's own lines (its reload line); default: stderr, which qm send passes on */
   readonly note?: (line: string) => void;
+  /** True once qm send has died (core/io/base/parent.ts): start nothing more. */
+  readonly orphaned?: () => boolean;
 }
 
 /** The control files lspawn reads: defaultdelivery at start and on reload; the others (io/local/users.ts) whenever they change, for every delivery. */
 const LSPAWN_FILES = ["defaultdelivery", "extdelimiters", "virtualusers", "virtualdomains"] as const;
 
-/** Serves send's commands until stdin ends and every delivery has reported. */
+/** Serves send's commands until stdin ends and every delivery has reported, or qm send has died. */
 export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array) => void, opts: LspawnOptions): Promise<void> {
   const note = opts.note ?? ((l: string) => void process.stderr.write(`${l}\n`));
   let dd = Promise.resolve(opts.defaultDelivery ?? (await defaultDelivery(opts.qmhome)));
@@ -50,6 +53,7 @@ export async function lspawn(input: NodeJS.ReadableStream, write: (b: Uint8Array
     deliver: async ([c]) => [await deliver(c!, opts.qmhome, await dd, pool)],
     internalError: { letter: "Z", text: "Unable to deliver: qm lspawn internal error. (#4.3.0)\n" },
     clip: truncate,
+    orphaned: opts.orphaned,
   });
   pool.closeAll();
 }

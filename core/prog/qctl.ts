@@ -13,6 +13,7 @@ import { applyChange, unknownIds } from "../io/queue/change.ts";
 import { finishDeletes } from "../io/queue/edit.ts";
 import { readHeader, readQueued, scanQueue } from "../io/queue/read.ts";
 import { takeSendMutex } from "../io/queue/trigger.ts";
+import { FENCE_BUSY, waitFence } from "../io/queue/fence.ts";
 import { askControl, mayControl } from "../io/queue/control.ts";
 import { replyResult } from "../lib/queue/control-wire.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
@@ -31,6 +32,7 @@ export interface QctlOptions {
 const MAX_HEADER = 65536;
 const START_TRIES = 40; // × START_WAIT: how long a qm send that holds the mutex may take to open its control socket
 const START_WAIT = 250;
+const FENCE_MS = 15_000; // how long the spawners of a killed qm send may take to exit
 const utf8 = (s: string): string => new TextDecoder().decode(toBytes(s));
 
 export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<number>> {
@@ -51,7 +53,7 @@ export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<num
       const r = replyResult(reply);
       return r.kind === "ok" ? ok(reply.out.split("\n").length - 1) : r;
     }
-    const mutex = takeSendMutex(queue);
+    const mutex = takeSendMutex(queue, "qctl");
     if (mutex.kind === "ok") return direct(cmd, queue, mutex.value, o, now);
     if (tries >= START_TRIES) return temp(`${mutex.reason}, but does not answer on lock/control/qctl; try again`);
     await new Promise((r) => setTimeout(r, START_WAIT));
@@ -61,6 +63,9 @@ export async function qctl(cmd: QctlCommand, o: QctlOptions): Promise<Result<num
 /** No qm send runs: the change is made here, under the send mutex, as the queue's owner. */
 async function direct(cmd: QctlCommand, queue: string, mutex: { release(): void }, o: QctlOptions, now: () => number): Promise<Result<number>> {
   try {
+    // a killed qm send's spawners could still start a delivery after this change is acknowledged (io/queue/fence.ts)
+    const fenced = await waitFence(queue, FENCE_MS);
+    if (fenced.kind !== "ok") return temp(fenced.reason === FENCE_BUSY ? `${FENCE_BUSY}; try again` : fenced.reason);
     const redone = await finishDeletes(queue);
     if (redone.kind !== "ok") return redone;
     return await applyChange(cmd, { home: o.home, queue, nowMs: now(), env: o.env }, o.out);

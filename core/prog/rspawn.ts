@@ -14,6 +14,7 @@ import { readControlMap } from "../io/base/control.ts";
 import { lmtpRouteOf } from "../lib/send/rewrite.ts";
 import { parseLmtpRoute } from "../lib/remote/lmtp.ts";
 import { deliverLmtp } from "../io/remote/lmtp.ts";
+export { exitWhenOrphaned } from "../io/base/parent.ts";
 
 // qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
 // K/Z/D reports on stdout (the spawn loop, core/lib/send/spawn-loop.ts).
@@ -61,7 +62,7 @@ async function load(home: string): Promise<Loaded> {
  * SIGHUP) reads every control file and DKIM key again for the deliveries
  * that start after it, and closes the idle connections kept for reuse.
  */
-export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void, note: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)): Promise<void> {
+export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, write: (b: Uint8Array) => void, orphaned?: () => boolean, note: (line: string) => void = (l) => void process.stderr.write(`${l}\n`)): Promise<void> {
   let loaded = load(home);
   let stamps = stampControls(home, RSPAWN_FILES);
   const tcpto = ownedTcpto(home);
@@ -87,6 +88,7 @@ export async function rspawn(home: string, input: AsyncIterable<Uint8Array>, wri
     },
     internalError: { letter: "Z", text: "qm rspawn: internal error in remote delivery. (#4.3.0)\n" },
     clip: (text) => text.slice(0, MAX_REPORT),
+    orphaned,
   });
   pool.closeAll();
   await tcpto.flush();

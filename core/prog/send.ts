@@ -6,12 +6,14 @@
  * the order emitted, and turns signals, the trigger, timers and finished I/O
  * into events.
  */
+import { closeSync } from "node:fs";
 import { join } from "node:path";
 import { ok, temp, type Result } from "../lib/base/result.ts";
 import type { Answer, Effect, Event } from "../lib/send/effects.ts";
 import { line } from "../lib/send/log.ts";
-import { handle, newMachine, type Machine } from "../lib/send/machine.ts";
+import { busy, handle, newMachine, type Machine } from "../lib/send/machine.ts";
 import type { Channel } from "../lib/send/rewrite.ts";
+import type { Report } from "../lib/send/spawn-wire.ts";
 import type { Summary } from "../lib/send/state.ts";
 import { submitBounce } from "../io/queue/bounce.ts";
 import { cleanOrphans, cleanPid, takeMaildrop } from "../io/queue/clean.ts";
@@ -20,7 +22,13 @@ import { readSendControls, SEND_FILES } from "../io/send/controls.ts";
 import { changedControls, stampControls } from "../io/base/control-stamp.ts";
 import { remoteUser, Spawner } from "../io/send/spawner.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
-import { openTrigger, takeSendMutex, type Trigger } from "../io/queue/trigger.ts";
+import { openTrigger, takeSendMutexAfterQctl, type Trigger } from "../io/queue/trigger.ts";
+import { handleRequest, type ChangeOp, type ManagerHooks } from "../io/queue/change.ts";
+import { listenControl, type ControlServer } from "../io/queue/control.ts";
+import { finishDeletes } from "../io/queue/edit.ts";
+import { clearMarkSync, readMark } from "../io/queue/hold.ts";
+import { noteDeferrals, removeStatus } from "../io/queue/status.ts";
+import { FENCE_BUSY, openFence, waitFence } from "../io/queue/fence.ts";
 
 export type { Summary } from "../lib/send/state.ts";
 
@@ -47,6 +55,15 @@ export interface SendHandle {
 const RESCAN = 1500; // s: todo/ is rescanned even without a trigger
 const CLEANUP = 76431; // s: orphaned mess files
 const MAILDROP_BATCH = 10000;
+const QCTL_WAIT_MS = 60_000; // ms: how long a starting qm send waits for a qm qctl that holds the send mutex
+const FENCE_MS = 60_000; // ms: how long a starting qm send waits for the spawners of a killed one to exit
+const QUIESCE_MS = 30_000; // ms: a qm qctl change (other than delete) waits this long for deliveries of its messages to end
+
+const closeFd = (fd: number): void => {
+  try {
+    closeSync(fd);
+  } catch {}
+};
 
 type Handlers = { readonly [K in Effect["kind"]]: (e: Extract<Effect, { kind: K }>) => Answer<K> };
 
@@ -66,6 +83,9 @@ export function startSend(opts: SendOptions): SendHandle {
   let timer: NodeJS.Timeout | null = null;
   let trigger: Trigger | null = null;
   let mutex: { release(): void } | null = null;
+  let control: ControlServer | null = null;
+  const waiters: (() => void)[] = []; // quiesce() calls waiting for deliveries to end
+  const held = (id: number): boolean => readMark(queue, id) !== null;
   const periodic: NodeJS.Timeout[] = [];
   const feed = (ev: Event): void => void (m && handle(m, ev));
   const later = (p: Promise<Event>): void => void p.then(feed);
@@ -74,11 +94,18 @@ export function startSend(opts: SendOptions): SendHandle {
     log: (e) => opts.out(e.line),
     cleanPid: () => void cleanPid(queue, nowSec()),
     scanInfo: () => store.scanInfo(queue),
-    readKnown: (e) => (store.hasTodo(queue, e.id) ? ok(null) : store.readMessage(queue, e.id)),
+    readKnown: (e) => {
+      if (store.hasTodo(queue, e.id)) return ok(null);
+      const k = store.readMessage(queue, e.id);
+      return k.kind === "ok" && k.value ? ok({ ...k.value, held: held(e.id) }) : k;
+    },
     cleanOrphans: (e) => void cleanOrphans(queue, nowSec(), e.known),
     takeMaildrop: () => later(takeMaildrop(home, nowSec(), MAILDROP_BATCH).then((evs) => ({ kind: "intake", warnings: evs.filter((x) => !x.ok).map((x) => x.text), taken: evs.filter((x) => x.ok).map((x) => x.text) }))),
     scanTodo: () => store.scanTodo(queue),
-    preprocess: (e) => store.preprocess(queue, e.id, e.route, batch),
+    preprocess: (e) => {
+      const n = store.preprocess(queue, e.id, e.route, batch);
+      return n.kind === "ok" ? ok({ ...n.value, held: held(e.id) }) : n;
+    },
     releaseTodo: (e) => later(store.releaseTodo(queue, e.ids, batch).then((r) => ({ kind: "released", r }))),
     readChannel: (e) => store.readChannel(queue, e.chan, e.id),
     spawn: (e) => spawners[e.chan]!.send(e.slot, store.messPath(queue, e.id), e.sender, e.recipient),
@@ -90,6 +117,8 @@ export function startSend(opts: SendOptions): SendHandle {
     submitBounce: (e) =>
       later(submitBounce(home, { head: e.head, mess: store.messPath(queue, e.id), envelope: e.envelope, maxBytes: e.maxBytes }, env).then((r) => ({ kind: "bounced", id: e.id, r: r.kind === "ok" ? ok({ kind: "sent", qp: r.value.qp }) : r }))),
     removeBounce: (e) => store.removeBounce(queue, e.id),
+    noteDeferrals: (e) => noteDeferrals(queue, e.id, e.birth, e.attempts),
+    clearMark: (e) => (removeStatus(queue, e.id), clearMarkSync(queue, e.id)),
     finishMessage: (e) => store.finishMessage(queue, e.id),
     timer: (e) => {
       if (timer) clearTimeout(timer);
@@ -101,6 +130,7 @@ export function startSend(opts: SendOptions): SendHandle {
       if (timer) clearTimeout(timer);
       for (const t of periodic) clearInterval(t);
       trigger?.close();
+      control?.close();
       later(Promise.all(Object.values(spawners).map((s) => s?.close(e.graceMs))).then(() => ({ kind: "closed" })));
     },
     exit: (e) => {
@@ -118,9 +148,17 @@ export function startSend(opts: SendOptions): SendHandle {
   const boot = async (): Promise<void> => {
     const c = await readSendControls(home);
     if (c.kind !== "ok") return fail(c.reason);
-    const mx = takeSendMutex(queue);
+    const mx = await takeSendMutexAfterQctl(queue, QCTL_WAIT_MS); // a qm qctl making a change itself is waited for
     if (mx.kind !== "ok") return fail(mx.reason);
     mutex = mx.value;
+    // a killed qm send's spawners may still start a delivery they had read: none may be left
+    // before this one honours a mark or answers qm qctl (io/queue/fence.ts)
+    const slow = setTimeout(() => opts.out(line.warning(`waiting: ${FENCE_BUSY}`)), 5000);
+    const fenced = await waitFence(queue, FENCE_MS);
+    clearTimeout(slow);
+    if (fenced.kind !== "ok") return fail(fenced.reason);
+    const fence = openFence(queue);
+    if (fence.kind !== "ok") return fail(fence.reason);
     const command = { local: env.QM_LSPAWN, remote: env.QM_RSPAWN };
     const has = { local: c.value.concurrency.local > 0 || !!command.local, remote: c.value.concurrency.remote > 0 || !!command.remote };
     const machine = newMachine({ controls: c.value, once, force: opts.force ?? false, spawners: has, stopping: early }, emit, clock);
@@ -129,10 +167,17 @@ export function startSend(opts: SendOptions): SendHandle {
     for (const chan of ["local", "remote"] as const) {
       if (!has[chan]) continue;
       const onLost = (why: string): void => feed({ kind: "lost", why });
-      const so = { command: command[chan], env, ...(chan === "remote" ? ids : {}) };
-      spawners[chan] = new Spawner(chan === "local" ? "lspawn" : "rspawn", (report) => feed({ kind: "report", chan, report }), onLost, so);
+      const so = { command: command[chan], env, fence: fence.value, ...(chan === "remote" ? ids : {}) };
+      const onReport = (report: Report): void => {
+        feed({ kind: "report", chan, report });
+        for (const w of waiters.splice(0)) w();
+      };
+      spawners[chan] = new Spawner(chan === "local" ? "lspawn" : "rspawn", onReport, onLost, so);
     }
+    closeFd(fence.value); // the spawners hold it now
     dropToQueueOwner(queue);
+    const redone = await finishDeletes(queue); // deletes a crash interrupted (qm-qctl(8))
+    if (redone.kind !== "ok") opts.out(line.warning(redone.reason));
     feed({ kind: "start" });
     if (!once && !machine.finished) {
       const t = await openTrigger(queue, () => feed({ kind: "pull" }));
@@ -142,6 +187,31 @@ export function startSend(opts: SendOptions): SendHandle {
       periodic.push(setInterval(() => feed({ kind: "cleanup" }), CLEANUP * 1000));
     }
     feed({ kind: "go" });
+    // the control socket once deliveries are under way (a qm qctl meanwhile finds nobody listening and tries again)
+    if (!once && !machine.finished) {
+      const ctl = await listenControl(queue, (cmd) => handleRequest(cmd, { home, queue, nowMs: clock(), env }, hooks));
+      if (ctl.kind !== "ok") opts.out(line.warning(`${ctl.reason}; qm qctl cannot reach this qm send`));
+      else if (machine.finished) ctl.value.close();
+      else control = ctl.value;
+    }
+  };
+  /** What a qm qctl request on the control socket gets of this manager (core/io/queue/change.ts). */
+  const hooks: ManagerHooks = {
+    quiesce: async (ids: readonly number[], op: ChangeOp): Promise<boolean> => {
+      if (!m) return false;
+      feed({ kind: "freeze", ids, del: op === "delete" });
+      const deadline = Date.now() + QUIESCE_MS;
+      while (m && busy(m, ids)) {
+        const left = deadline - Date.now();
+        if (left <= 0) return false;
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, left);
+          waiters.push(() => (clearTimeout(t), r()));
+        });
+      }
+      return true;
+    },
+    resume: (ids: readonly number[]): void => feed({ kind: "resume", ids }),
   };
   let stamps = stampControls(home, SEND_FILES);
   /** SIGHUP: the spawners are told to read theirs (on their command pipes), and send reads every one of its own. */

@@ -4,7 +4,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { chmodSync, existsSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, constants, existsSync, openSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { noteDeferrals } from "../../core/io/queue/status.ts";
 import { asText, fastQm } from "../support/qm.ts";
@@ -31,19 +31,20 @@ describe("qm qctl list and show", { timeout: 300_000 }, () => {
     const birth = Math.floor(statSync(join(home, "queue", sp("info", id))).mtimeMs / 1000);
     const next = Math.floor(statSync(join(home, "queue", sp("remote", id))).mtimeMs / 1000);
     assert.ok(next > birth, "qm send set the next try as the channel file's mtime");
-    // the status record as the queue manager writes it after a deferral
-    assert.equal(noteDeferrals(join(home, "queue"), id, birth, [{ channel: "remote", addr: "tmp1@far.test", at: birth, next, error: "fake deferral. (#4.3.0)\n" }]).kind, "ok");
+    // the status record qm send --once wrote after its deferral
     const j = await qctl(home, "list", "--json");
     assert.equal(j.code, 0, j.stderr);
     const list = JSON.parse(j.stdout) as { id: number; sender: string; held: boolean; recipients: Record<string, unknown>[] }[];
     assert.equal(list.length, 1);
     assert.equal(list[0]!.id, id);
     assert.equal(list[0]!.sender, "joe@example.test");
+    const lastTry = Date.parse(String(list[0]!.recipients[0]?.lastTry)) / 1000;
+    assert.ok(lastTry >= birth && lastTry < next, "the last try is the pass's start");
     assert.deepEqual(list[0]!.recipients, [
-      { address: "tmp1@far.test", channel: "remote", state: "pending", attempts: 1, lastError: "fake deferral. (#4.3.0)\n", lastTry: new Date(birth * 1000).toISOString(), nextTry: new Date(next * 1000).toISOString() },
+      { address: "tmp1@far.test", channel: "remote", state: "pending", attempts: 1, lastError: "fake deferral for tmp1@far.test. (#4.3.0)\n", lastTry: new Date(lastTry * 1000).toISOString(), nextTry: new Date(next * 1000).toISOString() },
     ]);
     const t = await qctl(home, "list");
-    assert.match(t.stdout, new RegExp(`^#${id}  \\d+s  \\d+  <joe@example.test>\\n  pending  remote  tmp1@far.test  attempts 1  next \\S+  last: fake deferral. \\(#4.3.0\\)\\n$`));
+    assert.match(t.stdout, new RegExp(`^#${id}  \\d+s  \\d+  <joe@example.test>\\n  pending  remote  tmp1@far.test  attempts 1  next \\S+  last: fake deferral for tmp1@far.test. \\(#4.3.0\\)\\n$`));
     for (const [sel, n] of [[["--domain", "FAR.test"], 1], [["--domain", "example.test"], 0], [["--sender", "joe@example.test"], 1], [["--sender", "<>"], 0], [["--older", "3600"], 0]] as const) {
       assert.equal(JSON.parse((await qctl(home, "list", "--json", ...sel)).stdout).length, n, sel.join(" "));
     }
@@ -52,7 +53,7 @@ describe("qm qctl list and show", { timeout: 300_000 }, () => {
     assert.match(s.stdout, /pending  remote  tmp1@far.test  attempts 1/);
     assert.match(s.stdout, /\n\nReceived: .*\n(.*\n)*Subject: test\n$/);
     const q = await runBin(["qread"], fakeEnv(home));
-    assert.match(q.stdout.toString(), /\tremote\ttmp1@far.test\n\t\t1 attempt, next try \d+ \w+ \d{4} [\d:]+ GMT: fake deferral. \(#4.3.0\)\n$/);
+    assert.match(q.stdout.toString(), /\tremote\ttmp1@far.test\n\t\t1 attempt, next try \d+ \w+ \d{4} [\d:]+ GMT: fake deferral for tmp1@far.test. \(#4.3.0\)\n$/);
     const bp = await runBin(["sendmail", "-bp"], fakeEnv(home));
     assert.equal(bp.stdout.toString(), q.stdout.toString());
   });
@@ -125,6 +126,24 @@ describe("qm qctl changes, with no qm send running", { timeout: 300_000 }, () =>
     assert.deepEqual(queueFiles(home).filter((f) => f.endsWith(`/${other}`)), [`hold/${other % 23}/${other}`, `intd/${other}`, `mess/${other % 23}/${other}`, `todo/${other}`]);
   });
 
+  it("waits for the spawners of a killed qm send (they hold lock/fence) before it changes anything", T, async () => {
+    const { home, id } = await deferred(["tmp1@far.test"]);
+    // this process stands for a spawner left running by a SIGKILLed qm send: it holds the fence for writing
+    const fence = openSync(join(home, "queue", "lock", "fence"), constants.O_RDWR);
+    let settled = false;
+    const pending = qctl(home, "hold", String(id)).then((r) => ((settled = true), r));
+    try {
+      await new Promise((r) => setTimeout(r, 1500));
+      assert.equal(settled, false, "qctl went on while a spawner of the old qm send could still start a delivery");
+      assert.equal(existsSync(join(home, "queue", sp("hold", id))), false);
+    } finally {
+      closeSync(fence);
+    }
+    const r = await pending;
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, `held #${id}\n`, ""]);
+    assert.equal(readFileSync(join(home, "queue", sp("hold", id)), "latin1"), "hold\n");
+  });
+
   it("flushes: the next queue run tries the deferred recipient at once", T, async () => {
     const { home, id } = await deferred(["tmp1@far.test"]);
     const path = join(home, "queue", sp("remote", id));
@@ -180,18 +199,37 @@ describe("qm qctl changes, with no qm send running", { timeout: 300_000 }, () =>
     assert.equal((await qctl(home, "release", String(id))).code, 0);
   });
 
-  it("refuses with 111 while a qm send runs", T, async () => {
+  it("asks a running qm send, which makes the change", T, async () => {
     const { home, id } = await deferred(["tmp1@far.test"]);
     const d = await startDaemon(fakeEnv(home));
     try {
       await d.waitFor(/^status: local/);
       const r = await qctl(home, "hold", String(id));
-      assert.equal(r.code, 111);
-      assert.match(r.stderr, /^qm qctl: temporary: qm send is already running \(pid \d+\), but does not answer on lock\/control\/qctl; try again\. \(#4\.3\.0\)\n$/);
-      assert.equal((await qctl(home, "list")).code, 0, "list only reads");
+      assert.deepEqual([r.code, r.stdout, r.stderr], [0, `held #${id}\n`, ""]);
+      assert.equal(readFileSync(join(home, "queue", sp("hold", id)), "latin1"), "hold\n");
+      const l = await qctl(home, "list", "--json");
+      assert.equal((JSON.parse(l.stdout) as { held: boolean }[])[0]?.held, true, "list only reads, and sees the mark");
     } finally {
       d.child.kill("SIGTERM");
       await d.exited;
+    }
+  });
+});
+
+describe("qm qctl with a queue run (qm send --once) holding the send mutex", { timeout: 300_000 }, () => {
+  it("gets no answer on the control socket (a queue run does not listen), and is refused with 111 after its 10 s, changing nothing", T, async () => {
+    const home = await fakeHome();
+    const id = await put(home, "joe@example.test", ["slow20000-ok1@far.test"]);
+    const run = runBin(["send", "--once"], fakeEnv(home));
+    try {
+      for (let i = 0; i < 200 && !existsSync(join(home, "queue", sp("remote", id))); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.ok(existsSync(join(home, "queue/lock/sendmutex")), "the queue run holds the mutex");
+      const r = await qctl(home, "hold", String(id));
+      assert.equal(r.code, 111, r.stderr);
+      assert.match(r.stderr, /^qm qctl: temporary: qm send is already running \(pid \d+\), but does not answer on lock\/control\/qctl; try again\. \(#4\.3\.0\)\n$/);
+      assert.equal(existsSync(join(home, "queue", sp("hold", id))), false);
+    } finally {
+      assert.equal((await run).code, 0);
     }
   });
 });
@@ -205,6 +243,28 @@ describe("qm qctl as a user who is neither root nor the queue's owner", { timeou
     assert.equal(r.status, 100);
     assert.equal(r.stderr, "qm qctl: fatal: Permission denied: only root and the queue's owner may change the queue. (#5.7.1)\n");
     assert.deepEqual(queueFiles(home), before);
+  });
+  it("cannot reach a running qm send's control socket either: qctl refuses with 100, a bare connect() gets EACCES", { ...T, skip: process.getuid?.() !== 0 ? "needs root to switch to another uid" : false }, async () => {
+    const { home, id } = await deferred(["tmp1@far.test"]);
+    chmodSync(join(home, ".."), 0o755);
+    const d = await startDaemon(fakeEnv(home));
+    try {
+      await d.waitFor(/^status: local/);
+      const sock = join(home, "queue", "lock", "control", "qctl");
+      for (let i = 0; i < 300 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 100)); // it listens once its deliveries are under way
+      assert.equal(statSync(join(sock, "..")).mode & 0o777, 0o700);
+      assert.equal(statSync(sock).mode & 0o777, 0o600);
+      const before = queueFiles(home);
+      const r = spawnSync(await fastQm(), ["qctl", "hold", String(id)], { env: { ...process.env, QMHOME: home }, uid: 65534, gid: 65534, encoding: "latin1", timeout: 30_000 });
+      assert.deepEqual([r.status, r.stderr], [100, "qm qctl: fatal: Permission denied: only root and the queue's owner may change the queue. (#5.7.1)\n"]);
+      const connect = `require("net").createConnection(${JSON.stringify(sock)}).on("connect", () => { console.log("connected"); process.exit(0); }).on("error", (e) => { console.log(e.code); process.exit(0); })`;
+      const c = spawnSync(process.execPath, ["-e", connect], { uid: 65534, gid: 65534, encoding: "latin1", timeout: 30_000 });
+      assert.equal(c.stdout.trim(), "EACCES");
+      assert.deepEqual(queueFiles(home), before);
+    } finally {
+      d.child.kill("SIGTERM");
+      await d.exited;
+    }
   });
 });
 

@@ -1,7 +1,10 @@
 // qm inject -> qm send -> qm lspawn -> Maildir, with the real local parts.
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { localHome, newMail, put, queueFiles, runBin } from "../support/send-env.ts";
+import { chmodSync, chownSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { waitFence } from "../../core/io/queue/fence.ts";
+import { localHome, newMail, put, queueFiles, runBin, startDaemon } from "../support/send-env.ts";
 
 const root = (process.getuid?.() ?? -1) === 0;
 const skip = root ? false : "needs root: deliveries switch to uid 65534";
@@ -100,5 +103,26 @@ describe("qm send with qm lspawn", { skip, timeout: 300_000 }, () => {
     assert.match(got[0]!, /--- Below this line is the original bounce\./);
     assert.match(b.rest, /undeliverable bounce/);
     assert.deepEqual(queueFiles(home), []);
+  });
+
+  it("a SIGKILLed qm send's lspawn exits at once, with a delivery under way, and lets go of lock/fence", async () => {
+    const { home, env } = await localHome();
+    const dot = join(home, "..", "carol", ".qmail");
+    writeFileSync(dot, "|sleep 30\n");
+    chownSync(dot, 65534, 65534);
+    chmodSync(dot, 0o644);
+    await put(home, "alice@example.test", ["carol@example.test"]);
+    const d = await startDaemon(env);
+    try {
+      await d.waitFor(/^starting delivery \d+: msg \d+ to local carol@example.test$/);
+      assert.equal((await waitFence(join(home, "queue"), 300)).kind, "temp", "held while the spawners live");
+      d.child.kill("SIGKILL");
+      // a spawner that finished its delivery first would hold it for the 30 s of the sleep
+      const open = await waitFence(join(home, "queue"), 20_000);
+      assert.equal(open.kind, "ok", "lspawn (and the fake rspawn, idle) exited");
+    } finally {
+      d.child.kill("SIGKILL");
+      await d.exited; // its stderr may stay open until the sleep ends
+    }
   });
 });

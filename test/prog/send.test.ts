@@ -1,7 +1,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SPLIT } from "../../core/lib/queue/layout.ts";
 import { fakeEnv, fakeHome, put, queueFiles, runBin, sendOnce, startDaemon, type Daemon } from "../support/send-env.ts";
@@ -31,7 +31,11 @@ describe("qm send --once", { timeout: 300_000 }, () => {
     assert.equal(log.at(-1), "status: exiting");
     assert.match(r.stderr.toString(), /3 deliveries \(1 success, 1 failure, 1 deferral\), 0 messages done, 1 left/);
     const s = id % SPLIT;
-    assert.deepEqual(queueFiles(home), [`bounce/${id}`, `info/${s}/${id}`, `mess/${s}/${id}`, `remote/${s}/${id}`]);
+    assert.deepEqual(queueFiles(home), [`bounce/${id}`, `defer/${s}/${id}`, `info/${s}/${id}`, `mess/${s}/${id}`, `remote/${s}/${id}`]);
+    // the status record qm qctl and qm qread show (qm-queue(5)): one attempt, the report text, the next try
+    const birth = Math.floor(statSync(join(home, "queue/info", String(s), String(id))).mtimeMs / 1000);
+    const next = Math.floor(statSync(join(home, "queue/remote", String(s), String(id))).mtimeMs / 1000);
+    assert.match(readFileSync(join(home, "queue/defer", String(s), String(id)), "latin1"), new RegExp(`^qm-status 1 ${birth}\nremote 1 \\d+ ${next} tmp1@remote.test fake%20deferral%20for%20tmp1@remote.test.%20\\(#4.3.0\\)%0a\n$`));
     assert.equal(readFileSync(join(home, "queue/remote", String(s), String(id)), "latin1"), "Ttmp1@remote.test\0");
     assert.equal(readFileSync(join(home, "queue/bounce", String(id)), "latin1"), "bad1@example.test:\nSorry, no mailbox here by that name. (#5.1.1)\n/second paragraph\n\n");
   });
@@ -108,9 +112,11 @@ describe("qm send --once", { timeout: 300_000 }, () => {
     const d = await startDaemon(fakeEnv(home));
     daemons.push(d);
     await d.waitFor(/^status: local 0\/10/);
-    const second = await sendOnce(home);
+    const second = await runBin(["send"], fakeEnv(home));
     assert.equal(second.code, 111);
     assert.match(second.stdout.toString() + second.stderr.toString(), /already running/);
+    const run = await sendOnce(home); // a queue run (sendmail -q) asks the running one to flush instead (qm-qctl(8))
+    assert.deepEqual([run.code, run.stderr.toString()], [0, "qm send: a qm send is running: asked it to flush the queue\n"]);
     d.child.kill("SIGKILL");
     await d.exited;
     assert.ok(existsSync(join(home, "queue/lock/sendmutex")), "a SIGKILLed holder leaves its pid file");

@@ -8,7 +8,7 @@ import { chmod, chown, lstat, mkdir } from "node:fs/promises";
 import { join } from "node:path";
 import { lockFile, queueDir, QUEUE_MODES, SPLIT, SPLIT_DIRS } from "../../lib/queue/layout.ts";
 
-/** Makes `home`'s queue/; `owner` (root only) gets every directory and the trigger. */
+/** Makes `home`'s queue/; `owner` (root only) gets every directory, the trigger and the fence. */
 export async function createQueue(home: string, owner: { readonly uid: number; readonly gid: number } | null): Promise<void> {
   const queue = queueDir(home);
   for (const [rel, mode] of QUEUE_MODES) {
@@ -31,4 +31,11 @@ export async function createQueue(home: string, owner: { readonly uid: number; r
   }
   await chmod(trigger, 0o622);
   if (owner) await chown(trigger, owner.uid, owner.gid);
+  const fence = lockFile(home, "fence"); // held by qm send's spawners (io/queue/fence.ts)
+  if (!(await lstat(fence).catch(() => null))) {
+    const r = spawnSync("mkfifo", ["-m", "0600", fence], { timeout: 10_000 });
+    if (r.status !== 0) throw Object.assign(new Error(`mkfifo failed: ${r.stderr?.toString() ?? r.error}`), { code: "EIO" });
+  }
+  await chmod(fence, 0o600);
+  if (owner) await chown(fence, owner.uid, owner.gid);
 }

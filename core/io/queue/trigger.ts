@@ -51,17 +51,18 @@ export async function openTrigger(queue: string, wake: () => void): Promise<Resu
 
 /**
  * lock/sendmutex holds the pid of the running queue manager, created with
- * O_EXCL. A holder that died (SIGKILL included) leaves a pid no process has:
+ * O_EXCL; `qm qctl` making a change itself holds it too, its pid followed
+ * by " qctl". A holder that died (SIGKILL included) leaves a pid no process has:
  * the next one moves the stale file aside with rename() and checks that what
  * it moved is that dead pid before trying again, so two starters racing over
  * a stale lock cannot both win.
  */
-export function takeSendMutex(queue: string): Result<{ release(): void }> {
+export function takeSendMutex(queue: string, who: "send" | "qctl" = "send"): Result<{ release(): void }> {
   const path = join(queue, "lock", "sendmutex");
   for (let tries = 0; tries < 5; tries++) {
     try {
       const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
-      writeSync(fd, `${process.pid}\n`);
+      writeSync(fd, who === "qctl" ? `${process.pid} qctl\n` : `${process.pid}\n`);
       closeSync(fd);
       return ok({ release: () => releaseIfOurs(path) });
     } catch (err) {
@@ -90,6 +91,27 @@ export function takeSendMutex(queue: string): Result<{ release(): void }> {
     } catch {}
   }
   return temp("unable to take lock/sendmutex");
+}
+
+/**
+ * takeSendMutex for a starting queue manager: a `qm qctl` that holds the
+ * mutex for a change of its own (its pid is followed by "qctl") is waited
+ * for, up to `waitMs`; another queue manager is not.
+ */
+export async function takeSendMutexAfterQctl(queue: string, waitMs: number): Promise<Result<{ release(): void }>> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const r = takeSendMutex(queue);
+    if (r.kind === "ok" || r.reason.startsWith("unable to create") || Date.now() >= deadline) return r;
+    let text: string | null = null;
+    try {
+      text = readFileSync(join(queue, "lock", "sendmutex"), "latin1");
+    } catch {}
+    const m = text === null ? null : /^(\d+) qctl\n/.exec(text);
+    const qctlHolds = m !== null && alive(Number(m[1]));
+    if (!qctlHolds && text !== null) return r; // another queue manager (text null: released meanwhile, try again)
+    await new Promise((res) => setTimeout(res, 100));
+  }
 }
 
 function readPid(path: string): number | null {

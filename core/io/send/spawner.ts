@@ -24,6 +24,8 @@ export interface SpawnerOptions {
   readonly uid?: number;
   readonly gid?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** queue/lock/fence, open for writing: the spawner holds it as its descriptor 3 until it exits (io/queue/fence.ts). */
+  readonly fence?: number;
 }
 
 export class Spawner {
@@ -32,7 +34,7 @@ export class Spawner {
   #closing = false;
 
   constructor(sub: "lspawn" | "rspawn", onReport: (r: Report) => void, onLost: (why: string) => void, opts: SpawnerOptions = {}) {
-    const so: SpawnOptions = { stdio: ["pipe", "pipe", "inherit"], env: opts.env ?? process.env };
+    const so: SpawnOptions = { stdio: opts.fence === undefined ? ["pipe", "pipe", "inherit"] : ["pipe", "pipe", "inherit", opts.fence], env: { ...(opts.env ?? process.env), QM_SEND_PID: String(process.pid) } };
     if (opts.uid !== undefined) Object.assign(so, { uid: opts.uid, gid: opts.gid });
     const words = opts.command?.trim().split(/\s+/) ?? [];
     this.#child = words.length > 0 ? spawn(words[0]!, words.slice(1), so) : spawnSelf(sub, [], so);

@@ -12,6 +12,15 @@ import type { Channel, Routed } from "./rewrite.ts";
 import type { Report } from "./spawn-wire.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, SendControls, Summary } from "./state.ts";
 
+/** One deferred recipient of a pass, for the status record (core/lib/queue/status.ts's Attempt). */
+export interface Attempt {
+  readonly channel: Channel;
+  readonly addr: string;
+  readonly at: number; // s: the pass's start
+  readonly next: number; // s: the next try
+  readonly error: string;
+}
+
 export type Bounced = { readonly kind: "none" } | { readonly kind: "triple" } | { readonly kind: "sent"; readonly qp: number };
 
 export type Event =
@@ -30,7 +39,9 @@ export type Event =
   | { readonly kind: "term" }
   | { readonly kind: "grace" } // SIGTERM's grace period is over
   | { readonly kind: "lost"; readonly why: string } // a spawner died
-  | { readonly kind: "closed" }; // the spawners are closed
+  | { readonly kind: "closed" } // the spawners are closed
+  | { readonly kind: "freeze"; readonly ids: readonly number[]; readonly del: boolean } // a qm qctl change is about to touch these (del: a delete)
+  | { readonly kind: "resume"; readonly ids: readonly number[] }; // ... and has: read them again from disk
 
 export type Effect =
   | { readonly kind: "log"; readonly line: string }
@@ -51,6 +62,8 @@ export type Effect =
   | { readonly kind: "readBounce"; readonly id: number }
   | { readonly kind: "submitBounce"; readonly id: number; readonly head: string; readonly envelope: Envelope; readonly maxBytes: number } // head + mess -> bounced
   | { readonly kind: "removeBounce"; readonly id: number }
+  | { readonly kind: "noteDeferrals"; readonly id: number; readonly birth: number; readonly attempts: readonly Attempt[] } // the status record, queue/defer/
+  | { readonly kind: "clearMark"; readonly id: number } // the status record and the hold mark go, while mess/ still holds the inode
   | { readonly kind: "finishMessage"; readonly id: number } // unlink mess, intd, then info
   | { readonly kind: "timer"; readonly ms: number | null } // the one retry timer, re-armed or cleared
   | { readonly kind: "after"; readonly ms: number; readonly event: Event } // a one-shot timer that keeps nothing alive
@@ -69,6 +82,8 @@ export interface Answers {
   markDone: Result<void>;
   removeChannel: Result<void>;
   readBounce: Result<string | null>;
+  noteDeferrals: Result<void>;
+  clearMark: Result<void>;
   finishMessage: Result<void>;
 }
 export type Answer<K extends Effect["kind"]> = K extends keyof Answers ? Answers[K] : void;

@@ -19,7 +19,7 @@ import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "./prioq.ts";
 import { bounceRecipient, rewrite, verpSender, type Channel, type Routed } from "./rewrite.ts";
 import { isDying, nextRetry } from "./schedule.ts";
 import type { Report } from "./spawn-wire.ts";
-import type { ChannelRecord, Msg, NewMessage, Pass, SendControls, Slot, Summary } from "./state.ts";
+import type { ChannelRecord, KnownMessage, Msg, NewMessage, Pass, SendControls, Slot, Summary } from "./state.ts";
 
 export const SLEEP_SYSFAIL = 123; // s: retry after a file system failure
 export const TERM_GRACE = 60_000; // ms: deliveries under way get this long after SIGTERM
@@ -66,9 +66,12 @@ export interface Machine {
   stopping: boolean;
   finished: boolean;
   lost: string | null;
-  todo: { running: boolean; again: boolean; ids: number[]; at: number; made: readonly NewMessage[] };
+  /** stale: ids of `made` a qm qctl change touched after they were preprocessed: read again from disk once released. */
+  todo: { running: boolean; again: boolean; ids: number[]; at: number; made: readonly NewMessage[]; stale: Set<number> };
   completing: number;
   timerAt: number;
+  /** Messages a qm qctl change is working on: no pass is opened for them until "resume". */
+  readonly frozen: Set<number>;
 }
 
 export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machine {
@@ -86,7 +89,7 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
     chans, all: [chans.local, chans.remote], msgs,
     sum: { deliveries: 0, success: 0, failure: 0, deferral: 0, done: 0, left: 0 },
     delivery: 0, stopping: cfg.stopping ?? false, finished: false, lost: null,
-    todo: { running: false, again: false, ids: [], at: 0, made: [] }, completing: 0, timerAt: Infinity,
+    todo: { running: false, again: false, ids: [], at: 0, made: [], stale: new Set() }, completing: 0, timerAt: Infinity, frozen: new Set(),
   };
 }
 
@@ -115,6 +118,8 @@ export function handle(m: Machine, ev: Event): void {
     case "grace": return stop(m, null);
     case "lost": return stop(m, ev.why);
     case "closed": return closed(m);
+    case "freeze": return freeze(m, ev.ids, ev.del);
+    case "resume": return resume(m, ev.ids);
   }
 }
 
@@ -130,14 +135,18 @@ function load(m: Machine): void {
       log(m, line.warning(k.reason));
       continue;
     }
-    if (!k.value) continue;
-    const msg: Msg = { id, birth: k.value.birth, sender: k.value.sender, pending: new Set(k.value.channels.keys()), completing: false };
-    m.msgs.set(id, msg);
-    for (const [chan, at] of k.value.channels) pushQ(m.chans[chan].queue, m.cfg.force ? nowSec : at, id);
-    if (msg.pending.size === 0) complete(m, msg);
+    if (k.value) adopt(m, k.value, nowSec);
   }
   m.emit({ kind: "cleanOrphans", known: m.known });
   status(m);
+}
+
+/** A message read from disk: scheduled by its channel files' mtimes unless held; completed when nothing is pending, held or not. */
+function adopt(m: Machine, k: KnownMessage, nowSec: number): void {
+  const msg: Msg = { id: k.id, birth: k.birth, sender: k.sender, pending: new Set(k.channels.keys()), completing: false, held: k.held ?? false };
+  m.msgs.set(k.id, msg);
+  if (!msg.held) for (const [chan, at] of k.channels) pushQ(m.chans[chan].queue, m.cfg.force ? nowSec : at, k.id);
+  if (msg.pending.size === 0) complete(m, msg);
 }
 
 /** maildrop/ then todo/, in batches, each made durable before its todo files go; again if pulled meanwhile. */
@@ -200,12 +209,20 @@ function released(m: Machine, r: Result<void>): void {
   for (const n of m.todo.made) {
     log(m, line.newMsg(n.id));
     log(m, line.infoMsg(n.id, n.bytes, n.sender, n.qp, n.uid));
-    const msg: Msg = { id: n.id, birth: n.birth, sender: n.sender, pending: new Set(n.channels), completing: false };
+    if (m.todo.stale.has(n.id)) {
+      // held, deleted... after it was preprocessed: what preprocess saw is stale, the disk is not
+      const k = m.emit({ kind: "readKnown", id: n.id });
+      if (k.kind !== "ok") log(m, line.warning(k.reason));
+      else if (k.value) adopt(m, k.value, nowSec);
+      continue;
+    }
+    const msg: Msg = { id: n.id, birth: n.birth, sender: n.sender, pending: new Set(n.channels), completing: false, held: n.held ?? false };
     m.msgs.set(n.id, msg);
-    for (const ch of n.channels) pushQ(m.chans[ch].queue, nowSec, n.id);
+    if (!msg.held) for (const ch of n.channels) pushQ(m.chans[ch].queue, nowSec, n.id);
     if (n.channels.length === 0) complete(m, msg);
   }
   m.todo.made = [];
+  m.todo.stale.clear();
   for (const ch of m.all) pump(m, ch);
   nextBatch(m);
 }
@@ -235,7 +252,7 @@ function pump(m: Machine, ch: Chan): void {
 
 function openPass(m: Machine, ch: Chan, id: number, nowSec: number): void {
   const msg = m.msgs.get(id);
-  if (!msg || !msg.pending.has(ch.name)) return;
+  if (!msg || !msg.pending.has(ch.name) || msg.held || m.frozen.has(id)) return; // held: released by qctl; frozen: "resume" schedules it
   const recs = m.emit({ kind: "readChannel", chan: ch.name, id });
   if (recs.kind !== "ok") {
     log(m, line.warning(recs.reason));
@@ -243,7 +260,7 @@ function openPass(m: Machine, ch: Chan, id: number, nowSec: number): void {
     return;
   }
   const dying = isDying(msg.birth, nowSec, m.c.lifetime);
-  ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, removed: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name) });
+  ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, removed: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name), startedAt: nowSec, deferrals: [] });
 }
 
 function deliver(m: Machine, ch: Chan, pass: Pass, rec: ChannelRecord): void {
@@ -265,6 +282,7 @@ function report(m: Machine, ch: Chan, r: Report): void {
   ch.slots[r.slot] = null;
   if (r.slot < ch.limit) ch.free.push(r.slot); // a slot above a lowered limit retires
   const { pass, rec, d } = slot;
+  if (pass.msg.forgotten) return forgottenReport(m, ch, pass, d, r);
   let letter = r.letter;
   let text = r.text;
   if (letter === "Z" && pass.dying) {
@@ -283,16 +301,29 @@ function report(m: Machine, ch: Chan, r: Report): void {
     else {
       log(m, line.alert(`${b.reason}; will try again later`));
       pass.deferred = true;
+      pass.deferrals.push({ addr: rec.addr, error: `${text}${text === "" || text.endsWith("\n") ? "" : "\n"}The failure could not be recorded for the bounce (${b.reason}); will try again later.\n` });
     }
   } else {
     m.sum.deferral++;
     log(m, letter === "Z" ? line.deferral(d, text) : line.mangled(d));
     pass.deferred = true;
+    pass.deferrals.push({ addr: rec.addr, error: letter === "Z" ? text : "Report mangled" });
   }
   ch.inflight--;
   pass.inflight--;
   status(m);
   maybeFinish(m, pass);
+  pump(m, ch);
+  checkIdle(m);
+}
+
+/** A result for a message qm qctl deleted meanwhile: logged, and nothing on disk is touched (its inode may be a new message's by now). */
+function forgottenReport(m: Machine, ch: Chan, pass: Pass, d: number, r: Report): void {
+  log(m, r.letter === "K" ? line.success(d, r.text) : r.letter === "D" ? line.failure(d, r.text) : r.letter === "Z" ? line.deferral(d, r.text) : line.mangled(d));
+  ch.inflight--;
+  pass.inflight--;
+  pass.finished = pass.inflight === 0;
+  status(m);
   pump(m, ch);
   checkIdle(m);
 }
@@ -313,7 +344,15 @@ function maybeFinish(m: Machine, pass: Pass): void {
   pass.finished = true;
   const ch = m.chans[pass.chan];
   const id = pass.msg.id;
+  if (pass.abandoned) {
+    // "resume" reads the message again from disk; if it came while this pass was still delivering, now
+    if (!m.frozen.has(id) && !pass.msg.forgotten && inflightOf(m, id) === 0) m.emit({ kind: "defer", event: { kind: "resume", ids: [id] } });
+    return;
+  }
   if (pass.deferred) {
+    const attempts = pass.deferrals.map((x) => ({ channel: pass.chan, addr: x.addr, at: pass.startedAt, next: pass.retryAt, error: x.error }));
+    const w = attempts.length > 0 ? m.emit({ kind: "noteDeferrals", id, birth: pass.msg.birth, attempts }) : ok(undefined);
+    if (w.kind !== "ok") log(m, line.warning(w.reason));
     m.emit({ kind: "setRetry", chan: pass.chan, id, at: pass.retryAt });
     pushQ(ch.queue, pass.retryAt, id);
     return;
@@ -356,6 +395,8 @@ function bounced(m: Machine, id: number, r: Result<Bounced>): void {
   if (r.value.kind === "triple") log(m, line.tripleBounce(id));
   if (r.value.kind === "sent") log(m, line.bounceMsg(id, r.value.qp));
   log(m, line.endMsg(id));
+  const c = m.emit({ kind: "clearMark", id });
+  if (c.kind !== "ok") log(m, line.warning(c.reason));
   const f = m.emit({ kind: "finishMessage", id });
   if (f.kind !== "ok") log(m, line.warning(f.reason));
   m.msgs.delete(id);
@@ -433,4 +474,64 @@ function reloaded(m: Machine, r: Result<SendControls>, changed: readonly string[
   }
   status(m);
   for (const ch of m.all) pump(m, ch);
+}
+
+/** Deliveries of this message under way. */
+export function inflightOf(m: Machine, id: number): number {
+  let n = 0;
+  for (const ch of m.all) for (const s of ch.slots) if (s && s.pass.msg.id === id) n++;
+  return n;
+}
+
+/** True while some of these messages (still known) has deliveries under way: a qm qctl change waits for that. */
+export function busy(m: Machine, ids: readonly number[]): boolean {
+  return ids.some((id) => m.msgs.has(id) && inflightOf(m, id) > 0);
+}
+
+/**
+ * A qm qctl change is about to touch these messages: no pass is opened for
+ * them, and their passes, open or with their last deliveries under way, are
+ * abandoned (finishing one touches nothing). A delete forgets the messages
+ * whose deliveries are under way: their results touch no file, since by then
+ * the id's inode may hold a new message.
+ */
+function freeze(m: Machine, ids: readonly number[], del: boolean): void {
+  const set = new Set(ids);
+  for (const n of m.todo.made) if (set.has(n.id)) m.todo.stale.add(n.id); // taken in but not yet released: see released()
+  for (const id of ids) m.frozen.add(id);
+  for (const ch of m.all) {
+    const passes = new Set([...ch.open, ...ch.slots.flatMap((sl) => (sl ? [sl.pass] : []))]);
+    for (const pass of passes) {
+      if (!set.has(pass.msg.id)) continue;
+      pass.next = pass.records.length;
+      pass.deferred = true;
+      pass.abandoned = true;
+      if (del && pass.inflight > 0) pass.msg.forgotten = true;
+    }
+    const keep = ch.open.filter((p) => !(p.abandoned && p.inflight === 0));
+    ch.open.splice(0, ch.open.length, ...keep);
+  }
+  if (del) for (const id of ids) if (inflightOf(m, id) > 0) m.msgs.delete(id);
+}
+
+/** After a change: each message read again from disk (gone, held, released, flushed, requeued) and scheduled anew. */
+function resume(m: Machine, ids: readonly number[]): void {
+  for (const n of m.todo.made) if (ids.includes(n.id)) m.todo.stale.add(n.id); // preprocessed while frozen
+  const set = new Set(ids.filter((id) => inflightOf(m, id) === 0));
+  for (const ch of m.all) {
+    const keep = ch.queue.heap.filter((e) => !set.has(e.id)).sort((a, b) => a.seq - b.seq);
+    ch.queue.heap = [];
+    for (const e of keep) pushQ(ch.queue, e.at, e.id);
+  }
+  const nowSec = now(m);
+  for (const id of ids) {
+    m.frozen.delete(id);
+    if (!set.has(id) || m.msgs.get(id)?.completing) continue;
+    m.msgs.delete(id);
+    const k = m.emit({ kind: "readKnown", id }); // null: gone, or back in todo/ (the next pull takes it in)
+    if (k.kind !== "ok") log(m, line.warning(k.reason));
+    else if (k.value) adopt(m, k.value, nowSec);
+  }
+  for (const ch of m.all) pump(m, ch);
+  pull(m);
 }

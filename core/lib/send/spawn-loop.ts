@@ -2,7 +2,8 @@
  * The loop both spawners run (qmail's spawn.c, shared by qmail-lspawn and
  * qmail-rspawn): read send's commands, refuse the malformed ones at once,
  * start the rest, write one report per command as each finishes, and return
- * when the input has ended and every delivery has reported. What a delivery
+ * when the input has ended and every delivery has reported (or at once when
+ * qm send has died: orphaned()). What a delivery
  * is, and how commands are grouped into deliveries, the spawner decides.
  */
 import { commandReader, encodeReport, RELOAD, SLOT, type Command, type Outcome } from "./spawn-wire.ts";
@@ -20,6 +21,12 @@ export interface SpawnLoop {
   clip(text: string): string;
   /** The reload command: read the control files again; deliveries started after it use them. No report. */
   reload?(): void;
+  /**
+   * True once qm send has died (SIGKILL included): the commands still read
+   * from its pipe are then not started, and the loop returns at once without
+   * waiting for the deliveries under way, whose reports no one would read.
+   */
+  orphaned?(): boolean;
 }
 
 const BAD_SLOT: Outcome = { letter: "Z", text: "Bad slot number. (#4.3.0)\n" };
@@ -32,6 +39,10 @@ export async function runSpawnLoop(input: AsyncIterable<Uint8Array>, write: (b: 
     let ready: Command[] = [];
     const start = (): void => {
       if (ready.length === 0) return;
+      if (s.orphaned?.()) {
+        ready = []; // qm send is gone: nothing more is started
+        return;
+      }
       for (const cs of s.group ? s.group(ready) : ready.map((c) => [c])) {
         const p = s
           .deliver(cs)
@@ -52,6 +63,7 @@ export async function runSpawnLoop(input: AsyncIterable<Uint8Array>, write: (b: 
       if (refused) reply(c, refused);
       else ready.push(c);
     }
+    if (s.orphaned?.()) return;
     start();
   }
   await Promise.all(pending);

@@ -22,6 +22,8 @@ export interface NewMessage {
   readonly uid: string;
   readonly birth: number; // Unix seconds: mtime of info
   readonly channels: readonly Channel[];
+  /** A hold or delete mark (qm-qctl(8)): no pass is opened. */
+  readonly held?: boolean;
 }
 
 /** A message found in info/ at start-up. */
@@ -31,6 +33,8 @@ export interface KnownMessage {
   readonly sender: string;
   /** Next retry per channel that has a file (its mtime), seconds. */
   readonly channels: ReadonlyMap<Channel, number>;
+  /** A hold or delete mark (qm-qctl(8)): no pass is opened. */
+  readonly held?: boolean;
 }
 
 /** The control files `qm send` runs on. */
@@ -57,6 +61,10 @@ export interface Msg {
   readonly sender: string;
   readonly pending: Set<Channel>;
   completing: boolean;
+  /** A hold or delete mark (qm-qctl(8)): no pass is opened. */
+  held?: boolean;
+  /** Deleted by qm qctl while deliveries were under way: their results touch no file (the inode may be a new message's by then). */
+  forgotten?: boolean;
 }
 export interface Pass {
   readonly msg: Msg;
@@ -69,6 +77,12 @@ export interface Pass {
   removed: boolean; // the channel file is gone: every record is done
   readonly dying: boolean;
   readonly retryAt: number;
+  /** When the pass was opened (seconds), the status record's last try. */
+  readonly startedAt: number;
+  /** Deferred recipients and their report text, for the status record (queue/defer/). */
+  readonly deferrals: { addr: string; error: string }[];
+  /** Stopped for a qm qctl change: finishing it touches nothing; the message is read again from disk. */
+  abandoned?: boolean;
 }
 export interface Slot {
   readonly pass: Pass;

@@ -1,10 +1,10 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, unlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { pullTrigger } from "../../../core/io/queue/enqueue.ts";
-import { openTrigger, takeSendMutex } from "../../../core/io/queue/trigger.ts";
+import { openTrigger, takeSendMutex, takeSendMutexAfterQctl } from "../../../core/io/queue/trigger.ts";
 import { fakeHome } from "../../support/send-env.ts";
 
 describe("openTrigger()", { timeout: 120_000 }, () => {
@@ -51,5 +51,26 @@ describe("takeSendMutex()", { timeout: 120_000 }, () => {
     assert.equal(readFileSync(join(q, "lock/sendmutex"), "latin1"), `${process.pid}\n`);
     writeFileSync(join(q, "lock/sendmutex"), "garbage");
     assert.equal(takeSendMutex(q).kind, "ok", "unparsable content counts as stale");
+  });
+  it("a starting queue manager waits for a qm qctl holding it, never for another queue manager", async () => {
+    const q = join(await fakeHome(), "queue");
+    const lock = join(q, "lock/sendmutex");
+    const held = takeSendMutex(q, "qctl");
+    assert.equal(held.kind, "ok");
+    assert.equal(readFileSync(lock, "latin1"), `${process.pid} qctl\n`);
+    if (held.kind === "ok") held.value.release();
+    writeFileSync(lock, "1 qctl\n"); // a live qctl (pid 1 stands for it)
+    const waiting = takeSendMutexAfterQctl(q, 60_000);
+    await new Promise((r) => setTimeout(r, 300));
+    unlinkSync(lock); // qctl is done
+    const r = await waiting;
+    assert.equal(r.kind, "ok");
+    assert.equal(readFileSync(lock, "latin1"), `${process.pid}\n`);
+    writeFileSync(lock, "1\n"); // a live queue manager
+    const other = await takeSendMutexAfterQctl(q, 60_000);
+    assert.match(other.kind === "temp" ? other.reason : "", /already running \(pid 1\)/);
+    writeFileSync(lock, "1 qctl\n");
+    const late = await takeSendMutexAfterQctl(q, 200);
+    assert.match(late.kind === "temp" ? late.reason : "", /already running \(pid 1\)/, "a qctl that does not finish in time: refused as before");
   });
 });

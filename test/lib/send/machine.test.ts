@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ok, temp, type Result } from "../../../core/lib/base/result.ts";
 import type { Answers, Bounced, Effect, Emit, Event } from "../../../core/lib/send/effects.ts";
-import { handle, newMachine, type Machine } from "../../../core/lib/send/machine.ts";
+import { busy, handle, newMachine, type Machine } from "../../../core/lib/send/machine.ts";
 import type { Channel } from "../../../core/lib/send/rewrite.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, SendControls } from "../../../core/lib/send/state.ts";
 
@@ -49,7 +49,8 @@ function fresh(id: number, sender: string, channels: Channel[]): NewMessage {
 function show(e: Effect): string {
   switch (e.kind) {
     case "log": return `log ${e.line.trimEnd()}`;
-    case "readKnown": case "readBounce": case "removeBounce": case "finishMessage": case "preprocess": return `${e.kind} ${e.id}`;
+    case "readKnown": case "readBounce": case "removeBounce": case "finishMessage": case "preprocess": case "clearMark": return `${e.kind} ${e.id}`;
+    case "noteDeferrals": return `noteDeferrals ${e.id} ${e.attempts.map((a) => `${a.channel} ${a.addr} birth+${a.at - T0} birth+${a.next - T0} ${JSON.stringify(a.error)}`).join("; ")}`;
     case "appendBounce": return `appendBounce ${e.id} ${JSON.stringify(e.paragraph)}`;
     case "readChannel": case "removeChannel": return `${e.kind} ${e.chan} ${e.id}`;
     case "markDone": return `markDone ${e.chan} ${e.id} @${e.offset}`;
@@ -82,7 +83,7 @@ function machine(opts: { once?: boolean; force?: boolean; controls?: Partial<Sen
         if (!f) world.bounces.set(e.id, (world.bounces.get(e.id) ?? "") + e.paragraph);
         return f ?? ok(undefined);
       }
-      case "markDone": case "removeChannel": case "finishMessage": return failed(e.kind) ?? ok(undefined);
+      case "markDone": case "removeChannel": case "finishMessage": case "noteDeferrals": case "clearMark": return failed(e.kind) ?? ok(undefined);
       case "readBounce": return failed("readBounce") ?? ok(world.bounces.get(e.id) ?? null);
       case "removeBounce": world.bounces.delete(e.id); return undefined;
       default: return undefined;
@@ -182,7 +183,7 @@ describe("queue manager: checkpoints", () => {
       "readBounce 5",
       "defer bounced",
     ]);
-    assert.deepEqual(r.feed(bounced(5, NONE)), ["log end msg 5", "finishMessage 5", "log status: local 0/10 remote 0/20", "shutdown 5000"]);
+    assert.deepEqual(r.feed(bounced(5, NONE)), ["log end msg 5", "clearMark 5", "finishMessage 5", "log status: local 0/10 remote 0/20", "shutdown 5000"]);
     assert.deepEqual(r.feed({ kind: "closed" }), ["log status: exiting", "exit ok"]);
   });
 
@@ -218,14 +219,15 @@ describe("queue manager: checkpoints", () => {
       'appendBounce 5 "bad@example.test:\\nno mailbox\\n\\n"',
       "log alert: unable to append to bounce/5: ENOSPC; will try again later",
       "log status: local 0/10 remote 0/20",
+      'noteDeferrals 5 local bad@example.test birth+0 birth+100 "no mailbox\\nThe failure could not be recorded for the bounce (unable to append to bounce/5: ENOSPC); will try again later.\\n"',
       "setRetry local 5 birth+100",
       "shutdown 5000",
     ]);
   });
 
-  it("leaves a deferred recipient T and keeps the retry time as the channel file's mtime", () => {
+  it("leaves a deferred recipient T, keeps the retry time as the channel file's mtime, and writes the status record first", () => {
     const r = started([], ["t@far.test"]);
-    assert.deepEqual(r.feed(Z("remote", 0)), ["log delivery 1: deferral: try_later/", "log status: local 0/10 remote 0/20", "setRetry remote 5 birth+400", "shutdown 5000"]);
+    assert.deepEqual(r.feed(Z("remote", 0)), ["log delivery 1: deferral: try_later/", "log status: local 0/10 remote 0/20", 'noteDeferrals 5 remote t@far.test birth+0 birth+400 "try later\\n"', "setRetry remote 5 birth+400", "shutdown 5000"]);
     assert.deepEqual(r.m.sum, { deliveries: 1, success: 0, failure: 0, deferral: 1, done: 0, left: 0 });
   });
 
@@ -235,6 +237,7 @@ describe("queue manager: checkpoints", () => {
     assert.deepEqual(r.feed({ kind: "report", chan: "local", report: { slot: 0, letter: "?", text: "" } }), [
       "log delivery 1: report mangled, will defer",
       "log status: local 0/10 remote 0/20",
+      'noteDeferrals 5 local a@example.test birth+0 birth+100 "Report mangled"',
       "setRetry local 5 birth+100",
       "shutdown 5000",
     ]);
@@ -266,6 +269,7 @@ describe("queue manager: completion", () => {
       "removeBounce 5",
       "log bounce msg 5 qp 77",
       "log end msg 5",
+      "clearMark 5",
       "finishMessage 5",
       "log status: local 0/10 remote 0/20",
       "takeMaildrop",
@@ -295,7 +299,7 @@ describe("queue manager: completion", () => {
     assert.deepEqual(dbl.feed({ kind: "start" }).slice(2, 5), ["readKnown 6", "readBounce 6", "submitBounce 6 <#@[]> to postmaster@example.test"]);
     const tri = machine({ world: { info: [{ id: 7, birth: T0, sender: "#@[]", channels: new Map() }], bounces: new Map([[7, "a@b:\nno\n\n"]]) } });
     assert.deepEqual(tri.feed({ kind: "start" }).slice(3, 5), ["readBounce 7", "defer bounced"]);
-    assert.deepEqual(tri.feed(bounced(7, TRIPLE)).slice(0, 4), ["removeBounce 7", "log triple bounce: discarding bounce/7", "log end msg 7", "finishMessage 7"]);
+    assert.deepEqual(tri.feed(bounced(7, TRIPLE)).slice(0, 5), ["removeBounce 7", "log triple bounce: discarding bounce/7", "log end msg 7", "clearMark 7", "finishMessage 7"]);
   });
 });
 
@@ -415,5 +419,87 @@ describe("queue manager: SIGHUP's reload", () => {
       "log warning: concurrencyremote is 20, but qm send started without a remote spawner (it was 0): restart qm send to deliver remote mail",
       "log status: local 0/10 remote 0/20",
     ]);
+  });
+});
+
+describe("queue manager: qm qctl (hold marks, freeze and resume)", () => {
+  it("schedules no held message, from info/ or todo/, and still completes a held one with nothing pending, mark gone before its files", () => {
+    const info: KnownMessage[] = [
+      { id: 8, birth: T0, sender: "s@x.test", channels: new Map([["remote", T0]]), held: true },
+      { id: 9, birth: T0, sender: "s@x.test", channels: new Map(), held: true },
+    ];
+    const r = machine({ force: true, world: { info, channels: new Map([["remote/8", records("r@far.test")], ["local/5", records("a@example.test")]]), todo: [5], fresh: new Map([[5, { ...fresh(5, "joe@x.test", ["local"]), held: true }]]) } });
+    assert.deepEqual(r.feed({ kind: "start" }), ["cleanPid", "scanInfo", "readKnown 8", "readKnown 9", "readBounce 9", "defer bounced", "cleanOrphans", "log status: local 0/10 remote 0/20"]);
+    r.feed({ kind: "go" }, { kind: "intake", warnings: [] });
+    const out = r.feed({ kind: "released", r: ok(undefined) });
+    assert.deepEqual(out.filter((l) => /readChannel|spawn/.test(l)), [], "nothing held is delivered");
+    assert.deepEqual(r.m.chans.remote.queue.heap, []);
+    assert.deepEqual(r.feed(bounced(9, NONE)), ["log end msg 9", "clearMark 9", "finishMessage 9", "log status: local 0/10 remote 0/20", "shutdown 5000"], "a queue run with only held mail left is over");
+    assert.deepEqual([...r.m.msgs.keys()].sort(), [5, 8]);
+  });
+
+  it("a hold that comes while a message is taken in (preprocessed, todo/ not yet released) is read from disk once it is released", () => {
+    const r = machine({ once: false, world: { channels: new Map([["local/5", records("a@example.test")]]), todo: [5], fresh: new Map([[5, fresh(5, "joe@x.test", ["local"])]]) } });
+    r.feed({ kind: "start" });
+    assert.ok(r.feed({ kind: "go" }, { kind: "intake", warnings: [] }).includes("preprocess 5"));
+    // qm qctl hold 5 on the control socket: freeze, the mark written (todo/5 is still there, so the message is not read), resume
+    r.feed({ kind: "freeze", ids: [5], del: false });
+    r.world.info = [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["local", T0]]), held: true }];
+    r.feed({ kind: "resume", ids: [5] });
+    const out = r.feed({ kind: "released", r: ok(undefined) }); // todo/5 is gone now: the message is read from disk, held
+    assert.ok(out.includes("readKnown 5"), out.join("\n"));
+    assert.deepEqual(out.filter((l) => /spawn|readChannel/.test(l)), [], "what preprocess saw before the hold is not used");
+    assert.equal(r.m.msgs.get(5)?.held, true);
+    assert.equal(r.m.todo.stale.size, 0);
+  });
+
+  it("freezes a message: opens no pass, checkpoints the result under way, then reads it again from disk on resume", () => {
+    const r = started(["a@example.test", "b@example.test"], [], { once: false, controls: { concurrency: { local: 1, remote: 20 } } });
+    assert.deepEqual(r.feed({ kind: "freeze", ids: [5], del: false }), []);
+    assert.equal(busy(r.m, [5]), true);
+    // the abandoned pass's last result is still checkpointed (a D mark, never the unlink), and nothing more is started
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "markDone local 5 @0", "log status: local 0/1 remote 0/20"]);
+    assert.equal(busy(r.m, [5]), false);
+    // qctl changed it on disk (here: flushed, its first recipient done); resume reads it and delivers the rest
+    r.world.info = [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["local", T0]]) }];
+    r.world.channels.set("local/5", [{ offset: 0, addr: "a@example.test", done: true }, { offset: 16, addr: "b@example.test", done: false }]);
+    assert.deepEqual(r.feed({ kind: "resume", ids: [5] }), [
+      "readKnown 5",
+      "readChannel local 5",
+      "spawn local slot 0 msg 5 <joe@x.test> b@example.test",
+      "log starting delivery 2: msg 5 to local b@example.test",
+      "log status: local 1/1 remote 0/20",
+      "takeMaildrop",
+    ]);
+  });
+
+  it("resumes a held message as held: it stays known and unscheduled", () => {
+    const r = started([], ["t@far.test"], { once: false });
+    r.feed(Z("remote", 0));
+    r.feed({ kind: "freeze", ids: [5], del: false });
+    r.world.info = [{ id: 5, birth: T0, sender: "joe@x.test", channels: new Map([["remote", T0]]), held: true }];
+    assert.deepEqual(r.feed({ kind: "resume", ids: [5] }).filter((l) => /readKnown|spawn/.test(l)), ["readKnown 5"]);
+    assert.deepEqual(r.m.chans.remote.queue.heap, []);
+    assert.equal(r.m.msgs.get(5)?.held, true);
+  });
+
+  it("after a delete, a late result touches no file, even of a new message that reused the id", () => {
+    const r = started(["a@example.test"], [], { once: false });
+    assert.deepEqual(r.feed({ kind: "freeze", ids: [5], del: true }), []);
+    assert.equal(busy(r.m, [5]), false, "a delete does not wait for the delivery under way");
+    assert.equal(r.m.msgs.has(5), false);
+    // qctl deleted it; resume does not read it again while its delivery is under way
+    assert.deepEqual(r.feed({ kind: "resume", ids: [5] }), ["takeMaildrop"]);
+    // a new message gets the freed inode, so the same id
+    r.world.todo = [5];
+    r.world.fresh.set(5, fresh(5, "new@x.test", ["local"]));
+    r.world.channels.set("local/5", records("c@example.test"));
+    r.feed({ kind: "intake", warnings: [] });
+    assert.deepEqual(r.feed({ kind: "released", r: ok(undefined) }).filter((l) => /spawn/.test(l)), ["spawn local slot 1 msg 5 <new@x.test> c@example.test"]);
+    // the deleted message's late result: logged, and nothing else (no mark, no unlink, no completion)
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "log status: local 1/10 remote 0/20"]);
+    assert.equal(r.m.msgs.get(5)?.sender, "new@x.test");
+    // the new message's own result completes it
+    assert.deepEqual(r.feed(K("local", 1)).slice(0, 3), ["log delivery 2: success: did_1+0+0/", "removeChannel local 5", "log status: local 0/10 remote 0/20"]);
   });
 });

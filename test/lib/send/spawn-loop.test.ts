@@ -66,4 +66,26 @@ describe("runSpawnLoop()", () => {
     assert.deepEqual(await run(base, "reload\0/m\0s\0a@x\0"), ["-1 ZBad slot"]);
     assert.deepEqual(await run(base, encodeReload() + encodeCommand(1, "/m", "s", "a@x")), ["1 Kto a@x"]);
   });
+  it("once qm send has died, starts nothing more and returns without waiting for deliveries under way", async () => {
+    let dead = false;
+    const started: string[] = [];
+    let release!: () => void;
+    const hang = new Promise<void>((r) => (release = r));
+    const loop: SpawnLoop = {
+      ...base,
+      orphaned: () => dead,
+      deliver: async (cs) => {
+        started.push(...cs.map((c) => c.slot));
+        if (cs[0]!.slot === "1") {
+          dead = true; // qm send is killed while slot 1 is under way
+          await hang;
+        }
+        return cs.map(() => ({ letter: "K" as const, text: "" }));
+      },
+    };
+    const got = await run(loop, encodeCommand(1, "/m", "s", "a@x"), encodeCommand(2, "/m", "s", "b@x") + encodeCommand(3, "/m", "s", "nohost"));
+    assert.deepEqual(started, ["1"], "commands read after the death are not started");
+    assert.deepEqual(got, ["3 Dno host"], "no report waited for (a refusal costs nothing)");
+    release();
+  });
 });
