@@ -3,6 +3,7 @@
 // our authserv-id that we did not write is a forgery, and readers downstream
 // trust it). Header text is a byte string (core/lib/base/bytes.ts) with LF
 // line ends, as the DATA decoder hands it on; all of it is hostile.
+import { stripComments } from "./from.ts";
 
 /** At most this much of a field value is read for its authserv-id. */
 const MAX_ID_SCAN = 4096;
@@ -12,26 +13,6 @@ export function headerEnd(text: string): number {
   if (text.startsWith("\n")) return 0;
   const at = text.indexOf("\n\n");
   return at < 0 ? text.length : at + 1;
-}
-
-/** The value with (comments) removed, nested or not; an unclosed comment runs to the end. */
-function withoutComments(value: string): string {
-  let out = "";
-  let depth = 0;
-  let quoted = false;
-  for (let i = 0; i < value.length; i++) {
-    const c = value[i]!;
-    if (c === "\\" && (quoted || depth > 0)) {
-      if (depth === 0) out += c + (value[i + 1] ?? "");
-      i++;
-    } else if (depth === 0 && c === '"') {
-      quoted = !quoted;
-      out += c;
-    } else if (!quoted && c === "(") depth++;
-    else if (!quoted && c === ")" && depth > 0) depth--;
-    else if (depth === 0) out += c;
-  }
-  return out;
 }
 
 function firstValue(text: string): string | null {
@@ -51,7 +32,7 @@ function firstValue(text: string): string | null {
  */
 export function authservIds(value: string): string[] {
   const v = value.slice(0, MAX_ID_SCAN).replace(/\r?\n/g, " ");
-  const ids = [firstValue(withoutComments(v)), firstValue(v.replace(/^[\s(]+/, ""))];
+  const ids = [firstValue(stripComments(v)), firstValue(v.replace(/^[\s(]+/, ""))];
   return [...new Set(ids.filter((x): x is string => x !== null && x !== "").map((x) => x.toLowerCase().replace(/\.$/, "")))];
 }
 

@@ -7,8 +7,8 @@ import { isDomainName } from "./config.ts";
 /** At most this much of a From field is looked at. */
 const MAX_FIELD = 64 * 1024;
 
-/** The field value without (comments), quoted strings kept; unbalanced parentheses end the scan. */
-function stripComments(value: string): string {
+/** The field value without (comments), nested or not, quoted strings kept; an unclosed comment runs to the end. */
+export function stripComments(value: string): string {
   let out = "";
   let depth = 0;
   let quoted = false;
