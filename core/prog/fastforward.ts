@@ -10,6 +10,7 @@ import { deliverMbox } from "../io/local/mbox.ts";
 import { fdSource, type MessageSource } from "../io/local/message-source.ts";
 import { loadAliases } from "../io/local/aliases-file.ts";
 import { runProgram } from "../io/local/program.ts";
+import { forwardSender } from "../io/base/srs.ts";
 import { submit } from "../io/queue/submit.ts";
 
 // qm fastforward (fastforward, docs/qmail.md §11.2): delivery through the aliases
@@ -72,7 +73,9 @@ async function expand(msg: MessageSource, o: FastforwardOptions): Promise<Result
       yield dt;
       yield* msg.chunks();
     }
-    const q = await submit(o.qmhome, body(), { sender, recipients: forwards }, { who: { kind: "alias" }, env: e });
+    const srs = await forwardSender(o.qmhome, sender); // SRS (control/srs) so the forward passes SPF
+    if (srs.kind !== "ok") return temp(`Unable to forward message: ${describe(srs)}`, "4.3.0");
+    const q = await submit(o.qmhome, body(), { sender: srs.value, recipients: forwards }, { who: { kind: "alias" }, env: e });
     if (q.kind !== "ok") return q.kind === "perm" ? perm(`Unable to forward message: ${q.reason}`, q.status) : temp(`Unable to forward message: ${q.reason}`, q.status);
     o.out(`fastforward: qp ${q.value.qp}\n`);
   }

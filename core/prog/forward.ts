@@ -1,4 +1,5 @@
 import { describe, ok, perm, temp, type Result } from "../lib/base/result.ts";
+import { forwardSender } from "../io/base/srs.ts";
 import { submit } from "../io/queue/submit.ts";
 
 /** Text (argv, env) to a byte string (bytes.ts), the form envelopes carry. */
@@ -19,7 +20,9 @@ export async function forward(qmhome: string, addrs: readonly string[], message:
     yield dt;
     yield* message;
   }
-  const r = await submit(qmhome, body(), { sender: byteString(env.NEWSENDER), recipients: addrs.map(byteString) }, { who: { kind: "uid", uid: process.getuid?.() ?? 0 }, env });
+  const sender = await forwardSender(qmhome, byteString(env.NEWSENDER)); // SRS (control/srs) so the forward passes SPF
+  if (sender.kind !== "ok") return temp(`Unable to forward message: ${describe(sender)}`, "4.3.0");
+  const r = await submit(qmhome, body(), { sender: sender.value, recipients: addrs.map(byteString) }, { who: { kind: "uid", uid: process.getuid?.() ?? 0 }, env });
   if (r.kind !== "ok") {
     const reason = `Unable to forward message: ${describe(r)}`;
     return r.kind === "perm" ? perm(reason, r.status) : temp(reason, r.status);

@@ -11,6 +11,7 @@ import { deliverMbox } from "../io/local/mbox.ts";
 import { bytesSource, fdSource, headerHasLine, type MessageSource } from "../io/local/message-source.ts";
 import { becomeHomeOwner } from "../io/base/privilege.ts";
 import { runProgram } from "../io/local/program.ts";
+import { forwardSender } from "../io/base/srs.ts";
 import { submit } from "../io/queue/submit.ts";
 import { readControlLine, readControlNumber } from "../io/base/control.ts";
 import { parseLmtpRoute, type LmtpOutcome } from "../lib/remote/lmtp.ts";
@@ -198,7 +199,9 @@ async function forward(ctx: Ctx, recipients: string[], ns: string): Promise<Resu
     yield dt;
     yield* msg.chunks();
   }
-  const r = await submit(home, body(), { sender: byteString(ns), recipients: recipients.map(byteString) }, { who: { kind: "uid", uid: Math.max(currentUid(), 0) }, env: ctx.opts.env });
+  const sender = await forwardSender(home, byteString(ns)); // SRS (control/srs) so the forward passes SPF
+  if (sender.kind !== "ok") return wrapQq(sender);
+  const r = await submit(home, body(), { sender: sender.value, recipients: recipients.map(byteString) }, { who: { kind: "uid", uid: Math.max(currentUid(), 0) }, env: ctx.opts.env });
   if (r.kind !== "ok") return wrapQq(r);
   return ok(r.value.qp);
 }

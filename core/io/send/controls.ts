@@ -7,26 +7,29 @@ import type { SendControls } from "../../lib/send/state.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { BOUNCE_MAX_BYTES } from "../../lib/send/bounce.ts";
 import { capConcurrency, DEFAULT_CONCURRENCY, QUEUE_LIFETIME } from "../../lib/send/schedule.ts";
+import { readSrs, SRS_FILES, srsReverser } from "../base/srs.ts";
 import { readControlLine, readControlList, readControlMap, readControlNumber } from "../base/control.ts";
 
 export type { SendControls } from "../../lib/send/state.ts";
 
 /** Every file readSendControls() reads: what a reload's log line may name. */
-export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "queuelifetime", "bouncemaxbytes"] as const;
+export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "queuelifetime", "bouncemaxbytes", ...SRS_FILES] as const;
 
 export async function readRules(home: string, me: string): Promise<Result<RewriteRules>> {
   const locals = await readControlList(home, "locals");
   const vd = await readControlMap(home, "virtualdomains");
   const ph = await readControlList(home, "percenthack");
   const noat = await readControlLine(home, "envnoathost", me);
-  for (const r of [locals, vd, ph, noat]) if (r.kind !== "ok") return r;
-  if (locals.kind !== "ok" || vd.kind !== "ok" || ph.kind !== "ok" || noat.kind !== "ok") return temp("unreachable");
+  const srs = await readSrs(home, me);
+  for (const r of [locals, vd, ph, noat, srs]) if (r.kind !== "ok") return r;
+  if (locals.kind !== "ok" || vd.kind !== "ok" || ph.kind !== "ok" || noat.kind !== "ok" || srs.kind !== "ok") return temp("unreachable");
   const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
   return ok({
     locals: lower(locals.value ?? [me]),
     virtualdomains: vd.value,
     percenthack: lower(ph.value ?? []),
     envnoathost: noat.value ?? "envnoathost",
+    srs: srsReverser(srs.value),
   });
 }
 

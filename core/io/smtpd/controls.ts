@@ -30,7 +30,7 @@ export interface SmtpControls {
 }
 
 /** Every control file a session reads (servercert.pem: core/io/smtpd/cert.ts): what the listener's reload line may name. */
-export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "servercert.pem"] as const;
+export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem"] as const;
 
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
 const DEFAULT_MAXRCPT = 1000;

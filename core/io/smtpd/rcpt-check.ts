@@ -22,6 +22,7 @@ import { resolveLocal } from "../local/users.ts";
 export type RcptVerdict = "ok" | "unknown" | "temp" | "full" | "full-temp";
 
 export async function checkRecipient(home: string, addr: string, rules: RewriteRules): Promise<RcptVerdict> {
+  if (rules.srs?.(addr)?.kind === "bad") return "unknown"; // a forged or expired SRS address of ours
   const routed = rewrite(addr, rules);
   if (routed.channel === "remote") return "ok";
   const at = routed.addr.lastIndexOf("@");

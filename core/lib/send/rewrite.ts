@@ -4,6 +4,8 @@
  * (§2.5) and the virtualdomain prefix removed in bounce paragraphs (§2.9).
  * Pure: the caller reads the control files.
  */
+import type { SrsReversal } from "../base/srs.ts";
+
 export type Channel = "local" | "remote";
 
 export interface RewriteRules {
@@ -15,6 +17,8 @@ export interface RewriteRules {
   readonly percenthack: ReadonlySet<string>;
   /** control/envnoathost (default me, else "envnoathost"). */
   readonly envnoathost: string;
+  /** control/srs's reversal (io/base/srs.ts): an SRS address of ours → the original; absent: SRS off. */
+  readonly srs?: (addr: string) => SrsReversal | null;
 }
 
 export interface Routed {
@@ -28,6 +32,9 @@ const MAX_PERCENT = 100;
 /** Where a recipient goes and what the channel file stores for it. */
 export function rewrite(recipient: string, rules: RewriteRules): Routed {
   let addr = recipient.includes("@") ? recipient : `${recipient}@${rules.envnoathost}`;
+  // a bounce to an SRS address made here goes back to the original sender (a bad one routes on, and is unknown)
+  const back = rules.srs?.(addr);
+  if (back?.kind === "ok") addr = back.addr;
   for (let n = 0; n < MAX_PERCENT; n++) {
     const at = addr.lastIndexOf("@");
     if (!rules.percenthack.has(addr.slice(at + 1).toLowerCase())) break;
