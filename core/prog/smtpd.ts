@@ -20,7 +20,7 @@ import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
 import { log } from "../io/base/log.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
-import { cachedControls, readServerCert, readSmtpControls, SMTPD_FILES, type SmtpControls } from "../io/smtpd/controls.ts";
+import { cachedControls, readServerCert, readSmtpControls, SMTPD_FILES, TIMEOUT_BUSY, type SmtpControls } from "../io/smtpd/controls.ts";
 import { queueSpace } from "../io/smtpd/space.ts";
 import { tlsContext, watchCert } from "../io/smtpd/cert.ts";
 import { normalIP, serve, type Listener } from "../io/base/listener.ts";
@@ -83,6 +83,32 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps, tls: SecureContext |
 }
 
 let sessions = 0;
+/** This process's sessions now, for making room when the session table is full. */
+const live = new Set<SmtpConn>();
+/** control/timeoutbusy as the latest session read it, in ms. */
+let busyMs = TIMEOUT_BUSY * 1000;
+
+/**
+ * The listener is at its session cap (qm-smtpd(8), timeoutbusy): the session
+ * that has kept us waiting longest on its client, if that is over
+ * control/timeoutbusy, is told to end with 421, and the new client gets its
+ * place. False when no session is stalled that long.
+ */
+export function makeRoom(now = Date.now()): boolean {
+  if (busyMs <= 0) return false;
+  let worst: SmtpConn | null = null;
+  let since = now - busyMs;
+  for (const c of live) {
+    const t = c.stalledSince;
+    if (t !== null && t <= since) {
+      worst = c;
+      since = t;
+    }
+  }
+  if (worst === null) return false;
+  worst.kick(`421 4.3.2 too busy: closing this session, which waited ${Math.round((now - since) / 1000)} s on its client (timeoutbusy)`);
+  return true;
+}
 /** Failed AUTHs per client address over the last hour, shared by this listener's sessions. */
 const authWindow = new FailureWindow();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -112,8 +138,8 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       return;
     }
     log.info(sessionLine.tls(sid, ip, tls.getProtocol() ?? "unknown", tls.getCipher()?.name ?? "unknown"));
-    conn = new SmtpConn(tls, 1_200_000);
-  } else conn = new SmtpConn(sock, 1_200_000);
+    conn = new SmtpConn(tls, 1_200_000, live);
+  } else conn = new SmtpConn(sock, 1_200_000, live);
   if (controls.kind !== "ok") {
     log.error(`smtpd: ${describe(controls)}`);
     conn.reply(["421 4.3.0 unable to read controls"]);
@@ -121,6 +147,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     return conn.close();
   }
   const c = controls.value;
+  busyMs = c.timeoutbusy * 1000;
   const inbound = await deps.inbound(c.me);
   if (inbound.kind !== "ok") {
     log.error(`smtpd: ${describe(inbound)}`);
@@ -147,11 +174,12 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     if (r.effect?.kind === "quit" && r.replies.length > 1 && last?.startsWith("421")) log.info(sessionLine.dropped("smtpd", sid, ip, last));
   };
   for (;;) {
-    const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_AUTH_COMMAND);
+    const got = await conn.readLine(s.sasl !== null ? MAX_AUTH_LINE : MAX_AUTH_COMMAND, c.timeoutcommand > 0 ? c.timeoutcommand * 1000 : Infinity);
     if (got.kind === "eof") return conn.close();
-    if (got.kind === "timeout") {
-      conn.reply(["421 4.4.2 timeout, closing connection"]);
-      log.info(sessionLine.dropped("smtpd", sid, ip, "421 4.4.2 timeout"));
+    if (got.kind === "timeout" || got.kind === "deadline") {
+      const line = conn.kicked ?? (got.kind === "deadline" ? `421 4.4.2 command not finished within ${c.timeoutcommand} s (timeoutcommand), closing connection` : "421 4.4.2 timeout, closing connection");
+      conn.reply([line]);
+      log.info(sessionLine.dropped("smtpd", sid, ip, conn.kicked || got.kind === "deadline" ? line : "421 4.4.2 timeout"));
       return conn.close();
     }
     if (got.kind === "toolong") {
@@ -219,10 +247,15 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       s = tlsStarted(s);
     } else {
       const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
-      const out = await receiveData(conn, s, peer, deps.home, limits, checking);
+      const out = await receiveData(conn, s, peer, deps.home, limits, checking, c.mindatarate);
       checking = null;
       if (out === null) {
         log.info(sessionLine.dropped("smtpd", sid, ip, "connection lost in DATA"));
+        return conn.close();
+      }
+      if (out.close && out.reply.startsWith("421")) {
+        conn.reply([out.reply]);
+        log.info(sessionLine.dropped("smtpd", sid, ip, out.reply));
         return conn.close();
       }
       if (out.queued) log.info(sessionLine.accepted("smtpd", sid, ip, out.queued, s.sender ?? "", s.recipients.length, s.user));
@@ -243,15 +276,27 @@ function pathAddress(arg: string, key: "FROM" | "TO"): string | null {
 const BATCH = 64 * 1024;
 
 /** DATA: decode, stream into the queue, and say what happened; null when the client vanished. */
-async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits, checking: Checking | null): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
+async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits, checking: Checking | null, minRate: SmtpControls["mindatarate"]): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
   const d = startData(limits);
-  let lost: "eof" | "timeout" | null = null;
+  let lost: "eof" | "timeout" | "slow" | null = null;
+  // control/mindatarate: after the grace window, the data must keep up with RATE bytes a second since the 354
+  const began = Date.now();
+  let got = 0;
+  let sinceMark = 0;
+  conn.progress(true);
   const pull = async (): Promise<Uint8Array | null> => {
+    if (minRate.rate > 0) conn.deadline = began + minRate.window * 1000 + (got / minRate.rate) * 1000;
     const chunk = await conn.nextChunk();
     if (chunk === null || chunk === "timeout") {
-      lost = chunk === null ? "eof" : "timeout";
+      lost = chunk === null ? "eof" : conn.kicked === null && conn.pastDeadline ? "slow" : "timeout";
       d.done = true;
       return null;
+    }
+    got += chunk.length;
+    sinceMark += chunk.length;
+    if (sinceMark >= BATCH) {
+      sinceMark = 0;
+      conn.progress(true); // a block of data is progress: not a stalled session
     }
     const fed = feedData(d, chunk);
     conn.unread(chunk.subarray(fed.used));
@@ -281,6 +326,10 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
   const held = d.problem !== null || d.fatal !== null || lost !== null || checked.refuse !== null; // found while holding it for the checks
   const queued = held ? null : await submit(home, body(), { sender: s.sender ?? "", recipients: s.recipients }, { who: { kind: "network" } });
   while (!d.done) await pull(); // the queue gave up early: read on to the final dot
+  conn.deadline = null;
+  conn.progress(false);
+  if (conn.kicked) return { reply: conn.kicked, close: true };
+  if (lost === "slow") return { reply: `421 4.4.2 message data slower than ${minRate.rate} bytes a second (mindatarate), closing connection`, close: true };
   if (lost === "timeout") return { reply: "421 4.4.2 timeout, closing connection", close: true };
   if (lost) return null;
   if (d.fatal) return { reply: fatalReply(d.fatal), close: true };
@@ -383,6 +432,7 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
     log: (line) => log.info(line),
     ready: cfg.ready,
     detail: `mode ${cfg.mode} max ${cfg.maxSessions} max-per-ip ${cfg.maxPerIP} rules ${cfg.rulesFile}`,
+    makeRoom: () => makeRoom(),
     session: (sock, info) => runSession(sock, makePeer((k) => info.env.get(k), info), deps),
   });
 }

@@ -34,6 +34,8 @@ export function todoCount(home: string): number {
 export interface Running {
   readonly child: ChildProcess;
   readonly ports: number[];
+  /** Everything the listener has logged (standard error) so far. */
+  log(): string;
   stop(): Promise<void>;
 }
 
@@ -50,7 +52,7 @@ export function startListener(home: string, args: readonly string[]): Promise<Ru
       if (!m) return;
       clearTimeout(timer);
       const ports = [...(m[1] ?? "").matchAll(/:(\d+)(?:\s|$)/g)].map((x) => Number(x[1]));
-      resolve({ child, ports, stop: () => new Promise((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }) });
+      resolve({ child, ports, log: () => err, stop: () => new Promise((r) => { child.once("exit", () => r()); child.kill("SIGTERM"); }) });
     });
     child.once("exit", (code) => reject(new Error(`listener exited ${code}: ${err}`)));
   });

@@ -31,6 +31,8 @@ export interface ListenOptions {
   readonly rules: () => readonly Rule[];
   readonly session: (sock: Socket, info: ClientInfo) => Promise<void>;
   readonly onError?: (what: string) => void;
+  /** At the session cap: try to free a place (a stalled session is told to end); true when one was freed. */
+  readonly makeRoom?: () => boolean;
 }
 
 export interface Listener {
@@ -58,7 +60,7 @@ export async function listen(addrs: readonly { host: string; port: number }[], o
     const ip = normalIP(sock.remoteAddress ?? "");
     const verdict = matchRules(opts.rules(), ip);
     if (!verdict.allow) return refuse(sock, "554 5.7.1 sorry, connections from your address are not accepted here");
-    if (active >= opts.maxSessions) return refuse(sock, "421 4.3.2 too many sessions, try again later");
+    if (active >= opts.maxSessions && !(opts.makeRoom?.() ?? false)) return refuse(sock, "421 4.3.2 too many sessions, try again later");
     const mine = perIP.get(ip) ?? 0;
     if (mine >= opts.maxPerIP) return refuse(sock, "421 4.7.0 too many sessions from your address, try again later");
     active++;
@@ -128,6 +130,8 @@ export interface ServeOptions {
   readonly detail?: string;
   /** The control files the sessions read, for the reload line (the rules file is added). */
   readonly controls?: readonly string[];
+  /** At the session cap: free a place if a session may give its up (ListenOptions.makeRoom). */
+  readonly makeRoom?: () => boolean;
   /** SIGHUP, after the rules file has been read again: forget what is cached. */
   readonly reload?: () => void;
 }
@@ -168,6 +172,7 @@ async function serveUntilStopped(o: ServeOptions, onHup: (f: () => void) => void
     rules: () => rules.current(),
     onError: (what) => o.log(`${o.name}: warning: ${what}`),
     session: o.session,
+    makeRoom: o.makeRoom,
   });
   if (listener.kind !== "ok") return listener;
   const dropped = await dropPrivileges(o.user);

@@ -13,6 +13,7 @@ export type LineRead =
   | { readonly kind: "line"; readonly line: string }
   | { readonly kind: "eof" }
   | { readonly kind: "timeout" }
+  | { readonly kind: "deadline" }
   | { readonly kind: "toolong" };
 
 const HIGH_WATER = 256 * 1024;
@@ -25,6 +26,9 @@ export class SmtpConn {
   #wake: (() => void) | null = null;
   #out: string[] = [];
   #timeoutMs: number;
+  #deadline: number | null = null;
+  #kicked: string | null = null;
+  #stalledSince: number | null = null;
   readonly #onData = (b: Buffer): void => {
     this.#queue.push(b);
     this.#queued += b.length;
@@ -33,17 +37,47 @@ export class SmtpConn {
   };
   readonly #onEnd = (): void => {
     this.#ended = true;
+    this.#registry?.delete(this);
     this.#wakeUp();
   };
+  readonly #registry: Set<SmtpConn> | undefined;
 
-  constructor(sock: Duplex, timeoutMs: number) {
+  /** `registry`: the process's live connections (each is in it until its input ends or it closes). */
+  constructor(sock: Duplex, timeoutMs: number, registry?: Set<SmtpConn>) {
     this.#sock = sock;
     this.#timeoutMs = timeoutMs;
+    this.#registry = registry;
+    registry?.add(this);
     this.#attach();
   }
 
   set timeoutMs(ms: number) {
     this.#timeoutMs = ms;
+  }
+  /** An absolute time (Date.now()) by which the next input must have come, or null: only the idle timeout. */
+  set deadline(at: number | null) {
+    this.#deadline = at;
+  }
+  /** True when the last "timeout" was the deadline's, not the idle timeout's. */
+  get pastDeadline(): boolean {
+    return this.#deadline !== null && Date.now() >= this.#deadline;
+  }
+  /** Since when this session has been waiting on its client for the current command or data block; null: it is not. */
+  get stalledSince(): number | null {
+    return this.#kicked === null ? this.#stalledSince : null;
+  }
+  /** Marks progress: the client finished a command or sent a block of data. */
+  progress(waiting: boolean): void {
+    this.#stalledSince = waiting ? Date.now() : null;
+  }
+  /** The listener needs the slot (qm-smtpd(8), "timeoutbusy"): the next read ends at once as a timeout. */
+  kick(reason: string): void {
+    this.#kicked = reason;
+    this.#wakeUp();
+  }
+  /** Why the session was kicked, or null. */
+  get kicked(): string | null {
+    return this.#kicked;
   }
   get tls(): boolean {
     return this.#sock instanceof TLSSocket;
@@ -78,16 +112,19 @@ export class SmtpConn {
 
   /** The next bytes from the client: null at end of input, "timeout" after timeoutMs of silence. */
   async nextChunk(): Promise<Uint8Array | null | "timeout"> {
+    if (this.#kicked !== null) return "timeout";
     if (this.#queue.length === 0 && !this.#ended) await this.flush();
     if (this.#queue.length === 0 && !this.#ended) {
+      const wait = this.#deadline === null ? this.#timeoutMs : Math.min(this.#timeoutMs, this.#deadline - Date.now());
+      if (wait <= 0) return "timeout";
       let timer: ReturnType<typeof setTimeout> | undefined;
       const timedOut = await new Promise<boolean>((resolve) => {
         this.#wake = () => resolve(false);
-        timer = setTimeout(() => resolve(true), this.#timeoutMs);
+        timer = setTimeout(() => resolve(true), wait);
       });
       clearTimeout(timer);
       this.#wake = null;
-      if (timedOut) return "timeout";
+      if (timedOut || this.#kicked !== null) return "timeout";
     }
     const chunk = this.#queue.shift();
     if (!chunk) return null;
@@ -103,15 +140,43 @@ export class SmtpConn {
     this.#queued += bytes.length;
   }
 
-  /** One line up to LF, one CR before it removed; a line over `max` bytes is skipped and reported. */
-  async readLine(max: number): Promise<LineRead> {
+  /**
+   * One line up to LF, one CR before it removed; a line over `max` bytes is
+   * skipped and reported. Once its first byte is in, the whole line must
+   * come within `commandMs` ("deadline"); before that only the idle timeout
+   * runs.
+   */
+  async readLine(max: number, commandMs = Infinity): Promise<LineRead> {
     const parts: Uint8Array[] = [];
     let len = 0;
     let tooLong = false;
-    for (;;) {
-      const c = await this.nextChunk();
-      if (c === null) return { kind: "eof" };
-      if (c === "timeout") return { kind: "timeout" };
+    let started = false;
+    this.progress(true);
+    try {
+      for (;;) {
+        const c = await this.nextChunk();
+        if (c === null) return { kind: "eof" };
+        if (c === "timeout") return started && this.pastDeadline && this.#kicked === null ? { kind: "deadline" } : { kind: "timeout" };
+        if (!started && c.length > 0 && Number.isFinite(commandMs)) this.#deadline = Date.now() + commandMs;
+        started ||= c.length > 0;
+        const line = this.#lineFrom(c, parts, len, max, tooLong);
+        if (line.kind === "more") {
+          len = line.len;
+          tooLong = line.tooLong;
+          continue;
+        }
+        return line.read;
+      }
+    } finally {
+      this.#deadline = null;
+      this.progress(false);
+    }
+  }
+
+  #lineFrom(c: Uint8Array, parts: Uint8Array[], len0: number, max: number, tooLong0: boolean): { kind: "more"; len: number; tooLong: boolean } | { kind: "done"; read: LineRead } {
+    let len = len0;
+    let tooLong = tooLong0;
+    {
       const lf = c.indexOf(10);
       const take = lf < 0 ? c : c.subarray(0, lf);
       if (!tooLong) {
@@ -119,12 +184,12 @@ export class SmtpConn {
         if (len > max + 1) tooLong = true;
         else parts.push(take);
       }
-      if (lf < 0) continue;
+      if (lf < 0) return { kind: "more", len, tooLong };
       this.unread(c.subarray(lf + 1));
-      if (tooLong) return { kind: "toolong" };
+      if (tooLong) return { kind: "done", read: { kind: "toolong" } };
       const line = parts.length === 1 ? fromBytes(parts[0]!) : fromBytes(concat(parts, len));
       const text = line.endsWith("\r") ? line.slice(0, -1) : line;
-      return text.length > max ? { kind: "toolong" } : { kind: "line", line: text };
+      return { kind: "done", read: text.length > max ? { kind: "toolong" } : { kind: "line", line: text } };
     }
   }
 
@@ -191,6 +256,7 @@ export class SmtpConn {
    * under it), or after 5 s when the peer does not read: then it is destroyed.
    */
   async close(): Promise<void> {
+    this.#registry?.delete(this);
     await this.flush();
     const s = this.#sock;
     if (s.destroyed || s.writableFinished) return;
