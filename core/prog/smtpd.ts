@@ -47,6 +47,13 @@ interface Deps {
   readonly mode: SmtpMode;
   /** control/authpolicy's checks (qm-smtpd(8), "Authentication checks"); null: none. */
   readonly inbound: (me: string) => Promise<Result<InboundCheck | null>>;
+  /**
+   * Refuse a client that sends message data before the 354: the listener
+   * only. In inetd mode fd 0 may be tcpserver's socket or a local program's
+   * pipe (node's pipes are socket pairs too), and transcripts piped in are
+   * legitimate there.
+   */
+  readonly earlyTalkers: boolean;
 }
 
 /** What the checks of control/authpolicy know of the current transaction. */
@@ -246,6 +253,14 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       log.info(sessionLine.starttls(sid, ip, tls?.protocol ?? "unknown", tls?.cipher ?? "unknown"));
       s = tlsStarted(s);
     } else {
+      if (deps.earlyTalkers && conn.hasInput) {
+        // RFC 2920 §3.1: DATA ends a pipelined group; the message must wait for the 354 (Postfix: "improper command pipelining after DATA")
+        const line = "554 5.5.0 message data sent before the 354 reply (improper pipelining after DATA), closing connection";
+        conn.discard("354");
+        conn.reply([line]);
+        log.info(sessionLine.dropped("smtpd", sid, ip, line));
+        return conn.close();
+      }
       const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
       const out = await receiveData(conn, s, peer, deps.home, limits, checking, c.mindatarate);
       checking = null;
@@ -389,7 +404,7 @@ export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: Smt
   const context = tls.kind === "ok" ? tls.value : null;
   if (mode === "smtps" && context === null) return temp("--tls-wrapper needs control/servercert.pem: TLS comes first", "4.3.0");
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
-  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: () => context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me) });
+  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: () => context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: false });
   return ok(undefined);
 }
 
@@ -413,7 +428,7 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
   if (cert.kind !== "ok") return cert;
   if (cfg.mode !== "smtp" && cert.value.current() === null) return perm(`${cfg.mode === "smtps" ? "--tls-wrapper" : "--submission"} needs control/servercert.pem: TLS comes before AUTH`, "5.3.5");
   const controls = cachedControls(home);
-  const deps: Deps = { home, controls: controls.get, tls: () => cert.value.current(), myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me) };
+  const deps: Deps = { home, controls: controls.get, tls: () => cert.value.current(), myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: true };
   return serve({
     name: "smtpd",
     home,

@@ -14,11 +14,13 @@ import { Client, control, queued, smtpdHome, startListener, type Running } from 
 interface Row {
   readonly group: string;
   readonly what: string;
-  /** Bytes sent after the greeting, all at once (qm smtpd offers PIPELINING). */
+  /** Bytes sent after the greeting: the commands up to DATA at once (qm smtpd offers PIPELINING), the message after the 354. */
   readonly send: string;
   /** Final replies to wait for; the last one is the row's answer. */
   readonly replies: number;
   readonly want: RegExp;
+  /** Send everything at once, the message before the 354 too (the early-talker row). */
+  readonly pipelineData?: boolean;
 }
 
 const HELLO = "EHLO client.test\r\nMAIL FROM:<a@client.test>\r\n";
@@ -44,6 +46,7 @@ const ROWS: readonly Row[] = [
   { group: "relay", what: "two @ (an unquoted @ in the local part)", send: rcpt("<victim@elsewhere.test@example.test>"), replies: 3, want: /^501 5\.1\.3 bad recipient address syntax/ },
   { group: "relay", what: "no domain", send: rcpt("<victim>"), replies: 3, want: /^553 5\.1\.3 / },
   { group: "relay", what: "unknown local user", send: rcpt("<nosuchuser@example.test>"), replies: 3, want: /^550 5\.1\.1 / },
+  { group: "protocol", what: "message sent before the 354 (early talker)", send: `${DATA}Subject: early\r\n\r\nx\r\n.\r\n`, replies: 4, want: /^554 5\.5\.0 message data sent before the 354 reply/, pipelineData: true },
   { group: "smuggling", what: "bare LF . bare LF ends nothing", send: `${DATA}Subject: a\r\n\r\nx\n.\nMAIL FROM:<s@x>\r\nRCPT TO:<postmaster@example.test>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n`, replies: 5, want: /^451 4\.5\.0 bare LF/ },
   { group: "smuggling", what: "CR LF . LF", send: `${DATA}Subject: a\r\n\r\nx\r\n.\nMAIL FROM:<s@x>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n`, replies: 5, want: /^451 4\.5\.0 bare LF/ },
   { group: "smuggling", what: "LF . CR LF", send: `${DATA}Subject: a\r\n\r\nx\n.\r\nMAIL FROM:<s@x>\r\nDATA\r\nSubject: smuggled\r\n\r\n.\r\n`, replies: 5, want: /^451 4\.5\.0 bare LF/ },
@@ -113,8 +116,14 @@ async function talk(row: Row): Promise<string[]> {
   const c = await Client.open(port);
   const greeting = await c.replies(1);
   assert.match(greeting[0] ?? "", /^220 /);
-  c.send(row.send);
-  const got = await c.replies(row.replies, 20_000);
+  // a client waits for the 354 before the message (RFC 2920 §3.1), unless the row is about not waiting
+  const at = row.pipelineData ? -1 : row.send.search(/(?:^|\r\n)DATA\r\n/);
+  const cut = at < 0 ? row.send.length : row.send.indexOf("DATA\r\n", at) + 6;
+  const before = row.send.slice(0, cut).split("\r\n").length - 1;
+  c.send(row.send.slice(0, cut));
+  const got = cut < row.send.length ? await c.replies(before, 20_000) : [];
+  if (cut < row.send.length) c.send(row.send.slice(cut));
+  got.push(...(await c.replies(row.replies - got.length, 20_000)));
   c.send("QUIT\r\n");
   c.sock.end();
   return got;

@@ -133,6 +133,14 @@ export class SmtpConn {
     return chunk;
   }
 
+  /** Drops what the client has sent and we have not read, and the replies not yet sent that start with `code`. */
+  discard(code: string): void {
+    this.#queue = [];
+    this.#queued = 0;
+    this.#out = this.#out.filter((l) => !l.startsWith(code));
+    this.#sock.resume();
+  }
+
   /** Gives back bytes read past the end of a line or of the data. */
   unread(bytes: Uint8Array): void {
     if (bytes.length === 0) return;
