@@ -20,6 +20,7 @@ const PACKAGE_HOME: Record<string, string> = {
   "uplot/dist/uPlot.iife.min.js": "core/io/stats/page.ts", // inlined as text into qm stats --html's page
   "uplot/dist/uPlot.min.css": "core/io/stats/page.ts",
   "prom-client": "core/io/stats/metrics.ts", // qm start --metrics' exposition
+  unixcrypt: "core/io/smtpd/virtual-auth.ts", // SHA-crypt password hashes of control/virtualusers for AUTH
 };
 
 /**
@@ -31,7 +32,7 @@ const PACKAGE_HOME: Record<string, string> = {
 const DOORS: Record<string, readonly string[]> = {
   local: [
     "core/lib/local/dot-qmail.ts", // smtpd's recipient check asks which .qmail files would take an address
-    "core/io/local/users.ts", // ... and which local user an address belongs to
+    "core/io/local/users.ts", // ... and which local user an address belongs to (and AUTH, a virtual user's password hash)
     "core/lib/local/maildirsize.ts", // ... and whether that user's Maildir++ quota is already used up
     "core/io/local/quota.ts", // ... read from its maildirsize
   ],

@@ -17,6 +17,7 @@ import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, typ
 import type { DovecotVerdict } from "../lib/smtpd/dovecot.ts";
 import { checkPassword } from "../io/smtpd/checkpassword.ts";
 import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
+import { virtualCheck } from "../io/smtpd/virtual-auth.ts";
 import { log } from "../io/base/log.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
@@ -78,7 +79,7 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps, tls: SecureContext |
     databytes: peer.databytes ?? c.databytes,
     maxRcpt: c.maxRcpt,
     tls: tls !== null,
-    auth: c.checkpassword !== null || c.dovecotauth !== null,
+    auth: c.checkpassword !== null || c.dovecotauth !== null || c.virtualauth,
     submission: deps.mode !== "smtp",
     senderLogin: (user, sender) => senderAllowed(c.senderlogins, user, sender),
     rcptCheck: peer.rcptCheck ?? c.rcptCheck,
@@ -121,8 +122,12 @@ const authWindow = new FailureWindow();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** The password check of an AUTH: Dovecot's auth service when control/dovecotauth names it, else checkpassword. */
-async function checkAuth(c: SmtpControls, user: string, pass: string, peer: Peer, tls: boolean): Promise<{ via: "dovecot" | "checkpassword"; verdict: DovecotVerdict }> {
+async function checkAuth(home: string, c: SmtpControls, user: string, pass: string, peer: Peer, tls: boolean): Promise<{ via: "dovecot" | "checkpassword" | "virtualusers"; verdict: DovecotVerdict }> {
   if (c.dovecotauth !== null) return { via: "dovecot", verdict: await dovecotCheck(c.dovecotauth, user, pass, { service: "smtp", localIP: peer.localIP, remoteIP: peer.remoteIP, secured: tls }) };
+  if (c.checkpassword === null && c.virtualauth) {
+    const v = virtualCheck(home, user, pass);
+    return { via: "virtualusers", verdict: v.kind === "ok" ? { kind: "ok", user: null } : v.kind === "no" ? { kind: "no", reason: null } : v };
+  }
   const v = await checkPassword(c.checkpassword ?? "", user, pass);
   const verdict: DovecotVerdict = v === "ok" ? { kind: "ok", user: null } : v === "no" ? { kind: "no", reason: null } : { kind: "temp", reason: "the checkpassword program failed or did not answer" };
   return { via: "checkpassword", verdict };
@@ -229,7 +234,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
         log.info(sessionLine.dropped("smtpd", sid, ip, line));
         return conn.close();
       }
-      const { via, verdict } = await checkAuth(c, e.user, e.pass, peer, conn.tls);
+      const { via, verdict } = await checkAuth(deps.home, c, e.user, e.pass, peer, conn.tls);
       if (verdict.kind === "temp") log.warn(`smtpd: warning: ${sid} auth ${via}: ${verdict.reason}`);
       const user = verdict.kind === "ok" ? (verdict.user ?? e.user) : e.user;
       log.info(sessionLine.auth(sid, ip, verdict.kind === "ok" ? "ok" : verdict.kind === "no" ? "failed" : "tempfail", user, e.mech, via));

@@ -61,6 +61,21 @@ function virtualUser(qmhome: string, local: string, domain: string): Result<Assi
   return ok({ user: u.address, uid: u.uid, gid: u.gid, home: virtualHome(u), dash: "", ext: "", mailbox: u.mailbox, quota: u.quota });
 }
 
+/**
+ * control/virtualusers for AUTH (qm-control(5)): "none" when the file is
+ * absent or holds no password hash, else the hash of `address` (null: no
+ * such user, or one without a hash). Unreadable or broken: temporary.
+ */
+export function virtualPassword(qmhome: string, address: string): Result<"none" | string | null> {
+  const users = cached(join(qmhome, "control", "virtualusers"), (b) => parseVirtualUsers(fromBytes(b)));
+  if (users.kind !== "ok") return temp(`Unable to read control/virtualusers: ${users.reason}`, "4.3.0");
+  if (users.value === null) return ok("none");
+  if (users.value.kind !== "ok") return users.value;
+  const table = users.value.value;
+  if (![...table.values()].some((u) => u.hash !== null)) return ok("none");
+  return ok(table.get(address.toLowerCase())?.hash ?? null);
+}
+
 /** users/cdb bytes, null when there is none (ENOENT); other errors are temporary. */
 async function readUsersCdb(qmhome: string): Promise<Result<Uint8Array | null>> {
   const r = cached(join(qmhome, "users", "cdb"), (b) => b);

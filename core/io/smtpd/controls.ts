@@ -7,6 +7,7 @@ import { AUTH_DELAY_MAX_MS, AUTH_FAILURES_PER_HOUR } from "../../lib/smtpd/auth-
 import { readControlLine, readControlList, readControlNumber } from "../base/control.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { readRules } from "../send/controls.ts";
+import { virtualAuthOn } from "./virtual-auth.ts";
 
 /** Everything `qm smtpd` reads from control/ (docs/qmail.md §6.1, §10; man qm-smtpd). */
 export interface SmtpControls {
@@ -28,12 +29,13 @@ export interface SmtpControls {
   readonly rcptCheck: boolean;
   readonly checkpassword: string | null;
   readonly dovecotauth: string | null; // the path of Dovecot's auth socket
+  readonly virtualauth: boolean; // control/virtualusers holds password hashes: an AUTH back end
   readonly senderlogins: SenderLogins | null;
   readonly rules: RewriteRules;
 }
 
 /** Every control file a session reads (servercert.pem: core/io/smtpd/cert.ts): what the listener's reload line may name. */
-export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "timeoutcommand", "timeoutbusy", "mindatarate", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem"] as const;
+export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "virtualusers", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "timeoutcommand", "timeoutbusy", "mindatarate", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem"] as const;
 
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
 const DEFAULT_MAXRCPT = 1000;
@@ -98,6 +100,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
     rcptCheck: rcptCheck !== 0,
     checkpassword: checkpassword ?? null,
     dovecotauth: dovecotauth ?? null,
+    virtualauth: virtualAuthOn(home),
     authdelay: Math.max(0, authdelay!),
     authfailures: Math.max(0, authfailures!),
     senderlogins: senderlogins ? parseSenderLogins(senderlogins) : null,

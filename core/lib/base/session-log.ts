@@ -28,7 +28,7 @@ export const sessionLine = {
   /** the TLS handshake of an smtps listener, before the greeting */
   tls: (sid: string, ip: string, protocol: string, cipher: string) => `smtpd: ${sid} tls ${ip} ${logSafe(protocol)} ${logSafe(cipher)}`,
   /** `mech`: PLAIN or LOGIN; `via`: the back end that judged the password */
-  auth: (sid: string, ip: string, verdict: "ok" | "failed" | "tempfail", user: string, mech: string, via: "checkpassword" | "dovecot") =>
+  auth: (sid: string, ip: string, verdict: "ok" | "failed" | "tempfail", user: string, mech: string, via: "checkpassword" | "dovecot" | "virtualusers") =>
     `smtpd: ${sid} auth ${verdict} ${ip} user ${userText(user)} mech ${logSafe(mech)} via ${via}`,
   /** `what`: the command and its context (refusedWhat); `reply`: the reply as sent, first line */
   refused: (srv: Server, sid: string, ip: string, what: string, reply: string) => `${srv}: ${sid} refused ${ip} ${what}: ${safeReply(reply)}`,
