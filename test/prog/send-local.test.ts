@@ -58,6 +58,28 @@ describe("qm send with qm lspawn", { skip, timeout: 300_000 }, () => {
     assert.deepEqual(queueFiles(home), []);
   });
 
+  it("a hanging .qmail program holds at most concurrencyrecipient local slots: another user's mail is delivered meanwhile", async () => {
+    const { home, env, maildir } = await localHome({ concurrencylocal: "4" }); // concurrencyrecipient defaults to half: 2
+    const alice = join(home, "..", "alice");
+    writeFileSync(join(alice, ".qmail"), "|sleep 8\n");
+    chownSync(join(alice, ".qmail"), 65534, 65534);
+    for (let i = 0; i < 6; i++) await put(home, "carol@example.test", ["alice@example.test"], `Subject: hang ${i}\n\nx\n`);
+    await put(home, "carol@example.test", ["bob@example.test"], "Subject: for bob\n\nnot stuck\n");
+    const d = await startDaemon(env);
+    try {
+      const bob = await d.waitFor(/starting delivery (\d+): msg \d+ to local bob@example\.test/, 20_000);
+      const n = /delivery (\d+)/.exec(bob)![1];
+      await d.waitFor(new RegExp(`^delivery ${n}: success`), 20_000);
+      assert.equal(newMail(maildir("bob")).length, 1);
+      const log = d.lines();
+      assert.equal(log.filter((l) => / to local alice@example\.test$/.test(l)).length, 2, "two of alice's six started, no more");
+      assert.ok(!log.some((l) => /^delivery \d+: success/.test(l) && !l.startsWith(`delivery ${n}:`)), "bob's came before any of alice's ended");
+    } finally {
+      d.child.kill("SIGTERM");
+      await d.exited;
+    }
+  });
+
   it("bounces a 50 MB message as a notice under 100 KB: the original's header and its first bouncemaxbytes, Auto-Submitted", async () => {
     const { home, env, maildir } = await localHome();
     const line = `${"z".repeat(99)}\n`;

@@ -49,7 +49,12 @@ interface Chan {
   readonly slots: (Slot | null)[];
   readonly free: number[];
   inflight: number;
+  /** Deliveries under way per recipient (lowercased), for control/concurrencyrecipient (local channel). */
+  readonly perRcpt: Map<string, number>;
 }
+
+/** Open passes a channel keeps while their next recipients wait for control/concurrencyrecipient. */
+const MAX_OPEN = 1000;
 
 export interface Machine {
   readonly cfg: Config;
@@ -79,7 +84,7 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
     const limit = cfg.controls.concurrency[name];
     const free: number[] = [];
     for (let i = limit - 1; i >= 0; i--) free.push(i);
-    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0 };
+    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0, perRcpt: new Map() };
   };
   const msgs = new Map<number, Msg>();
   const rules = cfg.controls.rules;
@@ -227,21 +232,29 @@ function released(m: Machine, r: Result<void>): void {
   nextBatch(m);
 }
 
-/** Starts deliveries while the channel has room: the open pass first, then the next message due. */
+/**
+ * Starts deliveries while the channel has room: the first open pass whose
+ * next recipient may start, then the next message due. A local recipient
+ * with control/concurrencyrecipient deliveries under way waits, its pass
+ * open, while other messages go ahead (one hanging .qmail program cannot
+ * take every local slot).
+ */
 function pump(m: Machine, ch: Chan): void {
   const nowSec = now(m);
   while (!m.stopping && ch.inflight < ch.limit && ch.spawner) {
-    const pass = ch.open[0];
+    const i = ch.open.findIndex((p) => p.next >= p.records.length || p.records[p.next]!.done || mayStart(m, ch, p.records[p.next]!.addr));
+    const pass = i >= 0 ? ch.open[i] : undefined;
     if (pass && pass.next < pass.records.length) {
       const rec = pass.records[pass.next++]!;
       if (!rec.done) deliver(m, ch, pass, rec);
       continue;
     }
     if (pass) {
-      ch.open.shift();
+      ch.open.splice(i, 1);
       maybeFinish(m, pass);
       continue;
     }
+    if (ch.open.length >= MAX_OPEN) break;
     const e = ch.queue.heap[0];
     if (!e || e.at > nowSec) break;
     popQ(ch.queue);
@@ -263,8 +276,21 @@ function openPass(m: Machine, ch: Chan, id: number, nowSec: number): void {
   ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, removed: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name), startedAt: nowSec, deferrals: [] });
 }
 
+function mayStart(m: Machine, ch: Chan, addr: string): boolean {
+  const limit = m.c.concurrencyRecipient ?? 0;
+  return ch.name !== "local" || limit <= 0 || (ch.perRcpt.get(addr.toLowerCase()) ?? 0) < limit;
+}
+
+function countRcpt(ch: Chan, addr: string, by: 1 | -1): void {
+  const key = addr.toLowerCase();
+  const n = (ch.perRcpt.get(key) ?? 0) + by;
+  if (n > 0) ch.perRcpt.set(key, n);
+  else ch.perRcpt.delete(key);
+}
+
 function deliver(m: Machine, ch: Chan, pass: Pass, rec: ChannelRecord): void {
   const slot = ch.free.pop()!;
+  countRcpt(ch, rec.addr, 1);
   const d = ++m.delivery;
   ch.slots[slot] = { pass, rec, d };
   ch.inflight++;
@@ -282,6 +308,7 @@ function report(m: Machine, ch: Chan, r: Report): void {
   ch.slots[r.slot] = null;
   if (r.slot < ch.limit) ch.free.push(r.slot); // a slot above a lowered limit retires
   const { pass, rec, d } = slot;
+  countRcpt(ch, rec.addr, -1);
   if (pass.msg.forgotten) return forgottenReport(m, ch, pass, d, r);
   let letter = r.letter;
   let text = r.text;

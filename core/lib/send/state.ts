@@ -43,6 +43,8 @@ export interface SendControls {
   readonly rules: RewriteRules;
   readonly bounce: BounceControls;
   readonly concurrency: Readonly<Record<Channel, number>>;
+  /** Local deliveries one recipient may have at once (control/concurrencyrecipient); absent or 0: no limit but the channel's. */
+  readonly concurrencyRecipient?: number;
   readonly lifetime: number;
 }
 

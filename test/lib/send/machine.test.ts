@@ -348,6 +348,31 @@ describe("queue manager: start-up, timers and signals", () => {
   });
 });
 
+describe("queue manager: control/concurrencyrecipient", () => {
+  it("a local recipient with its share of deliveries under way waits, its message open; other messages go ahead; it starts when one ends", () => {
+    const ids = [5, 6, 7, 8];
+    const rcpt: Record<number, string> = { 5: "a@example.test", 6: "A@example.test", 7: "a@example.test", 8: "b@example.test" };
+    const r = machine({ once: false, controls: { concurrency: { local: 4, remote: 20 }, concurrencyRecipient: 1 }, world: { todo: ids, fresh: new Map(ids.map((id) => [id, fresh(id, "joe@x.test", ["local"])])), channels: new Map(ids.map((id) => [`local/${id}`, records(rcpt[id]!)])) } });
+    r.feed({ kind: "start" }, { kind: "go" }, { kind: "intake", warnings: [] }, { kind: "released", r: ok(undefined) });
+    const running = () => r.m.chans.local.slots.flatMap((x) => (x ? [`${x.pass.msg.id} ${x.rec.addr}`] : []));
+    assert.deepEqual(running(), ["5 a@example.test", "8 b@example.test"], "6 and 7 wait for a@, 8 passes them");
+    const slotOf5 = r.m.chans.local.slots.findIndex((x) => x?.pass.msg.id === 5);
+    assert.deepEqual(r.feed(K("local", slotOf5)).filter((l) => l.startsWith("spawn")), [`spawn local slot ${slotOf5} msg 6 <joe@x.test> A@example.test`], "the address in any case is one recipient");
+    assert.deepEqual(running().sort(), ["6 A@example.test", "8 b@example.test"]);
+  });
+  it("within one message the recipients start in order: a waiting one holds the later ones of its message", () => {
+    const r = started(["a@example.test", "A@example.test", "b@example.test"], [], { once: false, controls: { concurrency: { local: 4, remote: 20 }, concurrencyRecipient: 1 } });
+    assert.equal(r.m.chans.local.inflight, 1);
+    assert.deepEqual(r.feed(K("local", 0)).filter((l) => l.startsWith("spawn")), ["spawn local slot 0 msg 5 <joe@x.test> A@example.test", "spawn local slot 1 msg 5 <joe@x.test> b@example.test"]);
+  });
+  it("absent or 0: only the channel's concurrency counts (remote is never limited per recipient)", () => {
+    const r = started(["a@example.test", "a@example.test", "a@example.test"], ["t@far.test", "t@far.test"], { once: false, controls: { concurrency: { local: 4, remote: 20 }, concurrencyRecipient: 0 } });
+    assert.equal(r.m.chans.local.inflight, 3);
+    const q = started([], ["t@far.test", "t@far.test"], { once: false, controls: { concurrency: { local: 4, remote: 20 }, concurrencyRecipient: 1 } });
+    assert.equal(q.m.chans.remote.inflight, 2);
+  });
+});
+
 describe("queue manager: SIGHUP's reload", () => {
   const reload = (over: Partial<SendControls>, changed: string[] = []): Event => ({ kind: "controls", r: ok({ ...CONTROLS, ...over }), changed });
 
