@@ -5,43 +5,21 @@
 // Real qm start, real sockets, test SMTP peers on 127.0.0.1.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { join } from "node:path";
 import { connect as tlsConnect, type PeerCertificate } from "node:tls";
 import { joeHome } from "../support/joe-home.ts";
-import { fastQm, qmCommand, ROOT, tempDir } from "../support/qm.ts";
+import { fastQm, tempDir } from "../support/qm.ts";
 import { startPeer, type Peer } from "../support/smtp-peer.ts";
 import { makeCa, type TestCa } from "../support/tls-ca.ts";
+import { Started } from "../support/started.ts";
 
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 const NO_OPENSSL = spawnSync("openssl", ["version"], { timeout: 60_000 }).status === 0 ? false : "openssl is missing";
-const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm;
 
 /** A running `qm start` and its output without the time stamps. */
-class Started {
-  readonly child: ChildProcess;
-  text = "";
-  private raw = "";
-  constructor(home: string, args: readonly string[]) {
-    const { cmd, args: pre } = qmCommand();
-    this.child = spawn(cmd, [...pre, "start", ...args], { cwd: ROOT, env: { ...process.env, QMHOME: home }, stdio: ["ignore", "pipe", "pipe"] });
-    const add = (b: Buffer) => {
-      this.raw += b.toString("latin1");
-      this.text = this.raw.replace(STAMP, "");
-    };
-    this.child.stdout!.on("data", add);
-    this.child.stderr!.on("data", add);
-  }
-  wait(re: RegExp, from = 0, ms = 30_000): Promise<RegExpExecArray> {
-    return waitFor(`${re} in qm start's log:\n${this.text.slice(from)}`, () => re.exec(this.text.slice(from)), ms);
-  }
-  exited(): Promise<number | null> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve(this.child.exitCode);
-    return new Promise((resolve) => this.child.once("exit", (code) => resolve(code)));
-  }
-}
 
 async function waitFor<T>(what: string | (() => string), probe: () => T | null | undefined, ms = 30_000): Promise<T> {
   const end = Date.now() + ms;

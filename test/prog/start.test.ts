@@ -2,57 +2,22 @@
 // part again, and stops everything cleanly on SIGTERM.
 import { describe, it, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import nodemailer from "nodemailer";
 import { joeHome } from "../support/joe-home.ts";
-import { fastQm, qmCommand, ROOT, runQm, tempDir } from "../support/qm.ts";
+import { fastQm, ROOT, runQm, tempDir } from "../support/qm.ts";
 import { nextDelay, start, type Part } from "../../core/prog/start.ts";
+import { Started } from "../support/started.ts";
 
 const NO_F2B = spawnSync("sh", ["-c", "command -v fail2ban-regex"], { timeout: 60_000 }).status === 0 ? false : "fail2ban-regex is not installed (Debian package fail2ban)";
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /;
-const STAMP = /^(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z |@4000[0-9a-f]{20} )/gm; // qm start --log iso, tai64n
 
 /** A running `qm start` and everything it has printed: `raw` as written, `text` without the time stamps. */
-class Started {
-  readonly child: ChildProcess;
-  raw = "";
-  text = "";
-  private waiters: (() => void)[] = [];
-  constructor(home: string, args: readonly string[]) {
-    const { cmd, args: pre } = qmCommand();
-    this.child = spawn(cmd, [...pre, "start", ...args], { cwd: ROOT, env: { ...process.env, QMHOME: home }, stdio: ["ignore", "pipe", "pipe"] });
-    const add = (b: Buffer) => {
-      this.raw += b.toString("latin1");
-      this.text = this.raw.replace(STAMP, "");
-      for (const w of this.waiters.splice(0)) w();
-    };
-    this.child.stdout!.on("data", add);
-    this.child.stderr!.on("data", add);
-  }
-  /** Resolves with the first match of `re` in the output from offset `from` on. */
-  async wait(re: RegExp, from = 0, ms = 30_000): Promise<RegExpExecArray> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const m = re.exec(this.text.slice(from));
-      if (m) return m;
-      const left = end - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${re}; output:\n${this.text}`);
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, Math.min(left, 1000));
-        this.waiters.push(() => (clearTimeout(t), resolve()));
-      });
-    }
-  }
-  exited(): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve({ code: this.child.exitCode, signal: this.child.signalCode });
-    return new Promise((resolve) => this.child.once("exit", (code, signal) => resolve({ code, signal })));
-  }
-}
 
 function alive(pid: number): boolean {
   try {
@@ -79,10 +44,19 @@ function smtp(port: number, lines: readonly string[]): Promise<string[]> {
     const sock = connect(port, "127.0.0.1");
     let got = "";
     sock.setTimeout(20_000, () => sock.destroy(new Error("smtp timeout")));
-    sock.on("data", (b) => (got += b.toString("latin1")));
+    // the commands up to DATA pipelined, the message after the 354 (as a client must: RFC 2920 §3.1)
+    const cut = lines.indexOf("DATA") + 1 || lines.length;
+    let rest = lines.slice(cut).map((l) => `${l}\r\n`).join("");
+    sock.on("data", (b) => {
+      got += b.toString("latin1");
+      if (rest !== "" && /^354 /m.test(got)) {
+        sock.write(rest);
+        rest = "";
+      }
+    });
     sock.on("error", reject);
     sock.on("close", () => resolve(got.split("\r\n").filter((l) => /^\d{3} /.test(l)).map((l) => l.slice(0, 3))));
-    sock.write(lines.map((l) => `${l}\r\n`).join(""));
+    sock.write(lines.slice(0, cut).map((l) => `${l}\r\n`).join(""));
   });
 }
 

@@ -11,9 +11,10 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
-import { qmCommand, ROOT, runProcess, runQm, tempDir } from "../support/qm.ts";
+import { runProcess, runQm, tempDir } from "../support/qm.ts";
 import { makeCert, startPeer, type Peer } from "../support/smtp-peer.ts";
 import { Client, have, isRoot, NOBODY } from "../support/smtpd.ts";
+import { Started } from "../support/started.ts";
 
 const DOVECOT = "/usr/sbin/dovecot";
 const CERT = makeCert();
@@ -27,40 +28,8 @@ const skip = !isRoot
         ? "python3 is missing"
         : false;
 
-const STAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z /gm;
 
 /** A running `qm start` and what it has printed, time stamps removed. */
-class Started {
-  readonly child: ChildProcess;
-  text = "";
-  constructor(home: string, args: readonly string[]) {
-    const { cmd, args: pre } = qmCommand();
-    this.child = spawn(cmd, [...pre, "start", ...args], { cwd: ROOT, env: { ...process.env, QMHOME: home }, stdio: ["ignore", "pipe", "pipe"] });
-    let raw = "";
-    const add = (b: Buffer) => {
-      raw += b.toString("latin1");
-      this.text = raw.replace(STAMP, "");
-    };
-    this.child.stdout!.on("data", add);
-    this.child.stderr!.on("data", add);
-  }
-  async wait(re: RegExp, ms = 30_000): Promise<RegExpExecArray> {
-    const end = Date.now() + ms;
-    for (;;) {
-      const m = re.exec(this.text);
-      if (m) return m;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${re}; output:\n${this.text}`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
-    return new Promise((r) => {
-      this.child.once("exit", () => r());
-      this.child.kill("SIGTERM");
-    });
-  }
-}
 
 async function waitFor(what: string, test: () => boolean, ms = 30_000, detail = () => ""): Promise<void> {
   const end = Date.now() + ms;
