@@ -2,7 +2,7 @@ import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { generateKeyPairSync } from "node:crypto";
-import { chmodSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { fastQm, runProcess, runQm, tempDir, type Run } from "../support/qm.ts";
 import { Client, control, queued, smtpdHome, startListener } from "../support/smtpd.ts";
@@ -304,6 +304,57 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
       await peer.close();
       rmSync(join(home, "control", "arcseal"), { force: true });
       rmSync(join(home, "control", "smtproutes"), { force: true });
+    }
+  });
+
+  it("a .qmail forward of an SPF-protected message leaves with an SRS sender (control/srs) and an ARC seal dkimpy verifies", T, async () => {
+    const peer = await startPeer();
+    const top = tempDir("qm-srs-arc-");
+    try {
+      const arcKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+      writeFileSync(join(home, "control", "arc.key"), arcKey.privateKey.export({ format: "pem", type: "pkcs8" }));
+      chmodSync(join(home, "control", "arc.key"), 0o600);
+      control(home, "arcseal", "example.test:arc1:arc.key\n");
+      control(home, "smtproutes", `example.net:127.0.0.1:${peer.port}\n`);
+      control(home, "srs", "a secret for forwarding tests\n");
+      const r = await node(transcript("client.pass.test", "a@pass.test", mail("a@pass.test", "srs-arc")));
+      assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m);
+      const { msg, ar } = arrived(home, "srs-arc");
+      assert.match(ar, /spf=pass [^;]*smtp\.mailfrom=a@pass\.test/);
+      // the user's .qmail forwards it: qm local, as the user, into a QMAILQUEUE that keeps message and envelope
+      const user = join(top, "user");
+      mkdirSync(user, { recursive: true });
+      chmodSync(top, 0o755);
+      writeFileSync(join(user, ".qmail"), "&bob@example.net\n");
+      const spool = join(top, "spool");
+      mkdirSync(spool, { mode: 0o777 });
+      chmodSync(spool, 0o777);
+      if (process.getuid?.() === 0) spawnSync("chown", ["-R", "65534:65534", user], { timeout: 30_000 });
+      const stub = join(top, "queue-stub");
+      writeFileSync(stub, `#!/bin/sh\ncat > ${spool}/msg\ncat 0<&1 > ${spool}/env\n`, { mode: 0o755 });
+      const body = msg.slice(msg.indexOf("\n") + 1); // what qm local reads: the message without the queue's own Received line is fine either way
+      const loc = await runQm(["local", "--", "joe", user, "joe", "", "", "example.test", "a@pass.test", "./Maildir/"], { input: Buffer.from(body, "latin1"), env: { QMHOME: home, QMAILQUEUE: stub } });
+      assert.equal(loc.code, 0, loc.stdout.toString());
+      const env = readFileSync(join(spool, "env"), "latin1");
+      const sender = /^F([^\0]*)\0/.exec(env)?.[1] ?? "";
+      assert.match(sender, /^SRS0=[^=]{6}=[A-Z2-7]{2}=pass\.test=a@example\.test$/);
+      const sent = await runQm(["remote", "--", "example.net", sender, "bob@example.net"], { input: readFileSync(join(spool, "msg")), env: { QMHOME: home } });
+      assert.equal(sent.code, 0, sent.stderr.toString());
+      assert.match(sent.stdout.toString(), /^r/, sent.stdout.toString());
+      const session = peer.sessions.at(-1)!;
+      assert.ok(session.commands.some((c) => c.startsWith(`MAIL FROM:<${sender}>`)), session.commands.join("\n"));
+      const out = unstuff(session.bodies.at(-1) ?? "");
+      assert.match(out, /^ARC-Seal: i=1; [^]*\r\nARC-Authentication-Results: i=1; example\.test; spf=pass/);
+      const records = { "arc1._domainkey.example.test": `v=DKIM1; k=rsa; p=${arcKey.publicKey.export({ format: "der", type: "spki" }).toString("base64")}` };
+      writeFileSync(join(dir, "records.json"), JSON.stringify(records));
+      writeFileSync(join(dir, "arc.py"), ARC_VERIFY);
+      const v = spawnSync(PY, [join(dir, "arc.py"), join(dir, "records.json")], { input: Buffer.from(out.replace(/\r\n\.\r\n$/, "\r\n"), "latin1"), timeout: 30_000 });
+      assert.equal(v.status, 0, v.stderr.toString());
+      assert.equal(JSON.parse(v.stdout.toString()).cv, "pass", v.stdout.toString());
+    } finally {
+      await peer.close();
+      for (const f of ["arcseal", "smtproutes", "srs"]) rmSync(join(home, "control", f), { force: true });
+      rmSync(top, { recursive: true, force: true });
     }
   });
 
