@@ -71,12 +71,12 @@ export function openGuard(o: GuardOptions): Guard {
 
   return {
     async connect(conn) {
-      if (!trusted) {
-        const over = take("connections");
-        if (over) return over;
-        if (o.mode === "smtp" && d.dnsbl.length + d.dnswl.length > 0) lists = lookupLists(o.home, ip, [...d.dnsbl, ...d.dnswl], now);
-        if (d.greetdelay > 0) await conn.waitInput(d.greetdelay);
-      }
+      if (trusted) return null;
+      const over = take("connections");
+      if (over) return over;
+      if (o.mode === "smtp" && d.dnsbl.length + d.dnswl.length > 0) lists = lookupLists(o.home, ip, [...d.dnsbl, ...d.dnswl], now);
+      // pregreet (postscreen's test) only with a delay: without one, a batch client's early input is no sign of anything
+      if (d.greetdelay === 0 || !(await conn.waitInput(d.greetdelay))) return null;
       return conn.hasInput ? "554 5.5.1 protocol error: you talked before my greeting" : null;
     },
     mail(s) {
@@ -106,7 +106,7 @@ export function openGuard(o: GuardOptions): Guard {
 async function judgeLists(o: GuardOptions, pending: Promise<ReadonlyMap<string, ListAnswer>>): Promise<{ allowed: boolean; refuse: string | null }> {
   const answers = await pending;
   const ip = o.peer.remoteIP;
-  for (const [zone, a] of answers) if (a.kind === "unusable") o.warn(`smtpd: warning: ${o.sid} dns list ${zone} for ${ip}: ${logSafe(a.why)}; taken as not listed`);
+  for (const [zone, a] of answers) if (a.kind === "unusable") o.warn(`smtpd: warning: ${o.sid} dns list ${zone} for ${ip}: ${a.why.split(" ").map(logSafe).join(" ")}; taken as not listed`);
   const white = judge(o.defences.dnswl, answers);
   if (white.listed.length > 0) o.log(`smtpd: ${o.sid} dnswl ${ip} ${white.listed.map((l) => l.zone).join(",")} score ${white.score}`);
   if (white.over) return { allowed: true, refuse: null };

@@ -6,7 +6,8 @@ import { parseDotQmail } from "../local/dot-qmail.ts";
  * accepts is what the aliases cdb holds, and the RCPT check can refuse an
  * unknown local part at once instead of accepting it and bouncing later
  * (backscatter). Only a plain call is recognised: the first delivery line
- * of the file runs `qm fastforward` (or `fastforward`) with -d/-p flags and
+ * of the file runs `PROGRAM fastforward` (PROGRAM: qm, by any path) or
+ * `fastforward`, with -d/-p flags and
  * at most a cdb path, and no shell syntax; anything else is not a
  * catch-all this check can judge.
  */
@@ -23,8 +24,9 @@ export function fastforwardCall(text: string): FastforwardCall | null {
   if (!first || first.kind !== "program") return null;
   if (/[;&|<>`$(){}\\'"*?[\]~#=]/.test(first.command)) return null;
   const words = first.command.trim().split(/[ \t]+/);
-  const at = words.findIndex((w, i) => (w === "fastforward" && i > 0 && /(^|\/)qm$/.test(words[i - 1] ?? "")) || (i === 0 && /(^|\/)fastforward$/.test(w)));
-  if (at < 0 || at > 1) return null;
+  // `fastforward` itself, or `qm fastforward` by any path to qm (or a wrapper that runs it)
+  const at = /(^|\/)fastforward$/.test(words[0] ?? "") ? 0 : words[1] === "fastforward" ? 1 : -1;
+  if (at < 0) return null;
   let useDefault = false;
   let pass = false;
   let cdb: string | null = null;

@@ -17,6 +17,7 @@ describe("fastforwardCall()", () => {
     ["| preline qm fastforward -d\n", null],
     ["| sh -c 'qm fastforward -d'\n", null],
     ["| qmfastforward -d\n", null],
+    ["|/tmp/qm-bin/wrapper fastforward -d\n", { useDefault: true, pass: false, cdb: null }],
     ["&joe@example.org\n", null],
     ["\n| qm fastforward -d\n", null], // a blank first line is a broken .qmail
     ["", null],
