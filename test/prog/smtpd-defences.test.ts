@@ -15,7 +15,6 @@ import { tempDir } from "../support/qm.ts";
 // our own never answers (hang.test). Control files change between tests
 // and are read again within a second, without a restart.
 
-const T = { timeout: 300_000 };
 let home = "";
 let qm: Running;
 let dns: Dnsmasq;
@@ -53,7 +52,7 @@ async function rcpts(to: readonly string[], from = "s@sender.test"): Promise<str
   return got.slice(2, 2 + to.length);
 }
 
-describe("qm smtpd --listen: DNS lists, pregreet, rate limits, greylisting, catch-all", { ...T, skip: NO_DNSMASQ }, () => {
+describe("qm smtpd --listen: DNS lists, pregreet, rate limits, greylisting, catch-all", { timeout: 300_000, skip: NO_DNSMASQ }, () => {
   before(async () => {
     home = await smtpdHome();
     writeFileSync(join(home, "alias", ".qmail-joe"), "./Maildir/\n");
