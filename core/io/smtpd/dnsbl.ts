@@ -56,7 +56,7 @@ export async function lookupLists(home: string, ip: string, lists: readonly DnsL
 }
 
 async function askList(dns: DnsOptions, name: string): Promise<{ answer: ListAnswer; ttl: number }> {
-  const got = await ask(dns, name, "A");
+  const got = await ask(dns, name, "A").catch((err: unknown) => ({ kind: "temp" as const, reason: `DNS query failed: ${err instanceof Error ? err.message : String(err)}` }));
   if (got.kind === "temp") return { answer: { kind: "unusable", why: got.reason }, ttl: 0 };
   const a = extract<string>(got.msg, name, "A");
   if (a.kind === "nxdomain") return { answer: { kind: "not-listed" }, ttl: negativeTtl(got.msg) };
@@ -90,6 +90,6 @@ export async function listText(home: string, ip: string, zone: string): Promise<
   const servers = await nameServers(home);
   if (name === null || servers.kind !== "ok") return null;
   const dns: DnsOptions = { servers: servers.value, timeoutMs: SERVER_TIMEOUT_MS, tries: 1 };
-  const a = await withTimeout(lookup<string[]>(dns, name, "TXT"), LOOKUP_TIMEOUT_MS, null);
+  const a = await withTimeout(lookup<string[]>(dns, name, "TXT").catch(() => null), LOOKUP_TIMEOUT_MS, null);
   return a?.kind === "ok" && a.records.length > 0 ? a.records[0]!.join("") : null;
 }

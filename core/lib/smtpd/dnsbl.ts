@@ -20,7 +20,8 @@ export const THRESHOLD = 1;
 const MAX_TEXT = 200;
 const MAX_WEIGHT = 100;
 
-const ZONE = /^(?=.{1,200}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)+$/;
+/** 180 bytes at most: with an IPv6 address's 64 bytes of nibbles in front, the name stays under DNS's 253. */
+const ZONE = /^(?=.{1,180}$)([a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)(\.[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?)+$/;
 
 /** The lines of control/dnsbl or control/dnswl; a malformed line is skipped with a warning naming it. */
 export function parseDnsLists(lines: readonly string[], file: string): { lists: DnsList[]; warnings: string[] } {

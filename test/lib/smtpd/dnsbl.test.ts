@@ -25,6 +25,12 @@ describe("parseDnsLists()", () => {
     assert.equal(r.lists[0]!.text!.length, 200);
     assert.match(r.lists[0]!.text!, /^a\?b\?c\?y+$/);
   });
+  it("refuses a zone over 180 bytes (an IPv6 query name must stay under 253)", () => {
+    const long = `${"a".repeat(58)}.${"b".repeat(60)}.${"c".repeat(60)}.x`;
+    assert.equal(parseDnsLists([long], "dnsbl").lists.length, 0);
+    assert.equal(parseDnsLists([long.slice(2)], "dnsbl").lists.length, 1);
+    assert.ok(queryName("2001:db8::1", long.slice(2))!.length <= 253);
+  });
   it(`takes at most ${MAX_LISTS} zones`, () => {
     const lines = Array.from({ length: MAX_LISTS + 1 }, (_, i) => `z${i}.example`);
     const r = parseDnsLists(lines, "dnsbl");
