@@ -87,8 +87,10 @@ describe("qm smtpd --listen: DNS lists, pregreet, rate limits, greylisting, catc
     await controls({ dnsbl: "clean.test\n" });
     const c = await Client.open(qm.ports[0]!);
     await c.replies(1);
-    c.send("EHLO client.test\r\nMAIL FROM:<s@sender.test>\r\nRCPT TO:<joe@example.test>\r\nDATA\r\nSubject: unlisted\r\n\r\nhi\r\n.\r\nQUIT\r\n");
-    const got = await c.replies(6);
+    c.send("EHLO client.test\r\nMAIL FROM:<s@sender.test>\r\nRCPT TO:<joe@example.test>\r\nDATA\r\n");
+    const got = await c.replies(4); // the data waits for the 354, as a real client's does
+    c.send("Subject: unlisted\r\n\r\nhi\r\n.\r\nQUIT\r\n");
+    got.push(...(await c.replies(2)));
     assert.deepEqual(got.map((l) => l.slice(0, 3)), ["250", "250", "250", "354", "250", "221"]);
     assert.ok(queued(home).some((m) => m.includes("Subject: unlisted")));
   });
