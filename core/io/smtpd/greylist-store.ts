@@ -47,11 +47,11 @@ export async function greyCheck(home: string, triple: string, cfg: GreylistConfi
   const hash = createHash("sha256").update(triple, "latin1").digest("hex");
   const bucket = join(home, GREYLIST_DIR, hash.slice(0, 2));
   const file = join(bucket, hash.slice(2));
+  const tmp = join(home, GREYLIST_DIR, `tmp.${process.pid}.${randomBytes(6).toString("hex")}`);
   try {
     const text = await readFile(file, "latin1").catch((err: NodeJS.ErrnoException) => (err.code === "ENOENT" ? null : Promise.reject(err)));
     const d = greyDecide(text === null ? null : decodeGreyRecord(text), now, cfg);
     await mkdir(bucket, { recursive: true, mode: 0o700 });
-    const tmp = join(home, GREYLIST_DIR, `tmp.${process.pid}.${randomBytes(6).toString("hex")}`);
     await writeFile(tmp, encodeGreyRecord(d.record), { mode: 0o600 });
     await rename(tmp, file);
     if (now - lastSweep >= SWEEP_EVERY_MS) {
@@ -60,6 +60,7 @@ export async function greyCheck(home: string, triple: string, cfg: GreylistConfi
     }
     return ok({ pass: d.pass, wait: d.wait });
   } catch (err) {
+    await unlink(tmp).catch(() => {});
     return temp(`greylist store ${join(home, GREYLIST_DIR)}: ${errText(err)}`, "4.3.0");
   }
 }

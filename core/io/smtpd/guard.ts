@@ -74,7 +74,7 @@ export function openGuard(o: GuardOptions): Guard {
       if (trusted) return null;
       const over = take("connections");
       if (over) return over;
-      if (o.mode === "smtp" && d.dnsbl.length + d.dnswl.length > 0) lists = lookupLists(o.home, ip, [...d.dnsbl, ...d.dnswl], now);
+      if (o.mode === "smtp" && d.dnsbl.length + d.dnswl.length > 0) lists = lookupLists(o.home, ip, [...d.dnsbl, ...d.dnswl], now).catch(() => new Map()); // awaited only at RCPT, maybe never: it must not reject
       // pregreet (postscreen's test) only with a delay: without one, a batch client's early input is no sign of anything
       if (d.greetdelay === 0 || !(await conn.waitInput(d.greetdelay))) return null;
       return conn.hasInput ? "554 5.5.1 protocol error: you talked before my greeting" : null;
