@@ -35,6 +35,8 @@ const DOORS: Record<string, readonly string[]> = {
     "core/io/local/users.ts", // ... and which local user an address belongs to (and AUTH, a virtual user's password hash)
     "core/lib/local/maildirsize.ts", // ... and whether that user's Maildir++ quota is already used up
     "core/io/local/quota.ts", // ... read from its maildirsize
+    "core/lib/local/aliases.ts", // ... and which addresses the fastforward catch-all takes (its cdb keys)
+    "core/io/local/aliases-file.ts", // ... from the aliases file control/aliases names
   ],
   qmqp: [
     "core/io/qmqp/client.ts", // the queue's submit() hands a message to QMQP servers (mini-qmail)
@@ -43,6 +45,7 @@ const DOORS: Record<string, readonly string[]> = {
     "core/io/remote/message.ts", // the dkim room signs the message remote delivery sends
     "core/io/remote/dns.ts", // ... and asks qm's resolver (mailauth's DNS questions)
     "core/io/remote/resolv.ts", // ... of the servers control/resolvers names (smtpd's SPF, DKIM, DMARC checks)
+    "core/lib/remote/dns-answer.ts", // smtpd's DNS lists read the answers (and their TTLs) themselves
   ],
   queue: [
     "core/lib/queue/envelope.ts", // the envelope every injector and QMQP carry

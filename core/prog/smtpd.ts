@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type Dat
 import type { SmtpMode } from "../lib/smtpd/listen.ts";
 import { acceptsDomain, inBadMailFrom, senderAllowed } from "../lib/smtpd/policy.ts";
 import { protocolName, receivedLine } from "../lib/smtpd/received.ts";
-import { authChecked, dataDone, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../lib/smtpd/session.ts";
+import { authChecked, dataDone, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../lib/smtpd/session.ts";
 import type { DovecotVerdict } from "../lib/smtpd/dovecot.ts";
 import { checkPassword } from "../io/smtpd/checkpassword.ts";
 import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
@@ -27,6 +27,8 @@ import { tlsContext, watchCert } from "../io/smtpd/cert.ts";
 import { normalIP, serve, type Listener } from "../io/base/listener.ts";
 import { acceptTls, SmtpConn } from "../io/smtpd/conn.ts";
 import { loadInboundCheck, MAX_HELD, type InboundCheck, type SenderCheck } from "../io/dkim/inbound.ts";
+import { openGuard } from "../io/smtpd/guard.ts";
+import { prepareGreylistDir } from "../io/smtpd/greylist-store.ts";
 
 /**
  * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on
@@ -82,7 +84,7 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps, tls: SecureContext |
     auth: c.checkpassword !== null || c.dovecotauth !== null || c.virtualauth,
     submission: deps.mode !== "smtp",
     senderLogin: (user, sender) => senderAllowed(c.senderlogins, user, sender),
-    rcptCheck: peer.rcptCheck ?? c.rcptCheck,
+    rcptCheck: true, // every RCPT comes back as an effect: runSession's checks (guard.ts) and the lookup (when rcptcheck is on)
     acceptsDomain: (d) => acceptsDomain(d, c.rcpthosts, c.mrh),
     isMyIP: (ip) => mine.has(formatIP(ip)),
     badMailFrom: (a) => inBadMailFrom(a, c.badmailfrom),
@@ -171,6 +173,13 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
   let checking: Checking | null = null;
   const p = policyFor(c, peer, deps, tlsCtx);
   conn.timeoutMs = c.timeout * 1000;
+  const guard = openGuard({ home: deps.home, sid, peer, mode: deps.mode, defences: c.defences, log: (l) => log.info(l), warn: (l) => log.warn(l) });
+  const unwelcome = await guard.connect(conn); // connection rate, greet delay, pregreet; starts the DNS list lookups
+  if (unwelcome) {
+    conn.reply([unwelcome]);
+    log.info(sessionLine.dropped("smtpd", sid, ip, unwelcome));
+    return conn.close();
+  }
   conn.reply([`220 ${c.greeting} ESMTP`]);
   let s = startSession(peer.relay, conn.tls);
   /** Says and logs the replies; a refusal (4xx, 5xx) gets its line. */
@@ -209,7 +218,9 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     if (before.sender === null && s.sender !== null) {
       // MAIL accepted: SPF, unless the client authenticated or has RELAYCLIENT
       checking = null;
-      if (checker && s.user === null && s.relay === null) {
+      const over = guard.mail(s); // the message rate
+      if (over) ({ session: s, replies } = dataDone(s, over));
+      else if (checker && s.user === null && s.relay === null) {
         const from = await checker.sender({ ip, helo: s.helo, sender: s.sender });
         checking = { checker, from, ip };
         if (from.refuse) ({ session: s, replies } = dataDone(s, from.refuse)); // the transaction ends before it starts
@@ -223,8 +234,8 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       return conn.close();
     }
     if (e.kind === "rcpt") {
-      const verdict = await checkRecipient(deps.home, e.addr, c.rules);
-      const next = rcptChecked(s, e.addr, verdict);
+      const lookup = peer.rcptCheck ?? c.rcptCheck;
+      const next = await guard.rcpt(s, e.addr, async () => (lookup ? checkRecipient(deps.home, e.addr, c.rules) : "ok"));
       answer(next.replies, got.line, false, s);
       s = next.session;
     } else if (e.kind === "auth") {
@@ -432,6 +443,8 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
   const cert = watchCert(home, (line) => log.info(line));
   if (cert.kind !== "ok") return cert;
   if (cfg.mode !== "smtp" && cert.value.current() === null) return perm(`${cfg.mode === "smtps" ? "--tls-wrapper" : "--submission"} needs control/servercert.pem: TLS comes before AUTH`, "5.3.5");
+  const grey = await prepareGreylistDir(home, cfg.user); // greylisting's store, the listener user's (control/greylist may appear later)
+  if (grey.kind !== "ok") log.warn(`smtpd: warning: ${grey.reason}; greylisting will accept everyone`);
   const controls = cachedControls(home);
   const deps: Deps = { home, controls: controls.get, tls: () => cert.value.current(), myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: true };
   return serve({

@@ -110,6 +110,19 @@ export class SmtpConn {
     return this.#queued > 0;
   }
 
+  /** Waits up to `ms` for the client to send something or go away (the greet delay); true when it did. */
+  async waitInput(ms: number): Promise<boolean> {
+    if (this.#queue.length > 0 || this.#ended) return true;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const got = await new Promise<boolean>((resolve) => {
+      this.#wake = () => resolve(true);
+      timer = setTimeout(() => resolve(false), ms);
+    });
+    clearTimeout(timer);
+    this.#wake = null;
+    return got;
+  }
+
   /** The next bytes from the client: null at end of input, "timeout" after timeoutMs of silence. */
   async nextChunk(): Promise<Uint8Array | null | "timeout"> {
     if (this.#kicked !== null) return "timeout";

@@ -8,6 +8,7 @@ import { readControlLine, readControlList, readControlNumber } from "../base/con
 import { errText, isMissing } from "../base/errno.ts";
 import { readRules } from "../send/controls.ts";
 import { virtualAuthOn } from "./virtual-auth.ts";
+import { DEFENCE_FILES, readDefences, type Defences } from "./defence-controls.ts";
 
 /** Everything `qm smtpd` reads from control/ (docs/qmail.md §6.1, §10; man qm-smtpd). */
 export interface SmtpControls {
@@ -32,10 +33,11 @@ export interface SmtpControls {
   readonly virtualauth: boolean; // control/virtualusers holds password hashes: an AUTH back end
   readonly senderlogins: SenderLogins | null;
   readonly rules: RewriteRules;
+  readonly defences: Defences; // dnsbl, dnswl, ratelimits, greylist, greetdelay (defence-controls.ts)
 }
 
 /** Every control file a session reads (servercert.pem: core/io/smtpd/cert.ts): what the listener's reload line may name. */
-export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "virtualusers", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "timeoutcommand", "timeoutbusy", "mindatarate", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem"] as const;
+export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "virtualusers", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "timeoutcommand", "timeoutbusy", "mindatarate", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem", ...DEFENCE_FILES] as const;
 
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
 const DEFAULT_MAXRCPT = 1000;
@@ -75,7 +77,8 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom"), readControlList(home, "senderlogins")]);
   const files = [await optionalFile(join(home, "control", "morercpthosts.cdb"))];
   const rules = await readRules(home, host);
-  for (const r of [...lines, ...nums, ...lists, ...files, rules]) if (r.kind !== "ok") return r;
+  const defences = await readDefences(home);
+  for (const r of [...lines, ...nums, ...lists, ...files, rules, defences]) if (r.kind !== "ok") return r;
   const v = <T>(r: Result<T>): T => (r as { value: T }).value;
   const [localiphost, checkpassword, dovecotauth] = lines.map(v);
   if (dovecotauth && !dovecotauth.startsWith("/")) return temp(`control/dovecotauth must name Dovecot's auth socket by its full path, not ${JSON.stringify(dovecotauth.slice(0, 100))}`, "4.3.0");
@@ -105,6 +108,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
     authfailures: Math.max(0, authfailures!),
     senderlogins: senderlogins ? parseSenderLogins(senderlogins) : null,
     rules: v(rules),
+    defences: v(defences),
   });
 }
 

@@ -8,6 +8,7 @@ import { ok } from "../../lib/base/result.ts";
 import { dotQmailCandidates } from "../../lib/local/dot-qmail.ts";
 import { rewrite, type RewriteRules } from "../../lib/send/rewrite.ts";
 import { resolveLocal } from "../local/users.ts";
+import { catchAllVerdict } from "./catch-all.ts";
 
 /**
  * Would local delivery certainly refuse this recipient? (issue 5 item 5;
@@ -15,7 +16,8 @@ import { resolveLocal } from "../local/users.ts";
  * address is looked up as the local spawner does (virtualusers, users/cdb,
  * passwd, alias user); when that lookup leaves an extension, one of the
  * .qmail files qmail-local would try must exist; a default-delivery Maildir
- * already at its Maildir++ quota is "full" (issue 19, §4.5). Anything
+ * already at its Maildir++ quota is "full" (issue 19, §4.5); a fastforward
+ * catch-all .qmail takes only what the aliases cdb holds (catch-all.ts). Anything
  * uncertain is "ok" (delivery decides later) or "temp"; "unknown" only when
  * the answer is sure.
  */
@@ -37,7 +39,8 @@ export async function checkRecipient(home: string, addr: string, rules: RewriteR
   if (ext.includes("/")) return "unknown"; // no probing below the home (CVE-2020-3812 was such a probe)
   for (const c of dotQmailCandidates(dash, ext)) {
     const found = await regularFile(join(dir, c.name));
-    if (found !== "absent") return "ok"; // found, or unreadable to us: delivery decides
+    if (found === "unsure") return "ok"; // unreadable to us: delivery decides
+    if (found === "yes") return catchAllVerdict(home, join(dir, c.name), routed.addr, ext, c.defaultTail); // a fastforward catch-all takes only its aliases
   }
   return "unknown";
 }

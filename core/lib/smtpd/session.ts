@@ -256,6 +256,11 @@ export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" 
   return reply(s, "451 4.3.0 unable to check that recipient now; try again later");
 }
 
+/** A recipient refused by a check outside the machine (DNS lists, rate limits, greylisting): a 5xx counts toward MAX_REFUSED. */
+export function rcptRefused(s: Session, line: string): Step {
+  return line.startsWith("5") ? refuse(s, line) : reply(s, line);
+}
+
 /** After the password check of an "auth" effect. */
 export function authChecked(s: Session, user: string, verdict: "ok" | "no" | "temp"): Step {
   if (verdict === "ok") return reply({ ...s, user }, "235 2.7.0 authentication successful");
