@@ -41,6 +41,7 @@ describe("qm remote with DANE behind a validating resolver", { timeout: 180_000 
     peers.taWrongName = await startPeer({ tls: { key: other.key, cert: `${other.cert}${ca.cert}` } });
     peers.bad = await startPeer({ tls: makeCert()! });
     peers.plain = await startPeer({});
+    peers.bogus = await startPeer({ tls: ee });
     const tlsa = (p: Peer, rr: string, host = "mx") => `_${p.port}._tcp.${host} IN TLSA ${rr}`;
     const records = [
       "@ IN MX 10 mx", "mx IN A 127.0.0.1",
@@ -49,9 +50,12 @@ describe("qm remote with DANE behind a validating resolver", { timeout: 180_000 
       tlsa(peers.taWrongName!, `2 0 1 ${certSha256(ca.cert)}`),
       tlsa(peers.bad!, `3 1 1 ${spkiSha256(ee.cert)}`),
       tlsa(peers.plain!, `3 1 1 ${spkiSha256(ee.cert)}`),
+      tlsa(peers.bogus!, `3 1 1 ${"0".repeat(64)}`),
     ];
+    // after signing, the bogus peer's TLSA record changes: its signature fails, and unbound answers SERVFAIL
+    const tamper = (text: string) => text.replace(new RegExp(`(_${peers.bogus!.port}\\._tcp\\.mx\\.x\\.test\\.\\s+\\d+\\s+IN\\s+TLSA\\s+3 1 1 )0{64}`), `$1${spkiSha256(ee.cert)}`);
     unbound = await startUnbound(dir, [
-      { name: "x.test", records, signed: true },
+      { name: "x.test", records, signed: true, tamper },
       { name: "plain.test", records, signed: false },
     ]);
   });
@@ -95,6 +99,11 @@ describe("qm remote with DANE behind a validating resolver", { timeout: 180_000 
     assert.match(await remote("x.test", peers.plain!), /^ZConnected to 127\.0\.0\.1 but it does not offer STARTTLS, and mx\.x\.test has DNSSEC-validated TLSA records \(DANE\)\./);
     assert.equal(mailed(peers.plain!), false);
   });
+  it("skips a host whose TLSA answer is bogus while its MX and address answers are validated: deferred, not sent in clear", async (t) => {
+    if (why()) return t.skip(why());
+    assert.equal(await remote("x.test", peers.bogus!), "ZSorry, I cannot use mx.x.test: the TLSA lookup failed (DNS server said SERVFAIL), and its MX and address records are DNSSEC-validated, so DANE may apply. (#4.7.5)\n\0");
+    assert.equal(peers.bogus!.sessions.length, 0);
+  });
   it("does not use DANE when the resolver is not marked validating (its AD bit is not believed)", async (t) => {
     if (why()) return t.skip(why());
     const before = peers.bad!.sessions.length;
@@ -132,7 +141,7 @@ describe("qm remote with DANE behind a validating resolver", { timeout: 180_000 
     const ok = tlsa.reduce((n: number, p: { summary: { "total-successful-session-count": number } }) => n + p.summary["total-successful-session-count"], 0);
     const failed = tlsa.flatMap((p: { "failure-details"?: { "result-type": string }[] }) => (p["failure-details"] ?? []).map((d) => d["result-type"])).sort();
     assert.equal(ok, 2);
-    assert.deepEqual(failed, ["certificate-host-mismatch", "starttls-not-supported", "tlsa-invalid"]);
+    assert.deepEqual(failed, ["certificate-host-mismatch", "dnssec-invalid", "starttls-not-supported", "tlsa-invalid"]);
     rmSync(out, { recursive: true, force: true });
   });
 });

@@ -25,6 +25,8 @@ export interface Zone {
   readonly records: readonly string[];
   /** Sign it (its DS becomes a trust anchor); unsigned zones are declared insecure. */
   readonly signed: boolean;
+  /** Change the signed zone's text after signing (a record whose signature no longer holds: bogus). */
+  readonly tamper?: (signed: string) => string;
 }
 
 export interface Unbound {
@@ -49,6 +51,7 @@ function writeZone(dir: string, z: Zone): { file: string; ds: string | null } {
   const signed = run("ldns-signzone", [file, k, s], dir);
   if (signed.status !== 0) throw new Error(`ldns-signzone failed: ${signed.stderr}`);
   readFileSync(join(dir, `${k}.ds`)); // the DS must be there
+  if (z.tamper) writeFileSync(`${file}.signed`, z.tamper(readFileSync(`${file}.signed`, "utf8")));
   return { file: `${file}.signed`, ds: join(dir, `${k}.ds`) };
 }
 
