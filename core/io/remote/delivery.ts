@@ -166,7 +166,7 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
     const t = p.t;
     if (tcpto.isDown(t.ip)) continue;
     if ("skip" in p) {
-      if (p.s) await record(cfg, host, t, p.s, { ok: false, type: "dnssec-invalid" });
+      await record(cfg, host, t, p.s, { ok: false, type: "dnssec-invalid" });
       [refused, anyTemp] = [[p.skip], true];
       continue;
     }

@@ -30,8 +30,8 @@ export interface Session {
   readonly rpt: { readonly type: PolicyType; readonly strings: readonly string[]; readonly mx: readonly string[] } | null;
 }
 
-/** One address to try, or why it is skipped (a Z record). */
-export type Plan = { readonly t: Target; readonly s: Session } | { readonly t: Target; readonly skip: Record; readonly s?: Session };
+/** One address to try, or why it is skipped (a Z record; `s` names the policy for TLS-RPT). */
+export type Plan = { readonly t: Target; readonly s: Session } | { readonly t: Target; readonly skip: Record; readonly s: Session };
 
 export interface ChoiceInput {
   readonly host: string;
@@ -76,7 +76,7 @@ export async function choose(c: ChoiceInput, targets: readonly Target[]): Promis
   const dane = new Map<string, DaneState>(hosts.map((h, i) => [h, states[i]!]));
   const needSts = level === "sts" && states.some((d) => d.kind === "none");
   const sts = needSts ? (await stsPolicyFor({ dns: c.dns, ca: base.ca, cacheDir: c.sts.cacheDir, port: c.sts.port, timeoutMs: 10_000, now: Date.now }, c.host)).policy : null;
-  const plans = targets.map((t): Plan => {
+  const plans = targets.map((t): Plan | null => {
     const d = dane.get(t.exchange)!;
     const x = safe(t.exchange);
     if (d.kind === "fail") {
@@ -90,15 +90,15 @@ export async function choose(c: ChoiceInput, targets: readonly Target[]): Promis
     }
     if (sts?.mode === "enforce") {
       const s: Session = { ...base, policy: "must", verify: "sts", why: `and the MTA-STS policy of ${safe(c.host)} (enforce) asks for a verified certificate`, rpt: { type: "sts", strings: stsLines(sts), mx: sts.mx } };
-      return mxAllowed(sts, t.exchange) ? { t, s } : { t, skip: STS_NO_MATCH };
+      return mxAllowed(sts, t.exchange) ? { t, s } : null;
     }
     if (sts?.mode === "testing") return { t, s: { ...base, policy: "may", verify: "sts-testing", why: "", rpt: { type: "sts", strings: stsLines(sts), mx: sts.mx } } };
     return { t, s: { ...tlsSession("may", c.from), ...base, rpt: NO_POLICY } };
   });
-  if (plans.length > 0 && plans.every((p) => "skip" in p && p.skip === STS_NO_MATCH)) {
+  // hosts an enforced MTA-STS policy does not list are left out, as if they were not in the MX list
+  const kept = plans.filter((p): p is Plan => p !== null);
+  if (plans.length > 0 && kept.length === 0) {
     return { letter: "Z", text: `Sorry, no MX host of ${safe(c.host)} matches its MTA-STS policy, which is in enforce mode. (#4.7.5)\n` };
   }
-  return plans;
+  return kept;
 }
-
-const STS_NO_MATCH: Record = { letter: "Z", text: "Sorry, this MX host does not match the MTA-STS policy, which is in enforce mode. (#4.7.5)\n" };

@@ -1,5 +1,5 @@
 import { createReadStream } from "node:fs";
-import { open } from "node:fs/promises";
+import { open, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { lockFile } from "../../lib/queue/layout.ts";
 import { dayOf, formatRptRecord, parseRptRecord, RPT_LINE_MAX, type RptRecord } from "../../lib/tls/rpt.ts";
@@ -11,6 +11,8 @@ import { isMissing } from "../base/errno.ts";
 // made 0600). One write(2) of at most RPT_LINE_MAX bytes with O_APPEND, so
 // lines from concurrent deliveries do not mix. A record that cannot be
 // written is lost, never a reason to defer mail. `qm tlsrpt` reads it.
+// Run by root (a `qm remote` by hand), a new day's file is given to the
+// directory's owner, so that the remote user can go on appending to it.
 
 export function tlsRptDir(home: string): string {
   return lockFile(home, "tlsrpt");
@@ -22,6 +24,10 @@ export async function appendRpt(dir: string, r: RptRecord): Promise<boolean> {
   try {
     const fh = await open(join(dir, dayOf(r.time)), "a", 0o600);
     try {
+      if (process.geteuid?.() === 0) {
+        const [d, f] = [await stat(dir), await fh.stat()];
+        if (f.uid !== d.uid || f.gid !== d.gid) await fh.chown(d.uid, d.gid);
+      }
       await fh.write(line);
     } finally {
       await fh.close();

@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { appendFileSync, readFileSync, rmSync, statSync } from "node:fs";
+import { appendFileSync, chownSync, readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { appendRpt, readRptDay } from "../../../core/io/tls/rpt-store.ts";
 import { RPT_LINE_MAX, type RptRecord } from "../../../core/lib/tls/rpt.ts";
@@ -24,6 +24,17 @@ describe("the TLS-RPT store", () => {
       assert.deepEqual(await readRptDay(dir, "2026-12-06", (r) => got.push(r)), { kind: "ok", bad: 3 });
       assert.deepEqual(got.map((r) => r.ok), [true, false]);
       assert.deepEqual(await readRptDay(dir, "2026-12-07", () => {}), { kind: "missing" });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("run by root, gives a new day's file to the directory's owner (the remote user)", { skip: process.geteuid?.() !== 0 && "needs root" }, async () => {
+    const dir = tempDir("qm-rpt-");
+    try {
+      chownSync(dir, 65534, 65534);
+      assert.equal(await appendRpt(dir, rec(true)), true);
+      const st = statSync(join(dir, "2026-12-06"));
+      assert.deepEqual([st.uid, st.gid], [65534, 65534]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
