@@ -8,7 +8,8 @@
 // Port: unbound cannot report the port it bound, and a port chosen by
 // binding and closing could be taken before unbound binds it. So a random
 // high port is tried, and when unbound exits saying it is in use another
-// one, at most 10 times. Stopped by its PID.
+// one, at most 10 times (so-reuseport is off, or a second unbound would
+// share the port instead of failing). Stopped by its PID.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -57,7 +58,8 @@ function writeZone(dir: string, z: Zone): { file: string; ds: string | null } {
 
 function config(dir: string, port: number, zones: readonly Zone[], files: readonly { file: string; ds: string | null }[]): string {
   const lines = [
-    "server:", "  interface: 127.0.0.1", `  port: ${port}`, "  do-ip6: no", "  do-daemonize: no", '  username: ""', '  chroot: ""',
+    // no SO_REUSEPORT: a port another unbound holds must fail to bind (and be tried again), not be shared
+    "server:", "  interface: 127.0.0.1", `  port: ${port}`, "  so-reuseport: no", "  do-ip6: no", "  do-daemonize: no", '  username: ""', '  chroot: ""',
     `  directory: "${dir}"`, '  pidfile: ""', "  use-syslog: no", '  logfile: ""', "  verbosity: 1", "  access-control: 127.0.0.0/8 allow",
     '  module-config: "validator iterator"', '  root-hints: ""', "  do-not-query-localhost: no", "  qname-minimisation: no",
     // unbound answers the special-use name test. itself unless told not to
