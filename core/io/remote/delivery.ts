@@ -187,8 +187,9 @@ function safeName(s: string): string {
 }
 
 /** One session's TLS outcome into the TLS-RPT store (RFC 8460), when its policy is one that is reported. */
-async function record(cfg: RemoteConfig, host: string, t: Target, s: Session, result: TlsResult): Promise<void> {
+async function record(cfg: RemoteConfig, host: string, t: Target, s: Session, session: TlsResult): Promise<void> {
   if (!cfg.tlsRpt || !s.rpt) return;
+  const result: TlsResult = s.rpt.failure ? { ok: false, type: s.rpt.failure } : session;
   await appendRpt(cfg.tlsRpt, {
     time: Date.now(), domain: host.toLowerCase().replace(/\.$/, ""), policyType: s.rpt.type, policyString: s.rpt.strings, mxHost: s.rpt.mx,
     ok: result.ok, resultType: result.ok ? undefined : result.type, receivingIp: t.ip, receivingMx: t.exchange,

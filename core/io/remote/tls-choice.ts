@@ -26,8 +26,11 @@ export interface Session {
   readonly auth: Credentials | null;
   /** TLS from the first byte (a route to port 465). */
   readonly implicit: boolean;
-  /** The policy a TLS-RPT record names (RFC 8460 §4.4); null: the session is not recorded. */
-  readonly rpt: { readonly type: PolicyType; readonly strings: readonly string[]; readonly mx: readonly string[] } | null;
+  /**
+   * The policy a TLS-RPT record names (RFC 8460 §4.4), and a policy failure
+   * that makes every session a failure; null: the session is not recorded.
+   */
+  readonly rpt: { readonly type: PolicyType; readonly strings: readonly string[]; readonly mx: readonly string[]; readonly failure?: string } | null;
 }
 
 /** One address to try, or why it is skipped (a Z record; `s` names the policy for TLS-RPT). */
@@ -75,7 +78,10 @@ export async function choose(c: ChoiceInput, targets: readonly Target[]): Promis
   const states = await Promise.all(hosts.map((h) => daneFor(c.dns, h, c.port, { mx: c.secure.mx, address: c.secure.address.get(h) === true })));
   const dane = new Map<string, DaneState>(hosts.map((h, i) => [h, states[i]!]));
   const needSts = level === "sts" && states.some((d) => d.kind === "none");
-  const sts = needSts ? (await stsPolicyFor({ dns: c.dns, ca: base.ca, cacheDir: c.sts.cacheDir, port: c.sts.port, timeoutMs: 10_000, now: Date.now }, c.host)).policy : null;
+  const found = needSts ? await stsPolicyFor({ dns: c.dns, ca: base.ca, cacheDir: c.sts.cacheDir, port: c.sts.port, timeoutMs: 10_000, now: Date.now }, c.host) : null;
+  const sts = found?.policy ?? null;
+  // a published policy that could not be fetched (and none cached): opportunistic TLS, reported as the policy's failure
+  const noSts = found && !sts && found.note.startsWith("MTA-STS policy fetch failed") ? { type: "sts" as const, strings: [], mx: [], failure: "sts-policy-fetch-error" } : NO_POLICY;
   const plans = targets.map((t): Plan | null => {
     const d = dane.get(t.exchange)!;
     const x = safe(t.exchange);
@@ -93,7 +99,7 @@ export async function choose(c: ChoiceInput, targets: readonly Target[]): Promis
       return mxAllowed(sts, t.exchange) ? { t, s } : null;
     }
     if (sts?.mode === "testing") return { t, s: { ...base, policy: "may", verify: "sts-testing", why: "", rpt: { type: "sts", strings: stsLines(sts), mx: sts.mx } } };
-    return { t, s: { ...tlsSession("may", c.from), ...base, rpt: NO_POLICY } };
+    return { t, s: { ...tlsSession("may", c.from), ...base, rpt: noSts } };
   });
   // hosts an enforced MTA-STS policy does not list are left out, as if they were not in the MX list
   const kept = plans.filter((p): p is Plan => p !== null);

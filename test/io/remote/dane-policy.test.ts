@@ -97,6 +97,12 @@ describe("DANE among the TLS levels", { timeout: 120_000 }, () => {
       assert.equal(r.queries.some((q) => q.includes("TLSA")), false);
     }
   });
+  it("without DANE, a published MTA-STS policy that cannot be fetched gives opportunistic TLS, reported as sts-policy-fetch-error", async (t) => {
+    if (why()) return t.skip(why());
+    const r = await deliver({ tls: makeCert()! }, ":sts\n", (port) => signed(port, [], { mx: false, a: false, tlsa: false }));
+    assert.match(r.out, /^r\0K127\.0\.0\.1 accepted message\..*verified=none\n\0$/s);
+    assert.ok(r.queries.some((q) => q.includes("TXT _mta-sts.x.test")), r.queries.join());
+  });
   it("recorded every session above for TLS-RPT", (t) => {
     if (why()) return t.skip(why());
     const days = readdirSync(rpt);
@@ -105,7 +111,7 @@ describe("DANE among the TLS levels", { timeout: 120_000 }, () => {
     assert.deepEqual(lines.map((l) => `${l.p}:${l.ok ? "ok" : l.r}`), [
       "tlsa:ok", "tlsa:ok", "tlsa:starttls-not-supported",
       "no-policy-found:ok", "no-policy-found:ok", "no-policy-found:ok", "no-policy-found:ok",
-      "no-policy-found:ok", "no-policy-found:ok", "no-policy-found:ok",
+      "no-policy-found:ok", "no-policy-found:ok", "no-policy-found:ok", "sts:sts-policy-fetch-error",
     ]);
   });
 });
