@@ -147,7 +147,6 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (found.kind === "fail") return [found.record];
   const cut = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
   if (cut === null) return [MESSAGE.selfMx];
-  const targets = cut;
   const auth = credentialsFor(cfg, found.route);
   if (auth && "letter" in auth) return [auth];
   const chosen = levelFor(tlsc.policy, cfg.tlsRequired, host);
@@ -158,7 +157,7 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   const plans = await choose({
     host, level, from: chosen.from, relay, port: found.route?.port ?? SMTP_PORT, base: { ca: tlsc.ca, auth, implicit },
     secure: found.secure, dns: cfg.dns, sts: { cacheDir: cfg.stsCache ?? null, port: cfg.stsPort ?? 443 },
-  }, targets);
+  }, cut);
   if (!Array.isArray(plans)) return [plans];
   let refused: Record[] | null = null;
   let anyTemp = false;
@@ -180,10 +179,6 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (!refused) return [MESSAGE.noConn];
   const last = refused.at(-1)!;
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
-}
-
-function safeName(s: string): string {
-  return s.replace(/[^\x21-\x7e]/g, "?");
 }
 
 /** One session's TLS outcome into the TLS-RPT store (RFC 8460), when its policy is one that is reported. */

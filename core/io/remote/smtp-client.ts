@@ -78,7 +78,7 @@ export function checkPeer(conn: SmtpConn, info: TlsInfo, peer: Peer): string | n
     const bad = checkDane(info.chain, peer.tlsa ?? [], peer.name, Date.now());
     if (bad) conn.tlsResult = { ok: false, type: bad.type };
     else conn.verifiedBy = "dane";
-    return bad ? `${bad.reason}` : null;
+    return bad?.reason ?? null;
   }
   const rule = peer.verify === "sts-testing" ? "sts" : peer.verify;
   let why: string | null = null;
