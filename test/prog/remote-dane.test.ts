@@ -78,6 +78,15 @@ describe("qm remote with DANE behind a validating resolver", { timeout: 180_000 
     if (why()) return t.skip(why());
     assert.match(await remote("x.test", peers.ee!), /^r\0K127\.0\.0\.1 accepted message\.\nRemote host said: 250 ok queued\ntls=TLSv1\.[23] cipher=\S+ verified=dane\n\0$/);
   });
+  it("qm send logs such a delivery with verified=dane", async (t) => {
+    if (why()) return t.skip(why());
+    writeFileSync(join(home, "control", "smtproutes"), `x.test::${peers.ee!.port}\n`);
+    writeFileSync(join(home, "control", "resolvers"), `127.0.0.1:${unbound!.port} validating\n`);
+    const inj = await runQm(["inject", "a@x.test"], { input: "Subject: logged\n\nx\n", env: { QMHOME: home } });
+    assert.equal(inj.code, 0, inj.stderr.toString());
+    const r = await runQm(["send", "--once"], { env: { QMHOME: home }, timeoutMs: 60_000 });
+    assert.match(r.stdout.toString("latin1"), /delivery \d+: success: 127\.0\.0\.1_accepted_message\.\/Remote_host_said:_250_ok_queued\/tls=TLSv1\.[23]_cipher=\S+_verified=dane\//);
+  });
   it("delivers to a peer whose chain ends at a DANE-TA anchor and names the MX host", async (t) => {
     if (why()) return t.skip(why());
     assert.match(await remote("x.test", peers.ta!), /^r\0K127\.0\.0\.1 accepted message\..*verified=dane\n\0$/s);
@@ -140,7 +149,7 @@ describe("qm remote with DANE behind a validating resolver", { timeout: 180_000 
     const tlsa = x.policies.filter((p: { policy: { "policy-type": string } }) => p.policy["policy-type"] === "tlsa");
     const ok = tlsa.reduce((n: number, p: { summary: { "total-successful-session-count": number } }) => n + p.summary["total-successful-session-count"], 0);
     const failed = tlsa.flatMap((p: { "failure-details"?: { "result-type": string }[] }) => (p["failure-details"] ?? []).map((d) => d["result-type"])).sort();
-    assert.equal(ok, 2);
+    assert.equal(ok, 3, "EE by qm remote and by qm send, TA");
     assert.deepEqual(failed, ["certificate-host-mismatch", "dnssec-invalid", "starttls-not-supported", "tlsa-invalid"]);
     rmSync(out, { recursive: true, force: true });
   });
