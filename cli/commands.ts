@@ -41,6 +41,7 @@ export const COMMANDS: readonly Subcommand[] = [
   { name: "smtpd", summary: "SMTP server: one session on stdin/stdout (tcpserver, inetd), or --listen IP:PORT", load: () => import("./smtpd.ts").then((m) => m.default) },
   { name: "start", summary: "Run the queue manager and the SMTP listener together, restarting a part that dies", load: () => import("./start.ts").then((m) => m.default) },
   { name: "stats", summary: "Report the mail flow from qm's logs: text, --json, or --html FILE with charts (qm-stats(8))", load: () => import("./stats.ts").then((m) => m.default) },
+  { name: "tlsrpt", summary: "SMTP TLS reports (RFC 8460) for one UTC day, one per policy domain: [-d DIR] [--contact ADDR] [YYYY-MM-DD]", load: () => import("./tlsrpt.ts").then((m) => m.default) },
 ];
 
 /** The row named `name`; not an inherited property ("constructor", "__proto__"), not a prefix. */

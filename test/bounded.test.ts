@@ -15,7 +15,7 @@ const TEST_CALLS = new Set(["describe", "it", "test", "suite"]);
 const SYNC_SPAWNS = new Set(["spawnSync", "execSync", "execFileSync"]);
 const RESOURCES = new Set(["node:child_process", "node:net", "node:dgram", "node:tls", "node:http", "node:https"]);
 /** Shared helpers that start processes or servers; from qm.ts only these names do. */
-const SPAWNING_SUPPORT = ["support/smtpd.ts", "support/send-env.ts", "support/netns.ts", "support/smtp-peer.ts", "support/dns-server.ts", "support/spawn.ts"];
+const SPAWNING_SUPPORT = ["support/smtpd.ts", "support/send-env.ts", "support/netns.ts", "support/smtp-peer.ts", "support/dns-server.ts", "support/spawn.ts", "support/unbound.ts"];
 const SPAWNING_QM = new Set(["runQm", "runProcess", "runQueue", "makeHome", "fastQm", "qmCommand"]);
 
 function files(dir: string): string[] {

@@ -59,6 +59,10 @@ const DOORS: Record<string, readonly string[]> = {
     "core/io/tls/controls.ts", // ... reading control/tlspolicy and control/tlsca
     "core/io/tls/sts-cache.ts", // ... the MTA-STS policy cache
     "core/io/tls/sts-fetch.ts", // ... and its fetch
+    "core/lib/tls/dane.ts", // ... DANE's TLSA records and what they say for a host
+    "core/io/tls/dane.ts", // ... the TLSA lookup and the check of a certificate chain against it
+    "core/lib/tls/rpt.ts", // ... TLS-RPT's records and reports
+    "core/io/tls/rpt-store.ts", // ... and the store remote delivery appends them to
   ],
   send: [
     "core/lib/send/bounce.ts", // the failure paragraphs of a bounce: qm qctl bounce writes them as qm send does

@@ -57,10 +57,12 @@ export async function init(home: string, opts: InitOptions = {}): Promise<Result
     for (const [name, value] of controls) await writeNew(join(home, "control", name), `${value}\n`, 0o644);
     const root = (process.getuid?.() ?? -1) === 0;
     await createQueue(home, root ? await getpwnam(SYSTEM_USERS.queue) : null);
-    // MTA-STS policies cached by qm remote and qm rspawn, which run as the remote user
-    await mkdir(lockFile(home, "sts"), { recursive: true, mode: 0o700 });
+    // MTA-STS policies cached, and TLS-RPT records written, by qm remote and qm rspawn, which run as the remote user
     const remote = root ? await getpwnam(SYSTEM_USERS.remote) : null;
-    if (remote) await chown(lockFile(home, "sts"), remote.uid, remote.gid);
+    for (const dir of [lockFile(home, "sts"), lockFile(home, "tlsrpt")]) {
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (remote) await chown(dir, remote.uid, remote.gid);
+    }
     // qm rspawn's memory of hosts that timed out: the file is the remote user's, as in qmail (the directory is not)
     await writeFile(lockFile(home, "tcpto"), new Uint8Array(0), { flag: "a", mode: 0o644 });
     if (remote) await chown(lockFile(home, "tcpto"), remote.uid, remote.gid);

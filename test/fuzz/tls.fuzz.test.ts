@@ -4,6 +4,8 @@ import fc from "fast-check";
 import { certificateNames, dnsNamesOf, nameMatches } from "../../core/lib/tls/names.ts";
 import { levelFor, LEVELS, parseTlsPolicy } from "../../core/lib/tls/policy.ts";
 import { mxAllowed, parseCachedSts, parseStsPolicy, parseStsTxt } from "../../core/lib/tls/sts.ts";
+import { daneState, usableTlsa } from "../../core/lib/tls/dane.ts";
+import { parseRptRecord, RESULT_TYPES } from "../../core/lib/tls/rpt.ts";
 import { byteString, HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
 
 // The TLS parsers read the admin's control/tlspolicy, DNS answers, an
@@ -59,6 +61,35 @@ describe("certificate names", () => {
       const names = timed(() => dnsNamesOf(san));
       assert.ok(names.length <= 1000);
       timed(() => certificateNames(h, names, p));
+    }), params(3000));
+  });
+});
+
+describe("TLSA records", () => {
+  it("a usable record is always DANE-TA or DANE-EE with a known selector, matching type and digest length", () => {
+    const octet = fc.integer({ min: 0, max: 255 });
+    const hex = tokens(["ab", "00", "ff", "AB", "z", "0", "ab".repeat(32), "cd".repeat(64), ...HOSTILE], 8);
+    const rec = fc.record({ usage: octet, selector: octet, matchingType: octet, data: hex });
+    fc.assert(fc.property(fc.array(rec, { maxLength: 40 }), fc.boolean(), fc.boolean(), (rs, mx, address) => {
+      for (const r of timed(() => usableTlsa(rs))) {
+        assert.ok([2, 3].includes(r.usage) && [0, 1].includes(r.selector) && [0, 1, 2].includes(r.matchingType));
+        assert.ok(r.matchingType === 0 || r.data.length === (r.matchingType === 1 ? 64 : 128));
+      }
+      const st = timed(() => daneState({ mx, address }, { kind: "ok", records: rs, secure: true }));
+      if (!mx || !address) assert.equal(st.kind, "none");
+    }), params(3000));
+  });
+});
+
+describe("TLS-RPT records", () => {
+  it("any line gives a checked record or null", () => {
+    const line = tokens(['{"t":1,"d":"x.test","p":"tlsa","s":[],"m":[],"ok":false,"r":"tlsa-invalid","ip":"1.2.3.4","h":"mx"}', "{", "}", '"', ":", ",",
+      '"ok":true', '"p":"sts"', '"d":"a..b"', '"r":"x"', "[", "]", "null", ...HOSTILE], 20);
+    fc.assert(fc.property(line, (l) => {
+      const r = timed(() => parseRptRecord(l));
+      if (r === null) return;
+      assert.ok(["sts", "tlsa", "no-policy-found"].includes(r.policyType) && /^[a-z0-9_.-]+$/.test(r.domain));
+      assert.ok(r.ok || (RESULT_TYPES as readonly string[]).includes(r.resultType!));
     }), params(3000));
   });
 });

@@ -6,7 +6,7 @@ import { createServer, type Server } from "node:net";
 import dnsPacket from "dns-packet";
 
 export interface ZoneRecord {
-  readonly type: "A" | "AAAA" | "MX" | "CNAME" | "TXT" | "PTR";
+  readonly type: "A" | "AAAA" | "MX" | "CNAME" | "TXT" | "PTR" | "TLSA";
   readonly data: unknown;
   readonly name?: string;
 }
@@ -15,6 +15,8 @@ export interface NameEntry {
   /** "servfail": rcode SERVFAIL; "truncate": UDP answers carry TC and no records; "drop": never answer;
    *  "spoof": first a reply with a wrong id (and one from the wrong question), then the real one. */
   readonly behave?: "servfail" | "truncate" | "drop" | "spoof";
+  /** Set the AD bit on answers for this name, as a validating resolver does for signed data. */
+  readonly ad?: boolean;
 }
 export interface DnsServer {
   readonly port: number;
@@ -25,19 +27,20 @@ export interface DnsServer {
 function answerFor(zone: ReadonlyMap<string, NameEntry>, q: dnsPacket.Question, tcp: boolean) {
   const name = q.name.toLowerCase();
   const entry = zone.get(name);
-  if (!entry) return { rcode: "NXDOMAIN", answers: [] as dnsPacket.Answer[], tc: false };
-  if (entry.behave === "servfail") return { rcode: "SERVFAIL", answers: [], tc: false };
-  if (entry.behave === "truncate" && !tcp) return { rcode: "NOERROR", answers: [], tc: true };
+  if (!entry) return { rcode: "NXDOMAIN", answers: [] as dnsPacket.Answer[], tc: false, ad: false };
+  const ad = entry.ad === true;
+  if (entry.behave === "servfail") return { rcode: "SERVFAIL", answers: [], tc: false, ad };
+  if (entry.behave === "truncate" && !tcp) return { rcode: "NOERROR", answers: [], tc: true, ad };
   const recs = (entry.records ?? []).filter((r) => r.type === q.type || r.type === "CNAME");
   const answers = recs.map((r) => ({ type: r.type, name: r.name ?? q.name, ttl: 60, class: "IN", data: r.data }) as dnsPacket.Answer);
-  return { rcode: "NOERROR", answers, tc: false };
+  return { rcode: "NOERROR", answers, tc: false, ad };
 }
 
 function reply(zone: ReadonlyMap<string, NameEntry>, query: dnsPacket.DecodedPacket, tcp: boolean, idDelta = 0): Buffer {
   const q = query.questions?.[0] ?? { type: "A", name: "" };
   const a = answerFor(zone, q as dnsPacket.Question, tcp);
   const rcodeBits = a.rcode === "NXDOMAIN" ? 3 : a.rcode === "SERVFAIL" ? 2 : 0;
-  const flags = dnsPacket.AUTHORITATIVE_ANSWER | (a.tc ? dnsPacket.TRUNCATED_RESPONSE : 0) | rcodeBits;
+  const flags = dnsPacket.AUTHORITATIVE_ANSWER | (a.tc ? dnsPacket.TRUNCATED_RESPONSE : 0) | (a.ad ? dnsPacket.AUTHENTIC_DATA : 0) | rcodeBits;
   return dnsPacket.encode({ type: "response", id: ((query.id ?? 0) + idDelta) & 0xffff, flags, questions: [q as dnsPacket.Question], answers: a.answers });
 }
 

@@ -8,10 +8,12 @@ import { lookupIps, lookupMx, type DnsOptions } from "./dns.ts";
 import { localAddresses, nameServers } from "./resolv.ts";
 import { checkPeer, converse, type Peer, type TlsPolicy, type Transaction } from "./smtp-client.ts";
 import { atLeastEncrypt, levelFor, type TlsLevel } from "../../lib/tls/policy.ts";
+import { formatTlsa } from "../../lib/tls/dane.ts";
 import { readTlsControls, type TlsControls } from "../tls/controls.ts";
 import { stsCacheDir } from "../tls/sts-cache.ts";
-import { mxAllowed } from "../../lib/tls/sts.ts";
-import { stsPolicyFor } from "./mta-sts.ts";
+import { appendRpt, tlsRptDir } from "../tls/rpt-store.ts";
+import { choose, type Session } from "./tls-choice.ts";
+import type { TlsResult } from "./smtp-conn.ts";
 import { readSmtpAuth, type SmtpAuth } from "./smtpauth.ts";
 import { connectSmtp } from "./smtp-conn.ts";
 import type { ConnPool } from "./smtp-pool.ts";
@@ -40,6 +42,8 @@ export interface RemoteConfig {
   readonly stsCache?: string;
   /** The MTA-STS policy server's port: 443, except in tests. */
   readonly stsPort?: number;
+  /** Where TLS-RPT records go (queue/lock/tlsrpt); missing: not recorded. */
+  readonly tlsRpt?: string;
 }
 
 /** The control files loadRemoteConfig() reads (resolvers missing: /etc/resolv.conf). */
@@ -73,12 +77,16 @@ export async function loadRemoteConfig(home: string): Promise<Result<RemoteConfi
     auth: readSmtpAuth(home),
     tls: await readTlsControls(home),
     stsCache: stsCacheDir(home),
+    tlsRpt: tlsRptDir(home),
   });
 }
 
-type Targets = { kind: "ok"; targets: Target[]; selfCheck: boolean; route: Route | null } | { kind: "fail"; record: Record };
+/** secure: which DNS answers were DNSSEC-validated (the MX RRset, each exchange's addresses), for DANE. */
+type Secure = { mx: boolean; address: Map<string, boolean> };
+type Targets = { kind: "ok"; targets: Target[]; selfCheck: boolean; route: Route | null; secure: Secure } | { kind: "fail"; record: Record };
+const INSECURE: Secure = { mx: false, address: new Map() };
 
-async function addressesOf(cfg: RemoteConfig, mxs: readonly Mx[], port: number): Promise<Target[] | Record> {
+async function addressesOf(cfg: RemoteConfig, mxs: readonly Mx[], port: number, secure?: Map<string, boolean>): Promise<Target[] | Record> {
   const out: Target[] = [];
   let tempSeen = false;
   const looked = await Promise.all(mxs.map((mx) => lookupIps(cfg.dns, mx.exchange)));
@@ -86,6 +94,7 @@ async function addressesOf(cfg: RemoteConfig, mxs: readonly Mx[], port: number):
     const a = looked[i]!;
     if (a.kind === "temp") tempSeen = true;
     if (a.kind === "ok") for (const ip of a.records) out.push({ ip, port, preference: mx.preference, exchange: mx.exchange });
+    secure?.set(mx.exchange, a.kind === "ok" && a.secure === true);
   });
   if (out.length === 0) return tempSeen ? MESSAGE.dnsTemp : MESSAGE.noMx;
   return out;
@@ -98,20 +107,21 @@ async function targetsFor(cfg: RemoteConfig, host: string): Promise<Targets> {
   const port = route?.port ?? SMTP_PORT;
   const name = route && route.relay !== "" ? route.relay : host;
   const literal = ipLiteral(name);
-  if (literal) return { kind: "ok", targets: [{ ip: literal, port, preference: 0, exchange: name }], selfCheck: !route?.relay, route };
+  if (literal) return { kind: "ok", targets: [{ ip: literal, port, preference: 0, exchange: name }], selfCheck: !route?.relay, route, secure: INSECURE };
   if (route && route.relay !== "") {
     // "[smtp.example.net]" (Postfix's relayhost form): the name's A/AAAA, as for a bare relay
     const bare = /^\[[^[\]]+\]$/.test(name) ? name.slice(1, -1) : name;
     const a = await addressesOf(cfg, [{ preference: 0, exchange: bare }], port);
-    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false, route } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(bare) : a };
+    return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: false, route, secure: INSECURE } : { kind: "fail", record: a === MESSAGE.noMx ? dnsPermRecord(bare) : a };
   }
   const mx = await lookupMx(cfg.dns, name);
   if (mx.kind === "temp") return { kind: "fail", record: MESSAGE.dnsTemp };
   if (mx.kind === "nxdomain") return { kind: "fail", record: dnsPermRecord(name) };
   if (isNullMx(mx.records)) return { kind: "fail", record: MESSAGE.nullMx };
   const mxs = mx.records.length > 0 ? orderMx(mx.records, cfg.random) : [{ preference: 0, exchange: mx.canonical }];
-  const a = await addressesOf(cfg, mxs, port);
-  return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: true, route } : { kind: "fail", record: a };
+  const secure: Secure = { mx: mx.secure === true, address: new Map() };
+  const a = await addressesOf(cfg, mxs, port, secure.address);
+  return Array.isArray(a) ? { kind: "ok", targets: a, selfCheck: true, route, secure } : { kind: "fail", record: a };
 }
 
 /** What a relay route needs: its credentials from control/smtpauth (or why none can be used). */
@@ -137,32 +147,31 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   if (found.kind === "fail") return [found.record];
   const cut = found.selfCheck ? cutAtSelf(found.targets, (t) => isMe(cfg, t)) : found.targets;
   if (cut === null) return [MESSAGE.selfMx];
-  let targets = cut;
   const auth = credentialsFor(cfg, found.route);
   if (auth && "letter" in auth) return [auth];
   const chosen = levelFor(tlsc.policy, cfg.tlsRequired, host);
   // a password goes only over TLS: STARTTLS becomes mandatory, and no retry in plain text
   const level: TlsLevel = auth ? atLeastEncrypt(chosen.level) : chosen.level;
   const implicit = implicitTls(found.route?.port ?? SMTP_PORT);
-  let session: Session;
-  if (level === "sts" && !(found.route && found.route.relay !== "")) {
-    // MTA-STS is about a domain's own MX hosts; a relay route has none
-    const sts = await stsPolicyFor({ dns: cfg.dns, ca: tlsc.ca, cacheDir: cfg.stsCache ?? null, port: cfg.stsPort ?? 443, timeoutMs: 10_000, now: Date.now }, host);
-    const policy = sts.policy;
-    if (policy?.mode === "enforce") {
-      targets = targets.filter((t) => mxAllowed(policy, t.exchange));
-      if (targets.length === 0) return [{ letter: "Z", text: `Sorry, no MX host of ${safeName(host)} matches its MTA-STS policy, which is in enforce mode. (#4.7.5)\n` }];
-      session = { policy: "must", verify: "sts", why: `and the MTA-STS policy of ${safeName(host)} (enforce) asks for a verified certificate`, ca: tlsc.ca, auth, implicit };
-    } else if (policy?.mode === "testing") {
-      session = { policy: "may", verify: "sts-testing", why: "", ca: tlsc.ca, auth, implicit };
-    } else session = { ...tlsSession("may", chosen.from), ca: tlsc.ca, auth, implicit };
-  } else session = { ...tlsSession(level === "sts" ? "may" : level, chosen.from), ca: tlsc.ca, auth, implicit };
+  const relay = found.route !== null && found.route.relay !== "";
+  const plans = await choose({
+    host, level, from: chosen.from, relay, port: found.route?.port ?? SMTP_PORT, base: { ca: tlsc.ca, auth, implicit },
+    secure: found.secure, dns: cfg.dns, sts: { cacheDir: cfg.stsCache ?? null, port: cfg.stsPort ?? 443 },
+  }, cut);
+  if (!Array.isArray(plans)) return [plans];
   let refused: Record[] | null = null;
   let anyTemp = false;
-  for (const t of targets) {
+  for (const p of plans) {
+    const t = p.t;
     if (tcpto.isDown(t.ip)) continue;
-    const r = await attempt(cfg, tcpto, t, tx, session, pool);
+    if ("skip" in p) {
+      await record(cfg, host, t, p.s, { ok: false, type: "dnssec-invalid" });
+      [refused, anyTemp] = [[p.skip], true];
+      continue;
+    }
+    const r = await attempt(cfg, tcpto, t, tx, p.s, pool);
     if (r === null) continue;
+    if (r.tlsResult) await record(cfg, host, t, p.s, r.tlsResult);
     if (!r.next) return [...r.records];
     refused = [...r.records];
     if (r.records.at(-1)?.letter !== "D") anyTemp = true;
@@ -172,39 +181,26 @@ export async function deliverRemote(cfg: RemoteConfig, tcpto: Tcpto, host: strin
   return [{ letter: anyTemp ? "Z" : last.letter, text: last.text }];
 }
 
-function safeName(s: string): string {
-  return s.replace(/[^\x21-\x7e]/g, "?");
-}
-
-/** A level of control/tlspolicy as the SMTP client's settings. */
-function tlsSession(level: Exclude<TlsLevel, "sts">, from: "tlspolicy" | "tlsrequired"): Pick<Session, "policy" | "verify" | "why"> {
-  const why = `which control/${from} asks for`;
-  if (level === "none") return { policy: "never", why };
-  if (level === "may") return { policy: "may", why };
-  if (level === "encrypt") return { policy: "must", why };
-  return { policy: "must", verify: "ca", why: `and control/${from} asks for a verified certificate` };
-}
-
-/** How to talk to every address of one delivery. */
-interface Session {
-  readonly policy: TlsPolicy;
-  readonly verify?: Peer["verify"];
-  readonly why: string;
-  readonly ca?: readonly string[];
-  readonly auth: Credentials | null;
-  /** TLS from the first byte (a route to port 465). */
-  readonly implicit: boolean;
+/** One session's TLS outcome into the TLS-RPT store (RFC 8460), when its policy is one that is reported. */
+async function record(cfg: RemoteConfig, host: string, t: Target, s: Session, session: TlsResult): Promise<void> {
+  if (!cfg.tlsRpt || !s.rpt) return;
+  const result: TlsResult = s.rpt.failure ? { ok: false, type: s.rpt.failure } : session;
+  await appendRpt(cfg.tlsRpt, {
+    time: Date.now(), domain: host.toLowerCase().replace(/\.$/, ""), policyType: s.rpt.type, policyString: s.rpt.strings, mxHost: s.rpt.mx,
+    ok: result.ok, resultType: result.ok ? undefined : result.type, receivingIp: t.ip, receivingMx: t.exchange,
+  });
 }
 
 async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transaction, s: Session, pool?: ConnPool) {
   const { policy, auth } = s;
-  const key = `${t.ip}\0${t.port}\0${policy}\0${s.verify ?? ""}\0${t.exchange}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}`;
-  const peer: Omit<Peer, "tls"> = { ip: t.ip, name: t.exchange, auth: auth ?? undefined, verify: s.verify, ca: s.ca, why: s.why };
+  const key = `${t.ip}\0${t.port}\0${policy}\0${s.verify ?? ""}\0${t.exchange}\0${cfg.helo}\0${s.implicit}\0${auth ? `auth:${auth.user}` : ""}\0${(s.tlsa ?? []).map(formatTlsa).join(",")}`;
+  const peer: Omit<Peer, "tls"> = { ip: t.ip, name: t.exchange, auth: auth ?? undefined, verify: s.verify, tlsa: s.tlsa, ca: s.ca, why: s.why };
   const cached = pool?.take(key);
   if (cached) {
     const out = await converse(cached.conn, tx, { ...peer, tls: policy }, { keys: cached.keys, park: (keys) => pool!.put(key, { conn: cached.conn, keys }) });
     if (!out.stale) return out;
   }
+  let first: TlsResult | undefined;
   for (let tries = 0; tries < 2; tries++) {
     const c = await connectSmtp(t.ip, t.port, cfg.connectMs, cfg.remoteMs);
     tcpto.record(t.ip, c.kind === "fail" && c.timedOut);
@@ -222,7 +218,8 @@ async function attempt(cfg: RemoteConfig, tcpto: Tcpto, t: Target, tx: Transacti
     const tls: TlsPolicy = tries === 0 ? policy : "never";
     const park = pool && tries === 0 ? (keys: Map<string, string>) => pool.put(key, { conn: c.conn, keys }) : undefined;
     const out = await converse(c.conn, tx, { ...peer, tls }, { park });
-    if (!(out.tlsFailed && policy === "may")) return out; // opportunistic: one retry in plain text
+    if (!(out.tlsFailed && policy === "may")) return first ? { ...out, tlsResult: first } : out;
+    first = out.tlsResult; // opportunistic: one retry in plain text, reported as the failed handshake
   }
   return null;
 }

@@ -21,6 +21,9 @@ export interface DnsOptions {
 
 const UDP_PAYLOAD = 1232; // EDNS0 buffer size the DNS flag day 2020 settled on
 const TCP_MAX = 65535;
+// AD in a query asks a validating resolver to say whether it validated the
+// answer, without DNSSEC records in the reply (RFC 6840 §5.7)
+const QUERY_FLAGS = dnsPacket.RECURSION_DESIRED | dnsPacket.AUTHENTIC_DATA;
 
 type Raw = { kind: "msg"; msg: DnsMessage } | { kind: "truncated" } | { kind: "none"; reason: string };
 
@@ -28,7 +31,7 @@ function encodeQuery(id: number, name: string, type: QType, edns: boolean): Buff
   return dnsPacket.encode({
     type: "query",
     id,
-    flags: dnsPacket.RECURSION_DESIRED,
+    flags: QUERY_FLAGS,
     questions: [{ type, name }],
     additionals: edns ? [{ type: "OPT", name: ".", udpPayloadSize: UDP_PAYLOAD } as never] : [],
   });
@@ -90,11 +93,14 @@ function tcpQuery(server: NameServer, name: string, type: QType, timeoutMs: numb
 }
 
 function dnsPacketQuery(id: number, name: string, type: QType): dnsPacket.Packet {
-  return { type: "query", id, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name }] };
+  return { type: "query", id, flags: QUERY_FLAGS, questions: [{ type, name }] };
 }
 
-/** One question, asked of each server in turn (`tries` rounds) until one gives a usable answer. */
-export async function ask(opts: DnsOptions, name: string, type: QType): Promise<{ kind: "msg"; msg: DnsMessage } | { kind: "temp"; reason: string }> {
+/**
+ * One question, asked of each server in turn (`tries` rounds) until one
+ * gives a usable answer. `secure`: the server is marked validating and set AD.
+ */
+export async function ask(opts: DnsOptions, name: string, type: QType): Promise<{ kind: "msg"; msg: DnsMessage; secure: boolean } | { kind: "temp"; reason: string }> {
   const timeoutMs = opts.timeoutMs ?? 2500;
   let reason = "no DNS server configured";
   for (let round = 0; round < (opts.tries ?? 2); round++) {
@@ -105,7 +111,7 @@ export async function ask(opts: DnsOptions, name: string, type: QType): Promise<
         reason = raw.kind === "none" ? raw.reason : "truncated";
         continue;
       }
-      if (raw.msg.rcode === "NOERROR" || raw.msg.rcode === "NXDOMAIN") return raw;
+      if (raw.msg.rcode === "NOERROR" || raw.msg.rcode === "NXDOMAIN") return { ...raw, secure: server.validating === true && raw.msg.flag_ad === true };
       reason = `DNS server said ${String(raw.msg.rcode)}`; // SERVFAIL, REFUSED: ask the next one
     }
   }
@@ -116,12 +122,14 @@ export async function ask(opts: DnsOptions, name: string, type: QType): Promise<
 export async function lookup<T>(opts: DnsOptions, name: string, type: QType): Promise<Answer<T>> {
   let current = name;
   let budget = CNAME_MAX;
+  let secure = true;
   for (;;) {
     const got = await ask(opts, current, type);
     if (got.kind === "temp") return got;
+    secure &&= got.secure;
     const a = extract<T>(got.msg, current, type, budget);
     if (a.kind === "loop") return { kind: "temp", reason: "CNAME chain too long" };
-    if (a.kind !== "ok" || a.chaseTo === undefined) return a;
+    if (a.kind !== "ok" || a.chaseTo === undefined) return a.kind === "temp" ? a : { ...a, secure };
     budget -= countLinks(got.msg);
     if (budget < 0) return { kind: "temp", reason: "CNAME chain too long" };
     current = a.chaseTo;
@@ -140,7 +148,8 @@ export function lookupMx(opts: DnsOptions, name: string): Promise<Answer<Mx>> {
 export async function lookupIps(opts: DnsOptions, name: string): Promise<Answer<string>> {
   const [a, aaaa] = await Promise.all([lookup<string>(opts, name, "A"), lookup<string>(opts, name, "AAAA")]);
   const found = [a, aaaa].flatMap((x) => (x.kind === "ok" ? x.records : []));
-  if (found.length > 0) return { kind: "ok", records: [...new Set(found)], canonical: a.kind === "ok" ? a.canonical : name };
+  const secure = a.kind !== "temp" && aaaa.kind !== "temp" && a.secure === true && aaaa.secure === true;
+  if (found.length > 0) return { kind: "ok", records: [...new Set(found)], canonical: a.kind === "ok" ? a.canonical : name, secure };
   if (a.kind === "temp") return a;
   if (aaaa.kind === "temp") return aaaa;
   if (a.kind === "nxdomain") return a;

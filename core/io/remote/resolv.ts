@@ -7,18 +7,25 @@ import { isMissing } from "../base/errno.ts";
 
 // Which DNS servers to ask: control/resolvers when present (split horizon,
 // tests), else the nameserver lines of /etc/resolv.conf, else 127.0.0.1.
+// A line of control/resolvers may end in the word "validating": that server
+// checks DNSSEC itself, and its AD bit is believed (DANE, RFC 7672 §2.1);
+// no other server's AD bit ever is.
 
 export interface NameServer {
   readonly host: string;
   readonly port: number;
+  /** Marked "validating" in control/resolvers: its AD bit is trusted. */
+  readonly validating?: true;
 }
 
 const DEFAULT_SERVER: NameServer = { host: "127.0.0.1", port: 53 };
 const MAX_SERVERS = 8;
 
-/** "1.2.3.4", "1.2.3.4:5353", "::1", "[::1]:5353" → a server; anything else → null. */
+/** "1.2.3.4", "1.2.3.4:5353", "::1", "[::1]:5353", each optionally followed by "validating" → a server; anything else → null. */
 export function parseServer(text: string): NameServer | null {
-  const t = text.trim();
+  const words = text.trim().split(/[ \t]+/);
+  if (words.length > 2 || (words.length === 2 && words[1]!.toLowerCase() !== "validating")) return null;
+  const t = words[0]!;
   let host = t;
   let port = 53;
   const bracket = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(t);
@@ -26,7 +33,7 @@ export function parseServer(text: string): NameServer | null {
   if (bracket) [host, port] = [bracket[1] ?? "", bracket[2] ? Number(bracket[2]) : 53];
   else if (v4port) [host, port] = [v4port[1] ?? "", Number(v4port[2])];
   if (isIP(host) === 0 || port < 1 || port > 65535) return null;
-  return { host, port };
+  return words.length === 2 ? { host, port, validating: true } : { host, port };
 }
 
 /** The nameserver lines of a resolv.conf text. */

@@ -4,7 +4,9 @@ import {
 import { chooseMechanism, loginResponses, plainResponse, type Credentials } from "../../lib/remote/smtp-auth.ts";
 import { createDotStuffer, ehloKeywords, quoteAddress, replyClass, safeForCommand, type Reply } from "../../lib/remote/smtp-wire.ts";
 import { certificateNames, dnsNamesOf } from "../../lib/tls/names.ts";
-import type { SmtpConn, TlsInfo } from "./smtp-conn.ts";
+import type { Tlsa } from "../../lib/tls/dane.ts";
+import { checkDane } from "../tls/dane.ts";
+import type { SmtpConn, TlsInfo, TlsResult } from "./smtp-conn.ts";
 
 // The SMTP client dialogue (docs/qmail.md §5.4, with what modern peers expect):
 // EHLO (HELO when refused), STARTTLS when offered, AUTH to a relay with
@@ -31,6 +33,8 @@ export interface Outcome {
   readonly tlsFailed?: boolean;
   /** A reused connection was gone before the server took MAIL: nothing happened, try a fresh one. */
   readonly stale?: boolean;
+  /** A new session's TLS outcome for TLS-RPT; absent when no STARTTLS decision was reached, or the connection was reused. */
+  readonly tlsResult?: TlsResult;
 }
 
 /** A cached connection (core/io/remote/smtp-pool.ts). */
@@ -50,9 +54,12 @@ export interface Peer {
   /**
    * Check the certificate against `name`: "ca" (control/tlspolicy verify)
    * and "sts" (an MTA-STS policy in enforce mode) refuse a peer that fails;
-   * "sts-testing" only says so in the result text. Absent: not checked.
+   * "sts-testing" only says so in the result text; "dane" checks it against
+   * `tlsa` (RFC 7672). Absent: not checked.
    */
-  readonly verify?: "ca" | "sts" | "sts-testing";
+  readonly verify?: "ca" | "sts" | "sts-testing" | "dane";
+  /** The host's usable TLSA records, for verify "dane". */
+  readonly tlsa?: readonly Tlsa[];
   /** The trusted CAs: the system's plus control/tlsca. */
   readonly ca?: readonly string[];
   /** What asks for TLS, for the texts ("which control/tlspolicy asks for"). */
@@ -65,11 +72,23 @@ export interface Peer {
  * finding goes into conn.verifiedBy.
  */
 export function checkPeer(conn: SmtpConn, info: TlsInfo, peer: Peer): string | null {
+  conn.tlsResult = { ok: true };
   if (!peer.verify) return null;
+  if (peer.verify === "dane") {
+    const bad = checkDane(info.chain, peer.tlsa ?? [], peer.name, Date.now());
+    if (bad) conn.tlsResult = { ok: false, type: bad.type };
+    else conn.verifiedBy = "dane";
+    return bad?.reason ?? null;
+  }
   const rule = peer.verify === "sts-testing" ? "sts" : peer.verify;
   let why: string | null = null;
-  if (!info.chainOk) why = `its certificate is not trusted (${info.chainError})`;
-  else if (!certificateNames(peer.name, dnsNamesOf(info.subjectAltName), info.commonName)) why = `its certificate does not name ${peer.name.replace(/[^\x21-\x7e]/g, "?")}`;
+  if (!info.chainOk) {
+    why = `its certificate is not trusted (${info.chainError})`;
+    conn.tlsResult = { ok: false, type: /EXPIRED|NOT_YET_VALID/.test(info.chainError ?? "") ? "certificate-expired" : "certificate-not-trusted" };
+  } else if (!certificateNames(peer.name, dnsNamesOf(info.subjectAltName), info.commonName)) {
+    why = `its certificate does not name ${peer.name.replace(/[^\x21-\x7e]/g, "?")}`;
+    conn.tlsResult = { ok: false, type: "certificate-host-mismatch" };
+  }
   if (why === null) {
     conn.verifiedBy = rule;
     return null;
@@ -88,10 +107,11 @@ export function tlsFacts(conn: SmtpConn): string {
 }
 
 /** The outcome with the TLS facts added to its message record (K, Z or D). */
-function withTls(conn: SmtpConn, o: Outcome): Outcome {
+function withTls(conn: SmtpConn, o: Outcome, reused = false): Outcome {
+  const result = !reused && conn.tlsResult ? { tlsResult: conn.tlsResult } : {};
   const last = o.records.at(-1);
-  if (!last || !"KZD".includes(last.letter)) return o;
-  return { ...o, records: [...o.records.slice(0, -1), { letter: last.letter, text: `${last.text}${tlsFacts(conn)}\n` }] };
+  if (!last || !"KZD".includes(last.letter)) return { ...o, ...result };
+  return { ...o, ...result, records: [...o.records.slice(0, -1), { letter: last.letter, text: `${last.text}${tlsFacts(conn)}\n` }] };
 }
 
 type Said = { reply: Reply } | { outcome: Outcome };
@@ -121,18 +141,22 @@ async function hello(conn: SmtpConn, tx: Transaction, peer: Peer): Promise<{ key
   let keys = await ehlo(conn, tx.helo, peer.ip);
   if ("outcome" in keys) return keys;
   if (peer.tls === "never" || conn.encrypted) return keys;
+  const noTls: TlsResult = { ok: false, type: "starttls-not-supported" };
   if (!keys.keys.has("STARTTLS")) {
+    conn.tlsResult = noTls;
     if (peer.tls !== "must") return keys;
     return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but it does not offer STARTTLS, ${mustWhy(peer)}`, null) };
   }
   const said = await command(conn, "STARTTLS", peer.ip);
   if ("outcome" in said) return said;
   if (said.reply.code !== 220) {
+    conn.tlsResult = noTls;
     if (peer.tls !== "must") return keys;
     return { outcome: quit(conn, "Z", "Connected to ", peer.ip, ` but STARTTLS was refused, ${mustWhy(peer)}`, said.reply) };
   }
   const info = await conn.startTls({ servername: peer.name, ca: peer.ca });
   if (!info) {
+    conn.tlsResult = { ok: false, type: "validation-failure" };
     const why = peer.auth ? ", so I did not send the password from control/smtpauth" : "";
     return { outcome: { records: [hostRecord("Z", "Connected to ", peer.ip, ` but the TLS handshake failed${why}`, null)], tlsFailed: true } };
   }
@@ -257,13 +281,14 @@ export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer, reus
     conn.quit();
     return { records: [{ letter: "D", text: "Sorry, a recipient address contains CR, LF or NUL. (#5.1.3)\n" }] };
   }
+  const reused = reuse.keys !== undefined;
   const h = reuse.keys ? { keys: reuse.keys } : await hello(conn, tx, peer);
   if ("outcome" in h) return withTls(conn, h.outcome);
-  if (peer.auth && !reuse.keys) {
+  if (peer.auth && !reused) {
     const refused = await authenticate(conn, h.keys, peer.ip, peer.auth);
     if (refused) return withTls(conn, refused);
   }
-  const env = await envelope(conn, tx, peer.ip, h.keys, reuse.keys !== undefined);
-  if ("outcome" in env) return env.outcome.stale ? env.outcome : withTls(conn, env.outcome);
-  return withTls(conn, await data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false));
+  const env = await envelope(conn, tx, peer.ip, h.keys, reused);
+  if ("outcome" in env) return env.outcome.stale ? env.outcome : withTls(conn, env.outcome, reused);
+  return withTls(conn, await data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false), reused);
 }

@@ -25,7 +25,12 @@ export interface TlsInfo {
   readonly chainError: string | null;
   readonly subjectAltName: string | undefined;
   readonly commonName: string | undefined;
+  /** The presented certificates as DER, leaf first (for DANE, core/io/tls/dane.ts). */
+  readonly chain: readonly Uint8Array[];
 }
+
+/** What TLS-RPT (RFC 8460) counts for a session: a success, or a failure's result type. */
+export type TlsResult = { readonly ok: true } | { readonly ok: false; readonly type: string };
 
 export class SmtpConn {
   #sock: Socket | TLSSocket;
@@ -37,6 +42,8 @@ export class SmtpConn {
   #tls: TlsInfo | null = null;
   /** How the peer was verified ("ca", "sts") or "none"; set by the SMTP client after STARTTLS. */
   verifiedBy = "none";
+  /** The session's TLS outcome once the client decided on STARTTLS; null before (core/io/remote/smtp-client.ts). */
+  tlsResult: TlsResult | null = null;
 
   constructor(sock: Socket, timeoutMs: number) {
     this.#sock = sock;
@@ -160,7 +167,7 @@ export class SmtpConn {
         tls.off("error", fail);
         tls.on("error", () => this.#kill());
         this.#sock = tls;
-        const cert = tls.getPeerCertificate();
+        const cert = tls.getPeerCertificate(true);
         const cn = cert?.subject?.CN;
         this.#tls = {
           version: tls.getProtocol() ?? "unknown",
@@ -169,6 +176,7 @@ export class SmtpConn {
           chainError: tls.authorized ? null : String(tls.authorizationError ?? "unknown error"),
           subjectAltName: cert?.subjectaltname,
           commonName: Array.isArray(cn) ? undefined : cn, // two CNs: trust neither
+          chain: chainOf(cert),
         };
         this.#attach(tls);
         resolve(this.#tls);
@@ -188,6 +196,19 @@ export class SmtpConn {
     this.#dead = true;
     this.#sock.destroy();
   }
+}
+
+/** The DER certificates from getPeerCertificate(true), leaf first, following issuerCertificate (at most 10; a self-signed one ends it). */
+function chainOf(cert: { raw?: Uint8Array; issuerCertificate?: unknown } | undefined): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let c = cert;
+  while (c?.raw && out.length < 10) {
+    out.push(new Uint8Array(c.raw));
+    const next = c.issuerCertificate as typeof c;
+    if (!next || next === c || (next.raw && Buffer.compare(Buffer.from(next.raw), Buffer.from(c.raw)) === 0)) break;
+    c = next;
+  }
+  return out;
 }
 
 /** TCP connect with its own timeout; timedOut feeds the downed-host memory. */

@@ -20,8 +20,8 @@ export function queueDir(home: string): string {
 export function maildropDir(home: string): string {
   return `${queueDir(home)}/maildrop`;
 }
-/** The files in queue/lock/: the trigger FIFO, send's mutex, the fence its spawners hold (io/queue/fence.ts), remote's table of hosts that time out (where qmail keeps it), and remote's MTA-STS policy cache (a directory of the remote user's). */
-export type LockFile = "trigger" | "sendmutex" | "fence" | "tcpto" | "sts";
+/** The files in queue/lock/: the trigger FIFO, send's mutex, the fence its spawners hold (io/queue/fence.ts), remote's table of hosts that time out (where qmail keeps it), and remote's MTA-STS policy cache and TLS-RPT records (directories of the remote user's). */
+export type LockFile = "trigger" | "sendmutex" | "fence" | "tcpto" | "sts" | "tlsrpt";
 export function lockFile(home: string, name: LockFile): string {
   return `${queueDir(home)}/lock/${name}`;
 }

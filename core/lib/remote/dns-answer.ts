@@ -6,7 +6,7 @@
 import type { Mx } from "./mx.ts";
 import { fromBytes } from "../base/bytes.ts";
 
-export type QType = "MX" | "A" | "AAAA" | "CNAME" | "TXT" | "PTR";
+export type QType = "MX" | "A" | "AAAA" | "CNAME" | "TXT" | "PTR" | "TLSA";
 
 export interface DnsRecord {
   readonly name?: unknown;
@@ -19,6 +19,8 @@ export interface DnsMessage {
   readonly type?: unknown;
   readonly rcode?: unknown;
   readonly flag_tc?: unknown;
+  /** The AD bit: the server says it validated the answer with DNSSEC (believed only from a validating server). */
+  readonly flag_ad?: unknown;
   readonly questions?: readonly DnsRecord[];
   readonly answers?: readonly DnsRecord[];
 }
@@ -40,9 +42,14 @@ export function isReplyTo(msg: DnsMessage, id: number, name: string, type: QType
   return normName(only?.name) === normName(name) && only?.type === type && (only.class ?? "IN") === "IN";
 }
 
+/**
+ * `secure`: every reply on the way (CNAMEs included) came from a server
+ * marked validating in control/resolvers and had the AD bit set (RFC 7672
+ * §2.1); absent: not known to be secure.
+ */
 export type Answer<T> =
-  | { readonly kind: "ok"; readonly records: readonly T[]; readonly canonical: string; readonly chaseTo?: string }
-  | { readonly kind: "nxdomain" }
+  | { readonly kind: "ok"; readonly records: readonly T[]; readonly canonical: string; readonly chaseTo?: string; readonly secure?: boolean }
+  | { readonly kind: "nxdomain"; readonly secure?: boolean }
   | { readonly kind: "temp"; readonly reason: string };
 
 /** NOERROR answers, NXDOMAIN is final, everything else (SERVFAIL, REFUSED, …) is temporary. */
@@ -61,7 +68,18 @@ function dataOf<T>(type: QType, data: unknown): T | null {
     return { preference: d.preference, exchange: normName(d.exchange) } as T;
   }
   if (type === "TXT") return txtOf(data) as T | null;
+  if (type === "TLSA") return tlsaOf(data) as T | null;
   return typeof data === "string" ? (normName(data) as T) : null;
+}
+
+/** A TLSA record (RFC 6698 §2.1) with its data as lowercase hex; null when a field is missing or out of range. */
+function tlsaOf(data: unknown): { usage: number; selector: number; matchingType: number; data: string } | null {
+  const d = data as { usage?: unknown; selector?: unknown; matchingType?: unknown; certificate?: unknown } | null;
+  const octet = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 0 && n <= 255;
+  if (!d || !octet(d.usage) || !octet(d.selector) || !octet(d.matchingType) || !(d.certificate instanceof Uint8Array)) return null;
+  let hex = "";
+  for (const b of d.certificate) hex += b.toString(16).padStart(2, "0");
+  return { usage: d.usage, selector: d.selector, matchingType: d.matchingType, data: hex };
 }
 
 /** A TXT record's character-strings, each as a byte string; null when the data is not a list of byte runs. */

@@ -8,9 +8,11 @@
  *   encrypt  STARTTLS or no delivery; the certificate is not checked
  *   verify   STARTTLS, a certificate that chains to a trusted CA (the
  *            system's and control/tlsca) and names the MX host
- *   sts      MTA-STS (RFC 8461) where the domain publishes a policy, else may
- *   dane     DANE (RFC 7672): refused until it is built, so that nobody
- *            believes they have it
+ *   dane     DANE (RFC 7672) for each MX host with DNSSEC-validated TLSA
+ *            records (a resolver marked "validating" in control/resolvers),
+ *            else may; the default
+ *   sts      as dane, and MTA-STS (RFC 8461) for the hosts DANE does not
+ *            cover, where the domain publishes a policy
  * control/tlsrequired keeps its meaning: its domains get "encrypt" unless
  * a line of control/tlspolicy names them.
  */
@@ -23,8 +25,10 @@ function domainListed(list: readonly string[], d: string): boolean {
   });
 }
 
-export type TlsLevel = "none" | "may" | "encrypt" | "verify" | "sts";
-export const LEVELS: readonly TlsLevel[] = ["none", "may", "encrypt", "verify", "sts"];
+export type TlsLevel = "none" | "may" | "encrypt" | "verify" | "dane" | "sts";
+export const LEVELS: readonly TlsLevel[] = ["none", "may", "encrypt", "verify", "dane", "sts"];
+/** With no line for a domain: DANE where it is validated, else opportunistic TLS (Postfix's "dane"). */
+export const DEFAULT_LEVEL: TlsLevel = "dane";
 
 export interface TlsPolicyTable {
   /** Exact names and ".suffix" entries, lowercased; the later line wins. */
@@ -47,7 +51,6 @@ export function parseTlsPolicy(text: string): TlsPolicyTable | string {
     if (colon < 0) return `line ${i + 1}: no ":" between the domain and the level`;
     const domain = line.slice(0, colon).trim().toLowerCase().replace(/\.$/, "");
     const level = line.slice(colon + 1).trim().toLowerCase();
-    if (level === "dane") return `line ${i + 1}: "dane" is not supported yet (use verify or sts)`;
     if (!(LEVELS as readonly string[]).includes(level)) return `line ${i + 1}: unknown level "${level.slice(0, 40).replace(/[^\x21-\x7e]/g, "?")}"`;
     if (!/^\.?[a-z0-9_-]+(\.[a-z0-9_-]+)*$/.test(domain) && domain !== "") return `line ${i + 1}: bad domain`;
     if (domain === "") fallback = level as TlsLevel;
@@ -60,7 +63,7 @@ export function parseTlsPolicy(text: string): TlsPolicyTable | string {
  * The level for a recipient domain: the most specific line of
  * control/tlspolicy (the name itself, then ".parent" entries from the
  * nearest up), then control/tlsrequired (encrypt), then the default line,
- * then "may".
+ * then DEFAULT_LEVEL.
  */
 export function levelFor(table: TlsPolicyTable | null, tlsRequired: readonly string[], domain: string): { level: TlsLevel; from: "tlspolicy" | "tlsrequired" } {
   const d = domain.toLowerCase().replace(/\.$/, "");
@@ -73,7 +76,7 @@ export function levelFor(table: TlsPolicyTable | null, tlsRequired: readonly str
     }
   }
   if (domainListed(tlsRequired, d)) return { level: "encrypt", from: "tlsrequired" };
-  return { level: table?.fallback ?? "may", from: "tlspolicy" };
+  return { level: table?.fallback ?? DEFAULT_LEVEL, from: "tlspolicy" };
 }
 
 /** A level at least as strict as "encrypt" (a relay that gets a password). */

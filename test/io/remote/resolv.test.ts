@@ -17,6 +17,11 @@ describe("parseServer()", () => {
     ["ns.example", null],
     ["[ns.example]:53", null],
     ["", null],
+    ["127.0.0.1:53 validating", { host: "127.0.0.1", port: 53, validating: true }],
+    ["[::1]:5353\tVALIDATING", { host: "::1", port: 5353, validating: true }],
+    ["127.0.0.1 validatin", null],
+    ["127.0.0.1 validating extra", null],
+    ["validating", null],
   ] as const;
   for (const [text, want] of CASES) it(`reads ${JSON.stringify(text)}`, () => assert.deepEqual(parseServer(text), want));
 });
@@ -25,6 +30,9 @@ describe("parseResolvConf()", () => {
   it("takes nameserver lines only, drops IPv6 zone ids", () => {
     const text = "# c\nsearch x\nnameserver 10.0.0.1\nnameserver fe80::1%eth0\nnameserver bogus\noptions ndots:2\n";
     assert.deepEqual(parseResolvConf(text), [{ host: "10.0.0.1", port: 53 }, { host: "fe80::1", port: 53 }]);
+  });
+  it("never marks a server of /etc/resolv.conf validating", () => {
+    assert.deepEqual(parseResolvConf("nameserver 127.0.0.1 validating\n"), [{ host: "127.0.0.1", port: 53 }]);
   });
 });
 

@@ -14,10 +14,10 @@ describe("parseTlsPolicy()", () => {
     assert.deepEqual([...t.rules], [["example.com", "verify"], [".example.net", "encrypt"], ["example.org", "none"]]);
     assert.equal(t.fallback, "may");
   });
-  it("names the bad line and refuses dane until it exists", () => {
+  it("names the bad line; reads dane", () => {
     assert.equal(parseTlsPolicy("a.com:verify\nb.com\n"), 'line 2: no ":" between the domain and the level');
     assert.equal(parseTlsPolicy("a.com:strict"), 'line 1: unknown level "strict"');
-    assert.match(String(parseTlsPolicy("a.com:dane")), /line 1: "dane" is not supported yet/);
+    assert.equal((parseTlsPolicy("a.com:dane") as TlsPolicyTable).rules.get("a.com"), "dane");
     assert.equal(parseTlsPolicy("a b.com:verify"), "line 1: bad domain");
     assert.equal(parseTlsPolicy("a..com:verify"), "line 1: bad domain");
     assert.equal(parseTlsPolicy("a.com:\0verify"), 'line 1: unknown level "?verify"');
@@ -40,7 +40,7 @@ describe("levelFor()", () => {
     assert.deepEqual(levelFor(t, ["other.org"], "other.org"), { level: "encrypt", from: "tlsrequired" });
     assert.equal(levelFor(t, ["example.com"], "example.com").level, "verify");
     assert.deepEqual(levelFor(null, [".x.test"], "a.x.test"), { level: "encrypt", from: "tlsrequired" });
-    assert.equal(levelFor(null, [], "a.x.test").level, "may");
+    assert.equal(levelFor(null, [], "a.x.test").level, "dane", "the default: DANE where validated, else may");
   });
   it("raises a relay with a password to encrypt, keeps verify", () => {
     assert.equal(atLeastEncrypt("may"), "encrypt");
