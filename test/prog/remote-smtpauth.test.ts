@@ -1,10 +1,11 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync, type ChildProcess } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
 import { join } from "node:path";
 import { makeHome, runQm, tempDir } from "../support/qm.ts";
+import { DOVECOT, startDovecotAuth } from "../support/dovecot.ts";
 import { makeCert, startPeer, type Peer } from "../support/smtp-peer.ts";
 
 // Issue 15 item 3 end to end: a real `qm remote` (and `qm send`) against a
@@ -16,7 +17,6 @@ import { makeCert, startPeer, type Peer } from "../support/smtp-peer.ts";
 
 const isRoot = process.getuid?.() === 0;
 const POSTFIX_SMTPD = "/usr/lib/postfix/sbin/smtpd";
-const DOVECOT = "/usr/sbin/dovecot";
 const NOBODY = 65534;
 const CERT = makeCert();
 const skip = !isRoot
@@ -47,36 +47,6 @@ function listening(host: string, port: number): Promise<boolean> {
     const c = connect(port, host, () => { c.destroy(); res(true); });
     c.on("error", () => res(false));
   });
-}
-
-/** Dovecot with only its auth service: a passwd-file and a listener for Postfix. */
-function startDovecot(dir: string): ChildProcess {
-  const b64 = Buffer.from(PASSWORD, "latin1").toString("base64");
-  writeFileSync(join(dir, "passwd"), `${USER}:{PLAIN.BASE64}${b64}\n`);
-  writeFileSync(join(dir, "dovecot.conf"), `base_dir = ${dir}/dovecot-run
-state_dir = ${dir}/dovecot-state
-log_path = ${dir}/dovecot.log
-protocols = none
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-passdb {
-  driver = passwd-file
-  args = ${dir}/passwd
-}
-userdb {
-  driver = static
-  args = uid=${NOBODY} gid=${NOBODY} home=/nonexistent
-}
-service auth {
-  unix_listener ${dir}/auth-postfix {
-    mode = 0666
-  }
-}
-`);
-  return spawn(DOVECOT, ["-F", "-c", join(dir, "dovecot.conf")], { stdio: "ignore" });
 }
 
 /** Postfix: smtpd on ADDR:587 (STARTTLS) and ADDR:465 (implicit TLS), AUTH through Dovecot, no relaying without it. */
@@ -174,7 +144,7 @@ describe("qm remote through a real relay that requires AUTH (Postfix with Doveco
     dir = tempDir("qm-relay-");
     chmodSync(dir, 0o755);
     addr = `127.${100 + Math.floor(Math.random() * 100)}.${Math.floor(Math.random() * 250)}.${2 + Math.floor(Math.random() * 250)}`;
-    dovecot = startDovecot(dir);
+    dovecot = startDovecotAuth(dir, { passwd: `${USER}:{PLAIN.BASE64}${Buffer.from(PASSWORD, "latin1").toString("base64")}\n`, socket: "auth-postfix", plaintext: true });
     await waitFor("dovecot's auth socket", () => existsSync(join(dir, "auth-postfix")));
     startPostfix(dir, addr);
     postfixUp = true;

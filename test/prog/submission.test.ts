@@ -7,16 +7,16 @@
 // authenticated clients relay to.
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { chmodSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { connect as tlsConnect } from "node:tls";
 import { runProcess, runQm, tempDir } from "../support/qm.ts";
 import { makeCert, startPeer, type Peer } from "../support/smtp-peer.ts";
-import { Client, have, isRoot, NOBODY } from "../support/smtpd.ts";
+import { Client, have, isRoot } from "../support/smtpd.ts";
+import { DOVECOT, startDovecotAuth } from "../support/dovecot.ts";
 import { Started } from "../support/started.ts";
 
-const DOVECOT = "/usr/sbin/dovecot";
 const CERT = makeCert();
 const skip = !isRoot
   ? "needs root: the listeners drop to nobody, Dovecot runs as root"
@@ -29,44 +29,12 @@ const skip = !isRoot
         : false;
 
 
-/** A running `qm start` and what it has printed, time stamps removed. */
-
 async function waitFor(what: string, test: () => boolean, ms = 30_000, detail = () => ""): Promise<void> {
   const end = Date.now() + ms;
   while (!test()) {
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}\n${detail()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
-}
-
-/** Dovecot with only its auth service: a passwd-file with joe (s3cret) and a socket anyone may use. */
-function startDovecot(dir: string): ChildProcess {
-  writeFileSync(join(dir, "passwd"), "joe:{PLAIN}s3cret\n");
-  writeFileSync(join(dir, "dovecot.conf"), `base_dir = ${dir}/dovecot-run
-state_dir = ${dir}/dovecot-state
-log_path = ${dir}/dovecot.log
-protocols = none
-listen = 127.0.0.1
-ssl = no
-disable_plaintext_auth = yes
-auth_mechanisms = plain login
-auth_failure_delay = 0
-auth_verbose = yes
-passdb {
-  driver = passwd-file
-  args = ${dir}/passwd
-}
-userdb {
-  driver = static
-  args = uid=${NOBODY} gid=${NOBODY} home=/nonexistent
-}
-service auth {
-  unix_listener ${dir}/auth-qm {
-    mode = 0666
-  }
-}
-`);
-  return spawn(DOVECOT, ["-F", "-c", join(dir, "dovecot.conf")], { stdio: "ignore" });
 }
 
 // Python's smtplib, one scenario a run; prints what happened.
@@ -129,7 +97,7 @@ describe("qm start with smtp, submission and smtps listeners; AUTH through a rea
   before(async () => {
     dir = tempDir("qm-sub-");
     chmodSync(dir, 0o755);
-    dovecot = startDovecot(dir);
+    dovecot = startDovecotAuth(dir, { passwd: "joe:{PLAIN}s3cret\n", socket: "auth-qm", plaintext: false });
     await waitFor("Dovecot's auth socket", () => existsSync(join(dir, "auth-qm")), 15_000, dovecotLog);
     peer = await startPeer({});
     home = join(tempDir(), "qm");

@@ -102,3 +102,25 @@ function literals(text: string): string[] {
   }
   return out;
 }
+
+/**
+ * Dovecot with only its auth service, for the SASL tests (qm smtpd's
+ * control/dovecotauth, Postfix's smtpd_sasl_type = dovecot): a passwd-file
+ * of `passwd` lines (user:{SCHEME}password), a static userdb, and an auth
+ * socket anyone may use at `dir`/`socket`. Plain-text logins are refused
+ * unless `plaintext` (Dovecot's own rule; the TLS is the client's). The
+ * caller waits for the socket and stops the child by its PID.
+ */
+export function startDovecotAuth(dir: string, o: { passwd: string; socket: string; plaintext: boolean }): ChildProcess {
+  writeFileSync(join(dir, "passwd"), o.passwd);
+  writeFileSync(join(dir, "dovecot.conf"), [
+    `base_dir = ${dir}/dovecot-run`, `state_dir = ${dir}/dovecot-state`, `log_path = ${dir}/dovecot.log`,
+    "protocols = none", "listen = 127.0.0.1", "ssl = no", `disable_plaintext_auth = ${o.plaintext ? "no" : "yes"}`,
+    "auth_mechanisms = plain login", "auth_failure_delay = 0", "auth_verbose = yes",
+    "passdb {", "  driver = passwd-file", `  args = ${dir}/passwd`, "}",
+    "userdb {", "  driver = static", `  args = uid=${VMAIL_UID} gid=${VMAIL_UID} home=/nonexistent`, "}",
+    "service auth {", `  unix_listener ${dir}/${o.socket} {`, "    mode = 0666", "  }", "}",
+    "",
+  ].join("\n"));
+  return spawn(DOVECOT, ["-F", "-c", join(dir, "dovecot.conf")], { stdio: "ignore" });
+}
