@@ -2,9 +2,10 @@
 // temporary directory, 127.0.0.1 only, a random high port (tried again on
 // another when taken), every name answered from the config alone (no
 // upstream, no /etc/hosts; other names NXDOMAIN). Stopped by its PID.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startOnFreePort } from "./port-daemon.ts";
 
 export const DNSMASQ = "/usr/sbin/dnsmasq";
 export const NO_DNSMASQ = spawnSync(DNSMASQ, ["--version"], { timeout: 10_000 }).status === 0 ? false : "dnsmasq is not installed (scripts/apt-packages.txt)";
@@ -48,44 +49,16 @@ function config(port: number, zone: Zone): string {
   ].join("\n");
 }
 
-function waitStarted(child: ChildProcess): Promise<"started" | "taken" | string> {
-  return new Promise((resolve) => {
-    let err = "";
-    const timer = setTimeout(() => resolve(`dnsmasq did not start: ${err}`), 15_000);
-    child.stderr!.on("data", (b: Buffer) => {
-      err += b.toString();
-      if (/started, version/.test(err)) {
-        clearTimeout(timer);
-        resolve("started");
-      }
-    });
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(/in use/i.test(err) ? "taken" : `dnsmasq exited: ${err}`);
-    });
+export function startDnsmasq(dir: string, zone: Zone): Promise<Dnsmasq> {
+  return startOnFreePort({
+    name: "dnsmasq",
+    command: (port) => {
+      const conf = join(dir, "dnsmasq.conf");
+      writeFileSync(conf, config(port, zone));
+      return { cmd: DNSMASQ, args: ["--keep-in-foreground", `--conf-file=${conf}`] };
+    },
+    started: /started, version/,
+    taken: /in use/i,
+    timeoutMs: 15_000,
   });
-}
-
-export async function startDnsmasq(dir: string, zone: Zone): Promise<Dnsmasq> {
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const conf = join(dir, "dnsmasq.conf");
-    writeFileSync(conf, config(port, zone));
-    const child = spawn(DNSMASQ, ["--keep-in-foreground", `--conf-file=${conf}`], { stdio: ["ignore", "ignore", "pipe"] });
-    const got = await waitStarted(child);
-    if (got === "taken") continue;
-    if (got !== "started") {
-      child.kill("SIGKILL");
-      throw new Error(got);
-    }
-    return {
-      port,
-      stop: () => new Promise<void>((res) => {
-        if (child.exitCode !== null || child.signalCode !== null) return res();
-        child.once("exit", () => res());
-        child.kill("SIGTERM");
-      }),
-    };
-  }
-  throw new Error("dnsmasq found no free port");
 }

@@ -10,9 +10,10 @@
 // high port is tried, and when unbound exits saying it is in use another
 // one, at most 10 times (so-reuseport is off, or a second unbound would
 // share the port instead of failing). Stopped by its PID.
-import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startOnFreePort } from "./port-daemon.ts";
 
 export const UNBOUND = "/usr/sbin/unbound";
 const run = (cmd: string, args: string[], cwd?: string) => spawnSync(cmd, args, { cwd, timeout: 30_000, encoding: "utf8" });
@@ -73,45 +74,17 @@ function config(dir: string, port: number, zones: readonly Zone[], files: readon
   return `${lines.join("\n")}\n`;
 }
 
-function waitStarted(child: ChildProcess): Promise<"started" | "taken" | string> {
-  return new Promise((resolve) => {
-    let err = "";
-    const timer = setTimeout(() => resolve(`unbound did not start: ${err}`), 20_000);
-    child.stderr!.on("data", (b: Buffer) => {
-      err += b.toString();
-      if (/start of service/.test(err)) {
-        clearTimeout(timer);
-        resolve("started");
-      }
-    });
-    child.once("exit", () => {
-      clearTimeout(timer);
-      resolve(/already in use|can't bind/i.test(err) ? "taken" : `unbound exited: ${err}`);
-    });
-  });
-}
-
-export async function startUnbound(dir: string, zones: readonly Zone[]): Promise<Unbound> {
+export function startUnbound(dir: string, zones: readonly Zone[]): Promise<Unbound> {
   const files = zones.map((z) => writeZone(dir, z));
-  for (let attempt = 0; attempt < 10; attempt++) {
-    const port = 20000 + Math.floor(Math.random() * 40000);
-    const conf = join(dir, "unbound.conf");
-    writeFileSync(conf, config(dir, port, zones, files));
-    const child = spawn(UNBOUND, ["-d", "-c", conf], { stdio: ["ignore", "ignore", "pipe"] });
-    const got = await waitStarted(child);
-    if (got === "taken") continue;
-    if (got !== "started") {
-      child.kill("SIGKILL");
-      throw new Error(got);
-    }
-    return {
-      port,
-      stop: () => new Promise<void>((res) => {
-        if (child.exitCode !== null || child.signalCode !== null) return res();
-        child.once("exit", () => res());
-        child.kill("SIGTERM");
-      }),
-    };
-  }
-  throw new Error("unbound found no free port");
+  return startOnFreePort({
+    name: "unbound",
+    command: (port) => {
+      const conf = join(dir, "unbound.conf");
+      writeFileSync(conf, config(dir, port, zones, files));
+      return { cmd: UNBOUND, args: ["-d", "-c", conf] };
+    },
+    started: /start of service/,
+    taken: /already in use|can't bind/i,
+    timeoutMs: 20_000,
+  });
 }
