@@ -292,6 +292,43 @@ describe("qm smtpd policy servers and milters", { timeout: 600_000 }, () => {
       }
     });
 
+    it("a policy server asked at RCPT and END-OF-MESSAGE gets Postfix's attributes; PREPEND and a refusal after the dot are obeyed; RELAYCLIENT skips it", T, async () => {
+      reset();
+      const requests: Map<string, string>[] = [];
+      const srv = await fakeServer(join(dir, "eom.sock"), (s) => {
+        let buf = "";
+        s.on("data", (b: Buffer) => {
+          buf += b.toString("latin1");
+          for (let end = buf.indexOf("\n\n"); end >= 0; end = buf.indexOf("\n\n")) {
+            const req = new Map(buf.slice(0, end).split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)] as [string, string]));
+            buf = buf.slice(end + 2);
+            requests.push(req);
+            const eom = req.get("protocol_state") === "END-OF-MESSAGE";
+            s.write(eom && req.get("sender") === "no@example.test" ? "action=REJECT 5.7.0 not after all\n\n" : eom ? "action=DUNNO\n\n" : "action=PREPEND X-Policy: seen\n\n");
+          }
+        });
+      });
+      try {
+        control(home, "policyservers", `unix:${srv.path}:5:tempfail:rcpt,eom\n`);
+        const r = await smtpd(transcript("yes@example.test", ["postmaster@example.test"], mail("policy-eom")));
+        assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m, r.stdout.toString() + r.stderr.toString());
+        assert.match(arrived(home, "policy-eom") ?? "", /^Received: \(qmail [^\n]*\nX-Policy: seen\nReceived: from /);
+        const [rcpt, eom] = requests;
+        assert.deepEqual([rcpt?.get("request"), rcpt?.get("protocol_state"), rcpt?.get("protocol_name"), rcpt?.get("helo_name"), rcpt?.get("sender"), rcpt?.get("recipient"), rcpt?.get("client_address"), rcpt?.get("server_address")], ["smtpd_access_policy", "RCPT", "ESMTP", "client.test", "yes@example.test", "postmaster@example.test", "192.0.2.9", "192.0.2.1"]);
+        assert.deepEqual([eom?.get("protocol_state"), eom?.get("recipient"), eom?.get("recipient_count")], ["END-OF-MESSAGE", "", "1"]);
+        assert.ok(Number(eom?.get("size")) > 100);
+        const no = await smtpd(transcript("no@example.test", ["postmaster@example.test"], mail("policy-eom-no")));
+        assert.equal(codes(no)[5], "554 5.7.0 not after all");
+        assert.equal(arrived(home, "policy-eom-no"), undefined);
+        const asked = requests.length;
+        const relay = await runQm(["smtpd"], { input: transcript("no@example.test", ["postmaster@example.test"], mail("policy-relay")), env: { QMHOME: home, TCPREMOTEIP: "192.0.2.9", RELAYCLIENT: "" }, timeoutMs: 90_000 });
+        assert.match(codes(relay).join("\n"), /^250 2\.0\.0 ok/m);
+        assert.equal(requests.length, asked, "not asked about a RELAYCLIENT");
+      } finally {
+        await srv.close();
+      }
+    });
+
     it("a bad line in control/milters makes the controls unreadable: 421 and a log line", T, async () => {
       control(home, "milters", "inet:localhost\n");
       const r = await smtpd("QUIT\r\n");

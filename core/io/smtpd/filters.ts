@@ -30,6 +30,9 @@ export interface FilterContext {
 export type Filtered = { readonly first: readonly Uint8Array[]; readonly refuse: null; readonly envelope: Envelope } | { readonly first: readonly Uint8Array[]; readonly refuse: string };
 
 type Lines = readonly string[] | null;
+const NO_POLICY = { refuse: null, discard: false, hold: null, prepend: [] } as const;
+/** Clients the policy servers are not asked about, as Postfix sites put permit_sasl_authenticated and permit_mynetworks first. */
+const trusted = (s: Session) => s.user !== null || s.relay !== null;
 
 export class SessionFilters {
   readonly #policy: PolicyServers;
@@ -75,13 +78,13 @@ export class SessionFilters {
     this.#discard = false;
     this.#hold = null;
     if (!this.#milters.any || s.sender === null) return null;
-    const auth: [string, string][] = s.user === null ? [] : [["{auth_type}", "PLAIN"], ["{auth_authen}", s.user]];
+    const auth: [string, string][] = s.user === null ? [] : [["{auth_authen}", s.user]];
     return (await this.#milters.mail(s.sender, [["i", this.#cx.sid], ["{mail_addr}", s.sender], ...auth])).refuse;
   }
 
-  /** A recipient the session has taken: the policy servers, then the milters, may still refuse it. */
+  /** A recipient the session has taken: the policy servers (not for a client that authenticated or has RELAYCLIENT), then the milters, may still refuse it. */
   async rcpt(s: Session, addr: string): Promise<Lines> {
-    const p = await this.#policy.check(this.#facts(s, "RCPT", addr, 0, 0));
+    const p = trusted(s) ? NO_POLICY : await this.#policy.check(this.#facts(s, "RCPT", addr, 0, 0));
     this.#note(p);
     if (p.refuse) return [p.refuse];
     if (!this.#milters.any) return null;
@@ -115,7 +118,7 @@ export class SessionFilters {
     }
     if (!d.done) return { first: [], refuse: `552 5.3.4 the message is over the ${MAX_FILTERED} bytes the mail filters can hold` };
     const env: Envelope = { sender: s.sender ?? "", recipients: s.recipients };
-    const p = this.#policy.atEndOfMessage ? await this.#policy.check(this.#facts(s, "END-OF-MESSAGE", "", s.recipients.length, size)) : null;
+    const p = this.#policy.atEndOfMessage && !trusted(s) ? await this.#policy.check(this.#facts(s, "END-OF-MESSAGE", "", s.recipients.length, size)) : null;
     if (p) this.#note(p);
     if (p?.refuse) return { first: [], refuse: p.refuse };
     let message: Uint8Array = Buffer.concat([toBytes(this.#prepend.map((f) => `${f}\n`).join("")), ...held]);
