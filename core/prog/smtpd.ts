@@ -29,6 +29,7 @@ import { acceptTls, SmtpConn } from "../io/smtpd/conn.ts";
 import { loadInboundCheck, MAX_HELD, type InboundCheck, type SenderCheck } from "../io/dkim/inbound.ts";
 import { openGuard } from "../io/smtpd/guard.ts";
 import { prepareGreylistDir } from "../io/smtpd/greylist-store.ts";
+import { filterStep, SessionFilters, type Filtered } from "../io/smtpd/filters.ts";
 
 /**
  * qm smtpd (man qm-smtpd(8)): qmail-smtpd's sessions, either one on
@@ -137,6 +138,15 @@ async function checkAuth(home: string, c: SmtpControls, user: string, pass: stri
 
 /** One whole session on `sock`. Never throws for anything the client sends. */
 export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<void> {
+  const done: (() => void)[] = [];
+  try {
+    await oneSession(sock, peer, deps, done);
+  } finally {
+    for (const f of done) f(); // the policy servers' and milters' connections end with the session
+  }
+}
+
+async function oneSession(sock: Duplex, peer: Peer, deps: Deps, done: (() => void)[]): Promise<void> {
   const sid = `${process.pid}.${++sessions}`;
   const ip = peer.remoteIP;
   log.info(sessionLine.connect("smtpd", sid, peer));
@@ -180,6 +190,14 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     log.info(sessionLine.dropped("smtpd", sid, ip, unwelcome));
     return conn.close();
   }
+  const filters = new SessionFilters(c, { sid, me: c.me, peer, tls: () => conn.tlsInfo, log: (level, line) => log[level](line) });
+  done.push(() => filters.close());
+  const refusedAtConnect = await filters.connect();
+  if (refusedAtConnect) {
+    conn.reply(refusedAtConnect);
+    log.info(sessionLine.dropped("smtpd", sid, ip, refusedAtConnect[0]!));
+    return conn.close();
+  }
   conn.reply([`220 ${c.greeting} ESMTP`]);
   let s = startSession(peer.relay, conn.tls);
   /** Says and logs the replies; a refusal (4xx, 5xx) gets its line. */
@@ -212,7 +230,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
       continue;
     }
     const before = s;
-    const r = step(s, got.line, p);
+    const r = filters.active ? await filterStep(filters, s, step(s, got.line, p), got.line) : step(s, got.line, p);
     s = r.session;
     let replies = r.replies;
     if (before.sender === null && s.sender !== null) {
@@ -235,7 +253,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
     }
     if (e.kind === "rcpt") {
       const lookup = peer.rcptCheck ?? c.rcptCheck;
-      const next = await guard.rcpt(s, e.addr, async () => (lookup ? checkRecipient(deps.home, e.addr, c.rules) : "ok"));
+      const next = await filterStep(filters, s, await guard.rcpt(s, e.addr, async () => (lookup ? checkRecipient(deps.home, e.addr, c.rules) : "ok")), "");
       answer(next.replies, got.line, false, s);
       s = next.session;
     } else if (e.kind === "auth") {
@@ -278,7 +296,7 @@ export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<
         return conn.close();
       }
       const limits: DataLimits = { ...DEFAULT_LIMITS, databytes: p.databytes };
-      const out = await receiveData(conn, s, peer, deps.home, limits, checking, c.mindatarate);
+      const out = await receiveData(conn, s, peer, deps.home, limits, checking, c.mindatarate, filters);
       checking = null;
       if (out === null) {
         log.info(sessionLine.dropped("smtpd", sid, ip, "connection lost in DATA"));
@@ -307,7 +325,7 @@ function pathAddress(arg: string, key: "FROM" | "TO"): string | null {
 const BATCH = 64 * 1024;
 
 /** DATA: decode, stream into the queue, and say what happened; null when the client vanished. */
-async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits, checking: Checking | null, minRate: SmtpControls["mindatarate"]): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
+async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string, limits: DataLimits, checking: Checking | null, minRate: SmtpControls["mindatarate"], filters: SessionFilters): Promise<{ reply: string; close: boolean; queued?: Queued } | null> {
   const d = startData(limits);
   let lost: "eof" | "timeout" | "slow" | null = null;
   // control/mindatarate: after the grace window, the data must keep up with RATE bytes a second since the 354
@@ -331,11 +349,13 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     }
     const fed = feedData(d, chunk);
     conn.unread(chunk.subarray(fed.used));
+    if (d.done) conn.progress(false); // after the final dot the client waits on us (the checks, the milters), not we on it
     return fed.out;
   };
   // who authenticated stands where qmail puts TCPREMOTEINFO: (user@ip), as qmail's AUTH patches write it
   const received = toBytes(receivedLine({ ...peer, remoteInfo: s.user ?? peer.remoteInfo, helo: s.helo, protocol: protocolName(s.esmtp, conn.tls, s.user !== null, s.utf8) }, Date.now()));
-  const checked = checking ? await checkData(checking, pull, d, received) : { first: [received], refuse: null };
+  const authChecked = checking ? await checkData(checking, pull, d, received) : { first: [received], refuse: null };
+  const checked: Filtered | { first: Uint8Array[]; refuse: string | null } = filters.active && authChecked.refuse === null ? await filters.message(authChecked.first, pull, d, s) : authChecked;
   async function* body(): AsyncGenerator<Uint8Array> {
     let batch: Uint8Array[] = [...checked.first];
     let size = batch.reduce((n, b) => n + b.length, 0);
@@ -355,7 +375,8 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     if (batch.length > 0) yield Buffer.concat(batch); // the checks held the whole message
   }
   const held = d.problem !== null || d.fatal !== null || lost !== null || checked.refuse !== null; // found while holding it for the checks
-  const queued = held ? null : await submit(home, body(), { sender: s.sender ?? "", recipients: s.recipients }, { who: { kind: "network" } });
+  const envelope = "envelope" in checked ? checked.envelope : { sender: s.sender ?? "", recipients: s.recipients }; // the milters may change it
+  const queued = held ? null : await submit(home, body(), envelope, { who: { kind: "network" } });
   while (!d.done) await pull(); // the queue gave up early: read on to the final dot
   conn.deadline = null;
   conn.progress(false);

@@ -9,6 +9,7 @@ import { errText, isMissing } from "../base/errno.ts";
 import { readRules } from "../send/controls.ts";
 import { virtualAuthOn } from "./virtual-auth.ts";
 import { DEFENCE_FILES, readDefences, type Defences } from "./defence-controls.ts";
+import { parseFilterLines, type FilterSpec } from "../../lib/smtpd/filter-line.ts";
 
 /** Everything `qm smtpd` reads from control/ (docs/qmail.md §6.1, §10; man qm-smtpd). */
 export interface SmtpControls {
@@ -34,10 +35,12 @@ export interface SmtpControls {
   readonly senderlogins: SenderLogins | null;
   readonly rules: RewriteRules;
   readonly defences: Defences; // dnsbl, dnswl, ratelimits, greylist, greetdelay (defence-controls.ts)
+  readonly policyservers: readonly FilterSpec[]; // asked at RCPT (and END-OF-MESSAGE), core/io/smtpd/policyd.ts
+  readonly milters: readonly FilterSpec[]; // core/io/smtpd/milters.ts
 }
 
 /** Every control file a session reads (servercert.pem: core/io/smtpd/cert.ts): what the listener's reload line may name. */
-export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "virtualusers", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "timeoutcommand", "timeoutbusy", "mindatarate", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem", ...DEFENCE_FILES] as const;
+export const SMTPD_FILES = ["me", "smtpgreeting", "localiphost", "checkpassword", "dovecotauth", "virtualusers", "senderlogins", "authfailures", "authdelay", "timeoutsmtpd", "timeoutcommand", "timeoutbusy", "mindatarate", "databytes", "maxrcpt", "rcptcheck", "queuefree", "rcpthosts", "morercpthosts.cdb", "badmailfrom", "authpolicy", "resolvers", "locals", "virtualdomains", "percenthack", "envnoathost", "srs", "srsdomain", "servercert.pem", "policyservers", "milters", ...DEFENCE_FILES] as const;
 
 /** RFC 5321 §4.5.3.1.8 asks for at least 100; Postfix and OpenSMTPD ship 1000. */
 const DEFAULT_MAXRCPT = 1000;
@@ -74,7 +77,7 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   if (rateLine.kind !== "ok") return rateLine;
   const rate = parseDataRate(rateLine.value);
   if (rate.kind !== "ok") return rate;
-  const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom"), readControlList(home, "senderlogins")]);
+  const lists = await Promise.all([readControlList(home, "rcpthosts"), readControlList(home, "badmailfrom"), readControlList(home, "senderlogins"), readControlList(home, "policyservers"), readControlList(home, "milters")]);
   const files = [await optionalFile(join(home, "control", "morercpthosts.cdb"))];
   const rules = await readRules(home, host);
   const defences = await readDefences(home);
@@ -83,7 +86,11 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
   const [localiphost, checkpassword, dovecotauth] = lines.map(v);
   if (dovecotauth && !dovecotauth.startsWith("/")) return temp(`control/dovecotauth must name Dovecot's auth socket by its full path, not ${JSON.stringify(dovecotauth.slice(0, 100))}`, "4.3.0");
   const [timeout, databytes, maxRcpt, rcptCheck, queuefree, authdelay, authfailures, timeoutcommand, timeoutbusy] = nums.map(v);
-  const [rcpthosts, badmailfrom, senderlogins] = lists.map(v);
+  const [rcpthosts, badmailfrom, senderlogins, policyLines, milterLines] = lists.map(v);
+  const policyservers = parseFilterLines("policyservers", policyLines ?? [], true);
+  if (policyservers.kind !== "ok") return policyservers;
+  const milters = parseFilterLines("milters", milterLines ?? [], false);
+  if (milters.kind !== "ok") return milters;
   const [mrh] = files.map(v);
   const lower = (xs: string[]) => new Set(xs.map((x) => x.toLowerCase()));
   return ok({
@@ -109,6 +116,8 @@ export async function readSmtpControls(home: string): Promise<Result<SmtpControl
     senderlogins: senderlogins ? parseSenderLogins(senderlogins) : null,
     rules: v(rules),
     defences: v(defences),
+    policyservers: policyservers.value,
+    milters: milters.value,
   });
 }
 
