@@ -95,8 +95,9 @@ describe("the maildrop path", { timeout: 300_000, skip: !isRoot && "needs root t
         assert.ok(closed > fsynced, "closed after the fsync, without error");
         const lastWrite = lines.findLastIndex((l) => /(?:write|pwrite64)\(/.test(l) && l.includes(file));
         assert.ok(lastWrite > created && lastWrite < fsyncStart, "every write to the file comes before the fsync");
-        const ack = w === SMTPD ? at(/write\(1<[^>]*>, ".*250 2\.0\.0 ok/) : at(/exit_group\(0\)/);
-        assert.ok(ack > closed, `the acknowledgement (${lines[ack]}) comes after the fsync and close`);
+        // a write of SMTP replies, the last of them the 250 (under tsx, esbuild's transform of smtpd's source, which holds that text, goes through a pipe too)
+        const ack = w === SMTPD ? at(/write\(1<[^>]*>, "(?:\d{3}[ -](?:(?!\\r\\n).)*\\r\\n)*250 2\.0\.0 ok \d+ qp /) : at(/exit_group\(0\)/);
+        assert.ok(ack > closed, `the acknowledgement (${lines[ack]}) comes after the fsync and close; writes to fd 1: ${lines.filter((l) => l.includes("write(1<")).map((l) => l.slice(0, 160)).join(" | ")}`);
         // (only the queue's files count: under tsx, the runtime's own transpile cache is written by rename)
         const moved = lines.filter((l) => /^\d+ +(?:rename|renameat2?|link|linkat)\(/.test(l) && l.includes("/queue/"));
         assert.deepEqual(moved, [], "no rename or link in the queue");
