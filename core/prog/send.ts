@@ -115,7 +115,7 @@ export function startSend(opts: SendOptions): SendHandle {
     setRetry: (e) => store.setRetry(queue, e.chan, e.id, e.at),
     readBounce: (e) => store.readBounce(queue, e.id),
     submitBounce: (e) =>
-      later(submitBounce(home, { head: e.head, mess: store.messPath(queue, e.id), envelope: e.envelope, maxBytes: e.maxBytes }, env).then((r) => ({ kind: "bounced", id: e.id, r: r.kind === "ok" ? ok({ kind: "sent", qp: r.value.qp }) : r }))),
+      later(submitBounce(home, { head: e.head, tail: e.tail, headersOnly: e.headersOnly, mess: store.messPath(queue, e.id), envelope: e.envelope, maxBytes: e.maxBytes }, env).then((r) => ({ kind: "bounced", id: e.id, r: r.kind === "ok" ? ok({ kind: "sent", qp: r.value.qp }) : r }))),
     removeBounce: (e) => store.removeBounce(queue, e.id),
     noteDeferrals: (e) => noteDeferrals(queue, e.id, e.birth, e.attempts),
     clearMark: (e) => (removeStatus(queue, e.id), clearMarkSync(queue, e.id)),

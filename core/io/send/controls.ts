@@ -13,7 +13,7 @@ import { readControlLine, readControlList, readControlMap, readControlNumber } f
 export type { SendControls } from "../../lib/send/state.ts";
 
 /** Every file readSendControls() reads: what a reload's log line may name. */
-export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "concurrencyrecipient", "queuelifetime", "bouncemaxbytes", ...SRS_FILES] as const;
+export const SEND_FILES = ["me", "locals", "virtualdomains", "percenthack", "envnoathost", "bouncefrom", "bouncehost", "doublebounceto", "doublebouncehost", "concurrencylocal", "concurrencyremote", "concurrencyrecipient", "queuelifetime", "bouncemaxbytes", "bouncestyle", ...SRS_FILES] as const;
 
 export async function readRules(home: string, me: string): Promise<Result<RewriteRules>> {
   const locals = await readControlList(home, "locals");
@@ -41,16 +41,17 @@ export async function readSendControls(home: string): Promise<Result<SendControl
   const rules = await readRules(home, host);
   if (rules.kind !== "ok") return rules;
   const line = (name: string, def: string) => readControlLine(home, name, def);
-  const parts = [await line("bouncefrom", "MAILER-DAEMON"), await line("bouncehost", host), await line("doublebounceto", "postmaster"), await line("doublebouncehost", host)];
+  const parts = [await line("bouncefrom", "MAILER-DAEMON"), await line("bouncehost", host), await line("doublebounceto", "postmaster"), await line("doublebouncehost", host), await line("bouncestyle", "dsn")];
   const nums = [await readControlNumber(home, "concurrencylocal", DEFAULT_CONCURRENCY.local), await readControlNumber(home, "concurrencyremote", DEFAULT_CONCURRENCY.remote), await readControlNumber(home, "queuelifetime", QUEUE_LIFETIME), await readControlNumber(home, "bouncemaxbytes", BOUNCE_MAX_BYTES), await readControlNumber(home, "concurrencyrecipient", -1)];
   for (const r of [...parts, ...nums]) if (r.kind !== "ok") return r;
   const v = <T>(r: Result<T>) => (r as { value: T }).value;
-  const [bouncefrom, bouncehost, doublebounceto, doublebouncehost] = parts.map((r) => v(r) ?? "");
+  const [bouncefrom, bouncehost, doublebounceto, doublebouncehost, style] = parts.map((r) => v(r) ?? "");
+  if (style !== "dsn" && style !== "qsbmf") return temp(`control/bouncestyle must be dsn or qsbmf, not ${JSON.stringify(style!.slice(0, 40))}`);
   const [local, remote, lifetime, maxbytes, perRcpt] = nums.map((r) => v(r));
   return ok({
     me: host,
     rules: rules.value,
-    bounce: { bouncefrom: bouncefrom!, bouncehost: bouncehost!, doublebounceto: doublebounceto!, doublebouncehost: doublebouncehost!, maxbytes: Math.max(0, maxbytes!) },
+    bounce: { bouncefrom: bouncefrom!, bouncehost: bouncehost!, doublebounceto: doublebounceto!, doublebouncehost: doublebouncehost!, maxbytes: Math.max(0, maxbytes!), style },
     concurrency: { local: capConcurrency(local!), remote: capConcurrency(remote!) },
     // one recipient (a hanging .qmail program) may hold at most half the local slots unless control/concurrencyrecipient says otherwise
     concurrencyRecipient: perRcpt! >= 0 ? perRcpt! : Math.max(1, Math.ceil(capConcurrency(local!) / 2)),

@@ -60,7 +60,7 @@ export type Effect =
   | { readonly kind: "removeChannel"; readonly chan: Channel; readonly id: number }
   | { readonly kind: "setRetry"; readonly chan: Channel; readonly id: number; readonly at: number }
   | { readonly kind: "readBounce"; readonly id: number }
-  | { readonly kind: "submitBounce"; readonly id: number; readonly head: string; readonly envelope: Envelope; readonly maxBytes: number } // head + mess -> bounced
+  | { readonly kind: "submitBounce"; readonly id: number; readonly head: string; readonly tail: string; readonly headersOnly: boolean; readonly envelope: Envelope; readonly maxBytes: number } // head + mess + tail -> bounced
   | { readonly kind: "removeBounce"; readonly id: number }
   | { readonly kind: "noteDeferrals"; readonly id: number; readonly birth: number; readonly attempts: readonly Attempt[] } // the status record, queue/defer/
   | { readonly kind: "clearMark"; readonly id: number } // the status record and the hold mark go, while mess/ still holds the inode

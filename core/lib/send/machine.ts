@@ -12,7 +12,8 @@
  *   before `end msg` and the unlinks of mess, intd and info.
  */
 import { ok, temp, type Result } from "../base/result.ts";
-import { bounceHead, bounceParagraph, planBounce } from "./bounce.ts";
+import { bounceParagraph, planBounce } from "./bounce.ts";
+import { buildNotice } from "./notice.ts";
 import type { Bounced, Emit, Event } from "./effects.ts";
 import { line } from "./log.ts";
 import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "./prioq.ts";
@@ -402,7 +403,8 @@ function complete(m: Machine, msg: Msg): void {
   const text = m.emit({ kind: "readBounce", id: msg.id });
   const plan = text.kind === "ok" && text.value !== null ? planBounce(msg.sender, m.c.bounce) : null;
   if (text.kind === "ok" && text.value !== null && plan && plan.kind !== "triple") {
-    return m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope, maxBytes: m.c.bounce.maxbytes });
+    const n = buildNotice(plan, text.value, { action: "failed", controls: m.c.bounce, me: m.c.me, nowMs: m.clock(), id: msg.id, birth: msg.birth });
+    return m.emit({ kind: "submitBounce", id: msg.id, head: n.head, tail: n.tail, headersOnly: n.headersOnly, envelope: plan.envelope, maxBytes: m.c.bounce.maxbytes });
   }
   // nothing to queue: the rest of the completion still comes after this step, as a queued bounce's does
   m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r: text.kind !== "ok" ? text : plan ? TRIPLE : NO_BOUNCE } });

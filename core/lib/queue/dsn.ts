@@ -1,0 +1,120 @@
+/**
+ * RFC 3461 delivery status notification parameters as the queue keeps them
+ * with a message: RET and ENVID from MAIL, NOTIFY and ORCPT from each RCPT
+ * (qm-queue(5) "dsn/"). xtext (RFC 3461 §4) is decoded on the way in and
+ * encoded again for the next hop; the queue keeps decoded text.
+ */
+
+export type Ret = "FULL" | "HDRS";
+export type NotifyWhen = "SUCCESS" | "FAILURE" | "DELAY";
+/** NOTIFY=NEVER, or the conditions asked for. */
+export type Notify = "NEVER" | readonly NotifyWhen[];
+
+export interface RcptDsn {
+  readonly notify?: Notify;
+  /** ORCPT decoded: "rfc822;joe@x.test" (address type, ";", the address). */
+  readonly orcpt?: string;
+}
+
+export interface MessageDsn {
+  readonly ret?: Ret;
+  /** ENVID decoded. */
+  readonly envid?: string;
+  /** Per recipient, keyed by the envelope recipient as queued. */
+  readonly rcpts: ReadonlyMap<string, RcptDsn>;
+}
+
+/** RFC 3461 §4.4: ENVID at most 100 characters (of xtext). */
+export const MAX_ENVID = 100;
+/** RFC 3461 §4.2: ORCPT's address at most 500 characters. */
+export const MAX_ORCPT = 500;
+
+const HEX = "0123456789ABCDEF";
+
+/** RFC 3461 §4: xtext decoded, or null when malformed (a bad "+XX", a character outside "!".."~", or "="). */
+export function decodeXtext(s: string): string | null {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 0x2b) {
+      const h = s.slice(i + 1, i + 3);
+      if (!/^[0-9A-F]{2}$/.test(h)) return null;
+      out += String.fromCharCode(parseInt(h, 16));
+      i += 2;
+    } else if (c < 0x21 || c > 0x7e || c === 0x3d) return null;
+    else out += s[i];
+  }
+  return out;
+}
+
+/** xtext of a byte string: "+", "=", and what is outside "!".."~" as "+XX". */
+export function encodeXtext(s: string): string {
+  let out = "";
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i) & 0xff;
+    out += c < 0x21 || c > 0x7e || c === 0x2b || c === 0x3d ? `+${HEX[c >> 4]}${HEX[c & 15]}` : s[i];
+  }
+  return out;
+}
+
+/** NOTIFY's value: NEVER alone, or a set of SUCCESS, FAILURE, DELAY (any case); null when not. */
+export function parseNotify(v: string): Notify | null {
+  const words = v.toUpperCase().split(",");
+  if (words.length === 1 && words[0] === "NEVER") return "NEVER";
+  const seen = new Set<NotifyWhen>();
+  for (const w of words) {
+    if (w !== "SUCCESS" && w !== "FAILURE" && w !== "DELAY") return null;
+    if (seen.has(w)) return null;
+    seen.add(w);
+  }
+  return [...seen];
+}
+
+/** Whether a notice of this kind is wanted: without NOTIFY, failures and delays only (RFC 3461 §4.1). */
+export function wants(r: RcptDsn | undefined, when: NotifyWhen): boolean {
+  const n = r?.notify;
+  if (n === undefined) return when !== "SUCCESS";
+  return n !== "NEVER" && n.includes(when);
+}
+
+/** The record kept in queue/dsn/: one field a line, values xtext-encoded, so any byte survives. */
+export function formatDsnRecord(d: MessageDsn, flags: { readonly warned?: boolean } = {}): string {
+  const lines = ["qm-dsn 1"];
+  if (d.ret) lines.push(`ret ${d.ret}`);
+  if (d.envid !== undefined) lines.push(`envid ${encodeXtext(d.envid)}`);
+  if (flags.warned) lines.push("warned");
+  for (const [addr, r] of d.rcpts) {
+    const n = r.notify === undefined ? "-" : r.notify === "NEVER" ? "NEVER" : r.notify.join(",") || "-";
+    lines.push(`rcpt ${encodeXtext(addr)} ${n} ${r.orcpt === undefined ? "-" : encodeXtext(r.orcpt)}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+/** The record read back; a line that does not parse is skipped, a file that is not one gives null. */
+export function parseDsnRecord(text: string): { dsn: MessageDsn; warned: boolean } | null {
+  const lines = text.split("\n");
+  if (lines[0] !== "qm-dsn 1") return null;
+  let ret: Ret | undefined;
+  let envid: string | undefined;
+  let warned = false;
+  const rcpts = new Map<string, RcptDsn>();
+  for (const l of lines.slice(1)) {
+    const f = l.split(" ");
+    if (f[0] === "ret" && (f[1] === "FULL" || f[1] === "HDRS")) ret = f[1];
+    else if (f[0] === "envid" && f.length === 2) envid = decodeXtext(f[1]!) ?? undefined;
+    else if (f[0] === "warned") warned = true;
+    else if (f[0] === "rcpt" && f.length === 4) {
+      const addr = decodeXtext(f[1]!);
+      const notify = f[2] === "-" ? undefined : parseNotify(f[2]!);
+      const orcpt = f[3] === "-" ? undefined : decodeXtext(f[3]!);
+      if (addr === null || notify === null || orcpt === null) continue;
+      rcpts.set(addr, { ...(notify ? { notify } : {}), ...(orcpt !== undefined ? { orcpt } : {}) });
+    }
+  }
+  return { dsn: { ...(ret ? { ret } : {}), ...(envid !== undefined ? { envid } : {}), rcpts }, warned };
+}
+
+/** True when nothing was asked: no record is kept. */
+export function isEmptyDsn(d: MessageDsn | undefined): boolean {
+  return !d || (d.ret === undefined && d.envid === undefined && [...d.rcpts.values()].every((r) => r.notify === undefined && r.orcpt === undefined));
+}
