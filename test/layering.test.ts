@@ -51,6 +51,7 @@ const DOORS: Record<string, readonly string[]> = {
     "core/lib/queue/envelope.ts", // the envelope every injector and QMQP carry
     "core/lib/queue/codes.ts", // qmail-queue's exit codes, which QMQP maps
     "core/lib/queue/layout.ts", // paths into the queue (remote's queue/lock/tcpto)
+    "core/lib/queue/dsn.ts", // RFC 3461 parameters the queue keeps: smtpd takes them, send reports on them, remote passes them on
   ],
   tls: [
     "core/lib/tls/policy.ts", // remote delivery: control/tlspolicy's levels

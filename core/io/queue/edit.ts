@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import { resplit, type PendingRecord } from "../../lib/queue/requeue.ts";
+import { removeDsn } from "./dsn.ts";
 import { bounceHead, bounceParagraph, planBounce, type BounceControls } from "../../lib/send/bounce.ts";
 import { bounceRecipient, type Channel, type RewriteRules } from "../../lib/send/rewrite.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
@@ -55,6 +56,7 @@ export async function deleteMessage(queue: string, id: number): Promise<Result<b
     unlinkIfThere(join(queue, flatPath("todo", id)));
     for (const c of CHANNELS) unlinkIfThere(join(queue, splitPath(c, id)));
     unlinkIfThere(join(queue, flatPath("bounce", id)));
+    removeDsn(queue, id);
     removeStatus(queue, id);
     await Promise.all([join(queue, "todo"), join(queue, "bounce"), split(queue, "local", id), split(queue, "remote", id)].map((d) => fsyncPath(d, { directory: true })));
   } catch (err) {

@@ -77,27 +77,48 @@ export function wants(r: RcptDsn | undefined, when: NotifyWhen): boolean {
   return n !== "NEVER" && n.includes(when);
 }
 
+/** A success to report at the message's end: "delivered" (local) or "relayed" (to a server without DSN). */
+export interface DoneNote {
+  readonly action: "delivered" | "relayed";
+  readonly addr: string;
+  readonly text: string;
+}
+
+/** queue/dsn/<N>/<id>: the parameters, whether the delay warning went out, the successes to report. */
+export interface DsnState {
+  readonly dsn: MessageDsn;
+  readonly warned: boolean;
+  readonly done: readonly DoneNote[];
+}
+
+/** One "done" line, as appended when a success is recorded. */
+export function formatDoneLine(d: DoneNote): string {
+  return `done ${d.action} ${encodeXtext(d.addr)} ${encodeXtext(d.text) || "-"}\n`;
+}
+
 /** The record kept in queue/dsn/: one field a line, values xtext-encoded, so any byte survives. */
-export function formatDsnRecord(d: MessageDsn, flags: { readonly warned?: boolean } = {}): string {
+export function formatDsnRecord(st: DsnState): string {
+  const d = st.dsn;
   const lines = ["qm-dsn 1"];
   if (d.ret) lines.push(`ret ${d.ret}`);
   if (d.envid !== undefined) lines.push(`envid ${encodeXtext(d.envid)}`);
-  if (flags.warned) lines.push("warned");
+  if (st.warned) lines.push("warned");
   for (const [addr, r] of d.rcpts) {
     const n = r.notify === undefined ? "-" : r.notify === "NEVER" ? "NEVER" : r.notify.join(",") || "-";
     lines.push(`rcpt ${encodeXtext(addr)} ${n} ${r.orcpt === undefined ? "-" : encodeXtext(r.orcpt)}`);
   }
-  return `${lines.join("\n")}\n`;
+  return `${lines.join("\n")}\n${st.done.map(formatDoneLine).join("")}`;
 }
 
 /** The record read back; a line that does not parse is skipped, a file that is not one gives null. */
-export function parseDsnRecord(text: string): { dsn: MessageDsn; warned: boolean } | null {
+export function parseDsnRecord(text: string): DsnState | null {
   const lines = text.split("\n");
   if (lines[0] !== "qm-dsn 1") return null;
   let ret: Ret | undefined;
   let envid: string | undefined;
   let warned = false;
   const rcpts = new Map<string, RcptDsn>();
+  const done: DoneNote[] = [];
   for (const l of lines.slice(1)) {
     const f = l.split(" ");
     if (f[0] === "ret" && (f[1] === "FULL" || f[1] === "HDRS")) ret = f[1];
@@ -109,12 +130,48 @@ export function parseDsnRecord(text: string): { dsn: MessageDsn; warned: boolean
       const orcpt = f[3] === "-" ? undefined : decodeXtext(f[3]!);
       if (addr === null || notify === null || orcpt === null) continue;
       rcpts.set(addr, { ...(notify ? { notify } : {}), ...(orcpt !== undefined ? { orcpt } : {}) });
+    } else if (f[0] === "done" && f.length === 4 && (f[1] === "delivered" || f[1] === "relayed")) {
+      const addr = decodeXtext(f[2]!);
+      const t = f[3] === "-" ? "" : decodeXtext(f[3]!);
+      if (addr !== null && t !== null) done.push({ action: f[1], addr, text: t });
     }
   }
-  return { dsn: { ...(ret ? { ret } : {}), ...(envid !== undefined ? { envid } : {}), rcpts }, warned };
+  return { dsn: { ...(ret ? { ret } : {}), ...(envid !== undefined ? { envid } : {}), rcpts }, warned, done };
 }
 
 /** True when nothing was asked: no record is kept. */
 export function isEmptyDsn(d: MessageDsn | undefined): boolean {
   return !d || (d.ret === undefined && d.envid === undefined && [...d.rcpts.values()].every((r) => r.notify === undefined && r.orcpt === undefined));
+}
+
+/**
+ * The envelope records (qm-queue(5)): `M<ret> <envid>` after the sender,
+ * `N<notify> <orcpt>` before the recipient it is about; "-" for what was not
+ * given, values xtext-encoded. Within MAX_ADDR as every envelope field.
+ */
+export function formatMRecord(d: MessageDsn): string | null {
+  if (d.ret === undefined && d.envid === undefined) return null;
+  return `M${d.ret ?? "-"} ${d.envid === undefined ? "-" : encodeXtext(d.envid)}`;
+}
+export function formatNRecord(r: RcptDsn | undefined): string | null {
+  if (!r || (r.notify === undefined && r.orcpt === undefined)) return null;
+  const n = r.notify === undefined ? "-" : r.notify === "NEVER" ? "NEVER" : r.notify.join(",");
+  return `N${n} ${r.orcpt === undefined ? "-" : encodeXtext(r.orcpt)}`;
+}
+/** An M record's text (without the letter), or null when malformed. */
+export function parseMRecord(s: string): { ret?: Ret; envid?: string } | null {
+  const [ret, envid, more] = s.split(" ");
+  if (more !== undefined || envid === undefined || (ret !== "-" && ret !== "FULL" && ret !== "HDRS")) return null;
+  const e = envid === "-" ? undefined : decodeXtext(envid);
+  if (e === null) return null;
+  return { ...(ret !== "-" ? { ret } : {}), ...(e !== undefined ? { envid: e } : {}) };
+}
+/** An N record's text (without the letter), or null when malformed. */
+export function parseNRecord(s: string): RcptDsn | null {
+  const [n, orcpt, more] = s.split(" ");
+  if (more !== undefined || orcpt === undefined || n === undefined) return null;
+  const notify = n === "-" ? undefined : parseNotify(n);
+  const o = orcpt === "-" ? undefined : decodeXtext(orcpt);
+  if (notify === null || o === null) return null;
+  return { ...(notify !== undefined ? { notify } : {}), ...(o !== undefined ? { orcpt: o } : {}) };
 }

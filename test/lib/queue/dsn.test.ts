@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { decodeXtext, encodeXtext, formatDsnRecord, isEmptyDsn, parseDsnRecord, parseNotify, wants } from "../../../core/lib/queue/dsn.ts";
+import { decodeXtext, encodeXtext, formatDoneLine, formatDsnRecord, isEmptyDsn, parseDsnRecord, parseNotify, wants } from "../../../core/lib/queue/dsn.ts";
 
 describe("xtext", () => {
   it("decodes +XX and plain characters", () => {
@@ -43,12 +43,13 @@ describe("wants()", () => {
 describe("formatDsnRecord() / parseDsnRecord()", () => {
   it("round-trips, with odd bytes in the values", () => {
     const d = { ret: "HDRS" as const, envid: "a b\nc", rcpts: new Map([["x y@z", { notify: ["SUCCESS", "DELAY"] as const, orcpt: "rfc822;X@z" }], ["w@z", { notify: "NEVER" as const }]]) };
-    const back = parseDsnRecord(formatDsnRecord(d, { warned: true }));
-    assert.deepEqual(back, { dsn: d, warned: true });
+    const done = [{ action: "delivered" as const, addr: "x y@z", text: "did it\nfine +=\n" }, { action: "relayed" as const, addr: "w@z", text: "" }];
+    const back = parseDsnRecord(formatDsnRecord({ dsn: d, warned: true, done: done.slice(0, 1) }) + formatDoneLine(done[1]!));
+    assert.deepEqual(back, { dsn: d, warned: true, done });
   });
   it("refuses a file that is not a record, skips lines that do not parse", () => {
     assert.equal(parseDsnRecord("hello\n"), null);
-    assert.deepEqual(parseDsnRecord("qm-dsn 1\nret MAYBE\nrcpt a+zz - -\nrcpt a NOPE -\nwho knows\n"), { dsn: { rcpts: new Map() }, warned: false });
+    assert.deepEqual(parseDsnRecord("qm-dsn 1\nret MAYBE\nrcpt a+zz - -\nrcpt a NOPE -\nwho knows\ndone failed a b\ndone relayed a\n"), { dsn: { rcpts: new Map() }, warned: false, done: [] });
   });
   it("isEmptyDsn(): nothing asked", () => {
     assert.equal(isEmptyDsn(undefined), true);
