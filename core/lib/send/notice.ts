@@ -9,6 +9,7 @@
 import { formatDate822 } from "../base/date822.ts";
 import type { MessageDsn, RcptDsn } from "../queue/dsn.ts";
 import { bounceHead, type BounceControls, type BouncePlan } from "./bounce.ts";
+import type { Envelope } from "../queue/envelope.ts";
 import { quote, quote2 } from "../base/quote.ts";
 
 export type NoticeAction = "failed" | "delayed" | "delivered" | "relayed";
@@ -142,4 +143,15 @@ export function buildNotice(plan: Plan, paragraphs: string, o: NoticeOptions): N
     `\n--${boundary}\nContent-Type: ${headersOnly ? "text/rfc822-headers" : "message/rfc822"}\nContent-Description: ${headersOnly ? "The header of the message" : "The message"}\n\n` +
     `Return-Path: <${quote2(plan.returnPath)}>\n`;
   return { head, tail: `\n--${boundary}--\n`, headersOnly };
+}
+
+/** A notice ready to be queued: what buildNotice() made, to whom, and how much of the original to quote. */
+export interface NoticeJob extends Notice {
+  readonly action: NoticeAction;
+  readonly envelope: Envelope;
+  readonly maxBytes: number;
+}
+
+export function noticeJob(plan: Plan, paragraphs: string, o: NoticeOptions): NoticeJob {
+  return { ...buildNotice(plan, paragraphs, o), action: o.action, envelope: plan.envelope, maxBytes: o.controls.maxbytes };
 }

@@ -50,6 +50,8 @@ export interface SendControls {
   /** Local deliveries one recipient may have at once (control/concurrencyrecipient); absent or 0: no limit but the channel's. */
   readonly concurrencyRecipient?: number;
   readonly lifetime: number;
+  /** control/delaywarning: seconds after which a deferred message's sender is warned, once; 0 or absent: never. */
+  readonly delaywarning?: number;
 }
 
 export interface Summary {
@@ -75,6 +77,8 @@ export interface Msg {
   dsn?: DsnState;
   /** A delay warning is being queued: completion waits for it (it reads the mess file). */
   warning?: boolean;
+  /** The message finished while its delay warning was being queued: complete it when that is done. */
+  completeAfterWarning?: boolean;
 }
 export interface Pass {
   readonly msg: Msg;
