@@ -40,6 +40,9 @@ describe("DSN end to end", { skip, timeout: 300_000 }, () => {
       assert.equal(todo.length, 1);
       const rec = readFileSync(join(home, "queue", "todo", todo[0]!), "latin1");
       assert.match(rec, /\0Falice@example\.test\0MHDRS abc\0NSUCCESS,DELAY rfc822;B@far\.test\0Tb@far\.test\0$/);
+      const show = await runBin(["qctl", "show", todo[0]!], env);
+      assert.equal(show.code, 0, show.stderr.toString());
+      assert.match(show.stdout.toString(), /\n {2}dsn: ret HDRS, envid abc\n {2}dsn: b@far\.test notify SUCCESS,DELAY orcpt rfc822;B@far\.test\n\n/);
       const q = await runBin(["qread"], env);
       assert.equal(q.code, 0, q.stderr.toString());
       assert.match(q.stdout.toString(), /b@far\.test/);

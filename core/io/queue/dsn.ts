@@ -13,8 +13,8 @@ import { join } from "node:path";
 import { writeAll } from "../base/sys.ts";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
-import { formatDsnRecord, parseDsnRecord, type DsnState, type MessageDsn } from "../../lib/queue/dsn.ts";
-import { splitPath, SPLIT } from "../../lib/queue/layout.ts";
+import { formatDsnRecord, parseDsnRecord, parseMRecord, parseNRecord, type DsnState, type MessageDsn, type RcptDsn } from "../../lib/queue/dsn.ts";
+import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { ensureSplitDir } from "./_split.ts";
 
@@ -95,4 +95,28 @@ export function readDsnOfMess(messPath: string): DsnState | null {
   if (!m) return null;
   const r = readDsn(m[1]!, Number(m[3]));
   return r.kind === "ok" ? r.value : null;
+}
+
+/** For qm qctl show: dsn/ once qm send took the message in, else the M and N records of its todo/ file; null when none. */
+export function readMessageDsn(queue: string, id: number): DsnState | null {
+  const kept = readDsn(queue, id);
+  if (kept.kind === "ok" && kept.value) return kept.value;
+  let todo: string;
+  try {
+    todo = fromBytes(readFileSync(join(queue, flatPath("todo", id))));
+  } catch {
+    return null;
+  }
+  let m: ReturnType<typeof parseMRecord> = null;
+  let n: RcptDsn | null = null;
+  const rcpts = new Map<string, RcptDsn>();
+  for (const f of todo.split("\0")) {
+    if (f[0] === "M") m = parseMRecord(f.slice(1));
+    else if (f[0] === "N") n = parseNRecord(f.slice(1));
+    else if (f[0] === "T") {
+      if (n) rcpts.set(f.slice(1), n);
+      n = null;
+    }
+  }
+  return m || rcpts.size > 0 ? { dsn: { ...m, rcpts }, warned: false, done: [] } : null;
 }

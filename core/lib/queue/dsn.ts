@@ -175,3 +175,18 @@ export function parseNRecord(s: string): RcptDsn | null {
   if (notify === null || o === null) return null;
   return { ...(notify !== undefined ? { notify } : {}), ...(o !== undefined ? { orcpt: o } : {}) };
 }
+
+/** qm qctl show's lines for a message's parameters ("dsn: ..."), none when it gave none. */
+export function formatDsnLines(st: DsnState | null): string[] {
+  if (!st) return [];
+  const d = st.dsn;
+  const out: string[] = [];
+  const head = [d.ret ? `ret ${d.ret}` : "", d.envid !== undefined ? `envid ${encodeXtext(d.envid)}` : "", st.warned ? "delay warning sent" : ""].filter((x) => x);
+  if (head.length > 0) out.push(`dsn: ${head.join(", ")}`);
+  for (const [addr, r] of d.rcpts) {
+    const n = r.notify === undefined ? "" : ` notify ${r.notify === "NEVER" ? "NEVER" : r.notify.join(",")}`;
+    out.push(`dsn: ${encodeXtext(addr)}${n}${r.orcpt !== undefined ? ` orcpt ${encodeXtext(r.orcpt)}` : ""}`);
+  }
+  for (const x of st.done) out.push(`dsn: ${encodeXtext(x.addr)} ${x.action}, notice at the end`);
+  return out;
+}
