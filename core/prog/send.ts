@@ -7,6 +7,7 @@
  * into events.
  */
 import { closeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ok, temp, type Result } from "../lib/base/result.ts";
 import type { Answer, Bounced, Effect, Event } from "../lib/send/effects.ts";
@@ -177,7 +178,7 @@ export function startSend(opts: SendOptions): SendHandle {
     if (fence.kind !== "ok") return fail(fence.reason);
     const command = { local: env.QM_LSPAWN, remote: env.QM_RSPAWN };
     const has = { local: c.value.concurrency.local > 0 || !!command.local, remote: c.value.concurrency.remote > 0 || !!command.remote };
-    const machine = newMachine({ controls: c.value, once, force: opts.force ?? false, spawners: has, stopping: early }, emit, clock);
+    const machine = newMachine({ controls: c.value, once, force: opts.force ?? false, spawners: has, stopping: early }, emit, clock, () => randomBytes(12).toString("base64url"));
     m = machine;
     const ids = await remoteUser(env);
     for (const chan of ["local", "remote"] as const) {

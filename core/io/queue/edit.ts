@@ -7,6 +7,7 @@
  */
 import { closeSync, constants, existsSync, fsyncSync, openSync, renameSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import { resplit, type PendingRecord } from "../../lib/queue/requeue.ts";
@@ -230,7 +231,7 @@ async function queueBounce(queue: string, id: number, msg: { sender: string; bir
     return ok(null);
   }
   const rcpts = msg.dsn && new Map([...msg.dsn.rcpts].map(([a, r]) => [bounceRecipient(a, b.rules), r]));
-  const n = buildNotice(plan, text.value, { action: "failed", controls: b.bounce, me: b.me, nowMs: b.nowMs, id, birth: msg.birth, ...(msg.dsn && rcpts ? { dsn: { ...msg.dsn, rcpts } } : {}) });
+  const n = buildNotice(plan, text.value, { action: "failed", controls: b.bounce, me: b.me, nowMs: b.nowMs, id, birth: msg.birth, ...(msg.dsn && rcpts ? { dsn: { ...msg.dsn, rcpts } } : {}), nonce: randomBytes(12).toString("base64url") });
   const r = await submitBounce(b.home, { ...n, mess: store.messPath(queue, id), envelope: plan.envelope, maxBytes: b.bounce.maxbytes }, b.env);
   if (r.kind !== "ok") return r;
   store.removeBounce(queue, id);

@@ -63,6 +63,8 @@ export interface Machine {
   readonly cfg: Config;
   readonly emit: Emit;
   readonly clock: () => number; // ms since the epoch
+  /** Random text for notices' MIME boundaries; none in tests. */
+  readonly nonce?: () => string;
   c: SendControls;
   route: (rcpt: string) => Routed;
   readonly known: (id: number) => boolean;
@@ -82,7 +84,7 @@ export interface Machine {
   readonly frozen: Set<number>;
 }
 
-export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machine {
+export function newMachine(cfg: Config, emit: Emit, clock: () => number, nonce?: () => string): Machine {
   const mk = (name: Channel): Chan => {
     const limit = cfg.controls.concurrency[name];
     const free: number[] = [];
@@ -93,7 +95,7 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
   const rules = cfg.controls.rules;
   const chans = { local: mk("local"), remote: mk("remote") };
   return {
-    cfg, emit, clock, c: cfg.controls, route: (a) => rewrite(a, rules), known: (id) => msgs.has(id),
+    cfg, emit, clock, ...(nonce ? { nonce } : {}), c: cfg.controls, route: (a) => rewrite(a, rules), known: (id) => msgs.has(id),
     chans, all: [chans.local, chans.remote], msgs,
     sum: { deliveries: 0, success: 0, failure: 0, deferral: 0, done: 0, left: 0 },
     delivery: 0, stopping: cfg.stopping ?? false, finished: false, lost: null,
@@ -438,7 +440,7 @@ function rcptDsn(msg: Msg, addr: string) {
 function job(m: Machine, msg: Msg, plan: Exclude<ReturnType<typeof planBounce>, { kind: "triple" }>, action: NoticeAction, paragraphs: string): NoticeJob {
   const d = msg.dsn?.dsn;
   const dsn: MessageDsn | undefined = d && { ...d, rcpts: new Map([...d.rcpts].map(([a, r]) => [bounceRecipient(a, m.c.rules), r])) };
-  return noticeJob(plan, paragraphs, { action, controls: m.c.bounce, me: m.c.me, nowMs: m.clock(), id: msg.id, birth: msg.birth, ...(dsn ? { dsn } : {}) });
+  return noticeJob(plan, paragraphs, { action, controls: m.c.bounce, me: m.c.me, nowMs: m.clock(), id: msg.id, birth: msg.birth, ...(dsn ? { dsn } : {}), ...(m.nonce ? { nonce: m.nonce() } : {}) });
 }
 
 /** A success the sender asked to hear of (NOTIFY=SUCCESS): local delivery, or a server without DSN. Written before the D mark. */

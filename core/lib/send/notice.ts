@@ -31,6 +31,8 @@ export interface NoticeOptions {
   /** The original's arrival (s): Arrival-Date. */
   readonly birth: number;
   readonly dsn?: MessageDsn;
+  /** Random text for the MIME boundary, so that no quoted original can guess it and end a part early. */
+  readonly nonce?: string;
 }
 
 /** What surrounds the (cut) original: the original is quoted whole, or only its header. */
@@ -117,7 +119,8 @@ export function buildNotice(plan: Plan, paragraphs: string, o: NoticeOptions): N
     return { head: bounceHead(plan, paragraphs, c, o.nowMs, messageId), tail: "", headersOnly: false };
   }
   const rcpts = parseParagraphs(paragraphs);
-  const boundary = `${o.nowMs}.${o.id}/${o.me.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 40)}`;
+  const nonce = (o.nonce ?? "").replace(/[^A-Za-z0-9_-]/g, "").slice(0, 24);
+  const boundary = `${o.nowMs}.${o.id}${nonce ? `.${nonce}` : ""}/${o.me.replace(/[^A-Za-z0-9.-]/g, "_").slice(0, 40)}`;
   const headersOnly = o.action !== "failed" || o.dsn?.ret === "HDRS";
   const brk = o.action === "failed" ? "--- Below this line is a copy of the message." : "--- Below this line is a copy of the message's header.";
   const status = [`Reporting-MTA: dns;${field(o.me)}`];

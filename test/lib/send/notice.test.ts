@@ -48,6 +48,11 @@ describe("buildNotice()", () => {
     assert.match(n.head, /\nContent-Type: message\/rfc822\n[^]*\n\nReturn-Path: <joe@x\.test>\n$/);
     assert.equal(n.tail, "\n--1767323045000.42/mx.example.test--\n");
   });
+  it("puts the nonce (the runner's random text) into the boundary, so a quoted original cannot guess it", () => {
+    const n = buildNotice(single(), bounceParagraph("a@b.test", "no\n"), { ...O, nonce: "Xy_9-z\n\"" });
+    assert.match(n.head, /\tboundary="1767323045000\.42\.Xy_9-z\/mx\.example\.test"\n/);
+    assert.equal(n.tail, "\n--1767323045000.42.Xy_9-z/mx.example.test--\n");
+  });
   it("RET=HDRS: text/rfc822-headers; ENVID and ORCPT are reported", () => {
     const dsn = { ret: "HDRS" as const, envid: "env 1", rcpts: new Map([["a@b.test", { orcpt: "rfc822;A@B.test" }]]) };
     const n = buildNotice(single(), bounceParagraph("a@b.test", "no\n"), { ...O, dsn });
