@@ -16,6 +16,7 @@ export interface Subcommand {
 }
 
 export const COMMANDS: readonly Subcommand[] = [
+  { name: "bounce-read", summary: "Read a bounce on stdin (a .qmail program for a VERP return address): one line per failed recipient", load: () => import("./bounce-read.ts").then((m) => m.default) },
   { name: "dkim", summary: "DKIM keys: keygen DOMAIN SELECTOR, show DOMAIN, check DOMAIN (qm-dkim(8))", load: () => import("./dkim.ts").then((m) => m.default) },
   { name: "fastforward", summary: "Deliver through the aliases cdb, from the alias user's .qmail-default: [-p] [-d] [FILE.cdb]", load: () => import("./fastforward.ts").then((m) => m.default) },
   { name: "forward", summary: "Forward the message on stdin to the given addresses with sender $NEWSENDER (qmail's forward)", load: () => import("./forward.ts").then((m) => m.default) },
