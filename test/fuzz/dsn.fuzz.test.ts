@@ -6,6 +6,7 @@ import { mailDsn, rcptDsn } from "../../core/lib/smtpd/dsn-params.ts";
 import { buildNotice } from "../../core/lib/send/notice.ts";
 import { planBounce } from "../../core/lib/send/bounce.ts";
 import { byteString, HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
+import { readBounce } from "../../core/lib/local/bounce-read.ts";
 
 // RFC 3461 values come from any SMTP client; report texts from any remote server.
 
@@ -49,6 +50,19 @@ describe("DSN parsers on hostile input", () => {
         for (const l of status.split("\n")) assert.match(l, /^$|^(Reporting-MTA|Arrival-Date|Final-Recipient|Action|Status|Remote-MTA|Diagnostic-Code|Last-Attempt-Date): [\x20-\x7e]*$|^Final-Recipient: rfc822;[\x20-\x7e]*$/, l);
       }),
       params(2000),
+    );
+  });
+  it("readBounce(): any bounce gives printable addresses and statuses, in bounded time", () => {
+    const mime = tokens([...HOSTILE, "\n", "\n\n", "--B", "--B--", "Content-Type: multipart/report; boundary=B", "Content-Type: message/delivery-status", "Final-Recipient: rfc822;", "Action: failed", "Status: 5.1.1", "Hi. This is the", "a@b:", "(#5.1.1)"], 60);
+    fc.assert(
+      fc.property(mime, (m) => {
+        const r = timed(() => readBounce(m, "x@y"));
+        for (const f of r.failed) {
+          assert.match(f.addr, /^[\x21-\x7e]{0,200}$/);
+          assert.match(f.status, /^[\x21-\x7e]{1,200}$/);
+        }
+      }),
+      params(3000),
     );
   });
 });
