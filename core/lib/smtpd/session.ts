@@ -110,7 +110,7 @@ function helo(s: Session, arg: string, p: Policy, esmtp: boolean): Step {
   if (arg === "") return reply(s, `501 5.5.4 syntax: ${esmtp ? "EHLO" : "HELO"} hostname`);
   const next = { ...reset(s), helo: arg, esmtp };
   if (!esmtp) return reply(next, `250 ${p.greeting}`);
-  const ext = ["PIPELINING", "8BITMIME", p.databytes > 0 ? `SIZE ${p.databytes}` : "SIZE", "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN"];
+  const ext = ["PIPELINING", "8BITMIME", p.databytes > 0 ? `SIZE ${p.databytes}` : "SIZE", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8"];
   if (p.tls && !s.tls) ext.push("STARTTLS");
   if (p.auth && s.tls) ext.push("AUTH PLAIN LOGIN");
   return reply(next, `250-${p.greeting}`, ...ext.map((e, i) => `250${i === ext.length - 1 ? " " : "-"}${e}`));
