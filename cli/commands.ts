@@ -16,6 +16,7 @@ export interface Subcommand {
 }
 
 export const COMMANDS: readonly Subcommand[] = [
+  { name: "bounce-read", summary: "Read a bounce on stdin (a .qmail program for a VERP return address): one line per failed recipient", load: () => import("./bounce-read.ts").then((m) => m.default) },
   { name: "dkim", summary: "DKIM keys: keygen DOMAIN SELECTOR, show DOMAIN, check DOMAIN (qm-dkim(8))", load: () => import("./dkim.ts").then((m) => m.default) },
   { name: "fastforward", summary: "Deliver through the aliases cdb, from the alias user's .qmail-default: [-p] [-d] [FILE.cdb]", load: () => import("./fastforward.ts").then((m) => m.default) },
   { name: "forward", summary: "Forward the message on stdin to the given addresses with sender $NEWSENDER (qmail's forward)", load: () => import("./forward.ts").then((m) => m.default) },
@@ -37,7 +38,7 @@ export const COMMANDS: readonly Subcommand[] = [
   { name: "remote", summary: "Deliver one message by SMTP (qmail-remote): qm remote -- host sender recipient...", load: () => import("./remote.ts").then((m) => m.default) },
   { name: "rspawn", summary: "Remote delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout", load: () => import("./rspawn.ts").then((m) => m.default) },
   { name: "send", summary: "The queue manager: deliver, retry and bounce queued mail (qmail-send)", load: () => import("./send.ts").then((m) => m.default) },
-  { name: "sendmail", summary: "sendmail's command line: -t, -f, -F, -i, -oi, -bs, -bp, -bi, -q (also run as sendmail, mailq, newaliases)", load: () => import("./sendmail.ts").then((m) => m.default) },
+  { name: "sendmail", summary: "sendmail's command line: -t, -f, -F, -N, -R, -V, -i, -oi, -bs, -bp, -bi, -q (also run as sendmail, mailq, newaliases)", load: () => import("./sendmail.ts").then((m) => m.default) },
   { name: "smtpd", summary: "SMTP server: one session on stdin/stdout (tcpserver, inetd), or --listen IP:PORT", load: () => import("./smtpd.ts").then((m) => m.default) },
   { name: "start", summary: "Run the queue manager and the SMTP listener together, restarting a part that dies", load: () => import("./start.ts").then((m) => m.default) },
   { name: "stats", summary: "Report the mail flow from qm's logs: text, --json, or --html FILE with charts (qm-stats(8))", load: () => import("./stats.ts").then((m) => m.default) },

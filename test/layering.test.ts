@@ -51,6 +51,7 @@ const DOORS: Record<string, readonly string[]> = {
     "core/lib/queue/envelope.ts", // the envelope every injector and QMQP carry
     "core/lib/queue/codes.ts", // qmail-queue's exit codes, which QMQP maps
     "core/lib/queue/layout.ts", // paths into the queue (remote's queue/lock/tcpto)
+    "core/lib/queue/dsn.ts", // RFC 3461 parameters the queue keeps: smtpd takes them, send reports on them, remote passes them on
   ],
   tls: [
     "core/lib/tls/policy.ts", // remote delivery: control/tlspolicy's levels
@@ -66,6 +67,7 @@ const DOORS: Record<string, readonly string[]> = {
   ],
   send: [
     "core/lib/send/bounce.ts", // the failure paragraphs of a bounce: qm qctl bounce writes them as qm send does
+    "core/lib/send/notice.ts", // ... and builds the RFC 3464 report as qm send does
     "core/lib/send/rewrite.ts", // locals and virtualdomains: smtpd's recipient check routes as send does
     "core/io/send/controls.ts", // ... reading the same control files
     "core/lib/send/spawn-wire.ts", // the spawn protocol's frames, which lspawn's wire to its workers reuses

@@ -15,7 +15,8 @@ import { readFd } from "../io/inject/fd-reader.ts";
 import { readHead } from "../io/inject/read-head.ts";
 import { toBytes, utf8ByteString as utf8 } from "../lib/base/bytes.ts";
 import { parseFields } from "../lib/base/header.ts";
-import type { InjectOptions } from "../lib/inject/args.ts";
+import type { InjectOptions, SendmailDsn } from "../lib/inject/args.ts";
+import type { MessageDsn } from "../lib/queue/dsn.ts";
 import { INJECT_CONTROLS, readInjectEnv, type Env, type InjectControl, type InjectEnv } from "../lib/inject/env.ts";
 import { prepareHeader, type InjectConfig, type Prepared } from "../lib/inject/header.ts";
 import { ok, perm, type Result } from "../lib/base/result.ts";
@@ -38,6 +39,13 @@ export interface InjectContext {
 }
 
 export type Injected = { readonly queued: true; readonly qp: number; readonly sender: string; readonly recipients: readonly string[] } | { readonly queued: false };
+
+/** sendmail -N/-R/-V as the queue keeps them: NOTIFY for every recipient. */
+function dsnFor(d: SendmailDsn | undefined, recipients: readonly string[]): { dsn?: MessageDsn } {
+  if (!d) return {};
+  const rcpts = new Map(d.notify === undefined ? [] : recipients.map((r) => [r, { notify: d.notify }] as const));
+  return { dsn: { ...(d.ret ? { ret: d.ret } : {}), ...(d.envid !== undefined ? { envid: utf8(d.envid) } : {}), rcpts } };
+}
 
 /**
  * qmail-inject in-process. ok only once the message is queued (or printed
@@ -66,7 +74,7 @@ export async function inject(argOpts: InjectOptions, ctx: InjectContext): Promis
   const { sender, recipients } = prepared.value;
   if (recipients.length === 0) return perm("No recipients", "5.1.3");
   const uid = ctx.uid ?? (typeof process.getuid === "function" ? process.getuid() : 0);
-  const done = await submit(ctx.home, message, { sender, recipients }, { who: { kind: "uid", uid }, env: ctx.env as NodeJS.ProcessEnv, blocking: ctx.blocking });
+  const done = await submit(ctx.home, message, { sender, recipients, ...dsnFor(opts.dsn, recipients) }, { who: { kind: "uid", uid }, env: ctx.env as NodeJS.ProcessEnv, blocking: ctx.blocking });
   if (done.kind !== "ok") return done;
   return ok({ queued: true, qp: done.value.qp, sender, recipients });
 }

@@ -18,6 +18,8 @@ import { askControl, mayControl } from "../io/queue/control.ts";
 import { replyResult } from "../lib/queue/control-wire.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
 import { queueDir } from "../lib/queue/layout.ts";
+import { formatDsnLines } from "../lib/queue/dsn.ts";
+import { readMessageDsn } from "../io/queue/dsn.ts";
 
 export interface QctlOptions {
   readonly home: string;
@@ -95,7 +97,8 @@ async function show(id: number, o: QctlOptions, nowMs: number): Promise<Result<n
   if (e.kind === "trouble") return temp(`Trouble with message ${id}: ${e.reason}`);
   const header = await readHeader(o.home, id, MAX_HEADER);
   if (header.kind !== "ok") return header;
-  const text = `${formatListEntry(e.message, nowMs)}\n${fromBytes(toBytes(header.value)).replace(/\r\n/g, "\n")}`;
+  const dsn = formatDsnLines(readMessageDsn(queueDir(o.home), id)).map((l) => `  ${l}\n`).join("");
+  const text = `${formatListEntry(e.message, nowMs)}${dsn}\n${fromBytes(toBytes(header.value)).replace(/\r\n/g, "\n")}`;
   return (await o.out(text.endsWith("\n") ? text : `${text}\n`)) ? ok(1) : broken();
 }
 

@@ -14,6 +14,8 @@ import { readControlMap } from "../io/base/control.ts";
 import { lmtpRouteOf } from "../lib/send/rewrite.ts";
 import { parseLmtpRoute } from "../lib/remote/lmtp.ts";
 import { deliverLmtp } from "../io/remote/lmtp.ts";
+import { readDsnOfMess } from "../io/queue/dsn.ts";
+import type { MessageDsn } from "../lib/queue/dsn.ts";
 export { exitWhenOrphaned } from "../io/base/parent.ts";
 
 // qm rspawn (qmail-rspawn, docs/qmail.md §5.1): commands from qm send on stdin,
@@ -154,6 +156,7 @@ async function deliverGroup(home: string, cfg: RemoteConfig | null, dkim: Result
       helo: cfg.helo,
       sender,
       recipients: rcpts,
+      ...dsnOf(path),
       message: msg.value.chunks,
       size: msg.value.size,
     }, pool);
@@ -161,6 +164,12 @@ async function deliverGroup(home: string, cfg: RemoteConfig | null, dkim: Result
     await msg.value.close();
   }
   return jobs.map((_, i) => synthesizeReport(recordsFor(records, i, jobs.length)));
+}
+
+/** The message's RFC 3461 parameters (queue/dsn/, readable as mess/ is), for a server that offers DSN. */
+function dsnOf(path: string): { dsn?: MessageDsn } {
+  const st = readDsnOfMess(path);
+  return st ? { dsn: st.dsn } : {};
 }
 
 /** The group's recipients in one LMTP transaction; no DKIM signature (the mail stays on this host). */

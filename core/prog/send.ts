@@ -7,9 +7,12 @@
  * into events.
  */
 import { closeSync } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { join } from "node:path";
 import { ok, temp, type Result } from "../lib/base/result.ts";
-import type { Answer, Effect, Event } from "../lib/send/effects.ts";
+import type { Answer, Bounced, Effect, Event } from "../lib/send/effects.ts";
+import type { NoticeJob } from "../lib/send/notice.ts";
+import { appendDsn, writeDsn } from "../io/queue/dsn.ts";
 import { line } from "../lib/send/log.ts";
 import { busy, handle, newMachine, type Machine } from "../lib/send/machine.ts";
 import type { Channel } from "../lib/send/rewrite.ts";
@@ -114,8 +117,10 @@ export function startSend(opts: SendOptions): SendHandle {
     removeChannel: (e) => store.removeChannel(queue, e.chan, e.id),
     setRetry: (e) => store.setRetry(queue, e.chan, e.id, e.at),
     readBounce: (e) => store.readBounce(queue, e.id),
-    submitBounce: (e) =>
-      later(submitBounce(home, { head: e.head, mess: store.messPath(queue, e.id), envelope: e.envelope, maxBytes: e.maxBytes }, env).then((r) => ({ kind: "bounced", id: e.id, r: r.kind === "ok" ? ok({ kind: "sent", qp: r.value.qp }) : r }))),
+    submitBounce: (e) => later(submitJobs(e.id, e.jobs).then((r) => ({ kind: "bounced", id: e.id, r }))),
+    submitWarning: (e) => later(submitBounce(home, { ...e.job, mess: store.messPath(queue, e.id) }, env).then((r) => ({ kind: "warned", id: e.id, r: r.kind === "ok" ? ok({ qp: r.value.qp }) : r }))),
+    appendDsn: (e) => appendDsn(queue, e.id, e.line),
+    writeDsn: (e) => writeDsn(queue, e.id, e.state),
     removeBounce: (e) => store.removeBounce(queue, e.id),
     noteDeferrals: (e) => noteDeferrals(queue, e.id, e.birth, e.attempts),
     clearMark: (e) => (removeStatus(queue, e.id), clearMarkSync(queue, e.id)),
@@ -137,6 +142,18 @@ export function startSend(opts: SendOptions): SendHandle {
       mutex?.release();
       settle(e.result);
     },
+  };
+  /** A finished message's bounce and notices, in order; the first failure stops (the completion is tried again). */
+  const submitJobs = async (id: number, jobs: readonly NoticeJob[]): Promise<Result<Bounced>> => {
+    let qp: number | undefined;
+    let notice: number | undefined;
+    for (const job of jobs) {
+      const r = await submitBounce(home, { ...job, mess: store.messPath(queue, id) }, env);
+      if (r.kind !== "ok") return r;
+      if (job.action === "failed") qp = r.value.qp;
+      else notice = r.value.qp;
+    }
+    return ok({ kind: "sent", ...(qp !== undefined ? { qp } : {}), ...(notice !== undefined ? { notice } : {}) });
   };
   const emit = <E extends Effect>(e: E): Answer<E["kind"]> => (fx[e.kind] as unknown as (e: E) => Answer<E["kind"]>)(e);
 
@@ -161,7 +178,7 @@ export function startSend(opts: SendOptions): SendHandle {
     if (fence.kind !== "ok") return fail(fence.reason);
     const command = { local: env.QM_LSPAWN, remote: env.QM_RSPAWN };
     const has = { local: c.value.concurrency.local > 0 || !!command.local, remote: c.value.concurrency.remote > 0 || !!command.remote };
-    const machine = newMachine({ controls: c.value, once, force: opts.force ?? false, spawners: has, stopping: early }, emit, clock);
+    const machine = newMachine({ controls: c.value, once, force: opts.force ?? false, spawners: has, stopping: early }, emit, clock, () => randomBytes(12).toString("base64url"));
     m = machine;
     const ids = await remoteUser(env);
     for (const chan of ["local", "remote"] as const) {

@@ -7,12 +7,13 @@
  */
 import { injectEnv, smtpEnv, type SendmailPlan } from "../lib/inject/sendmail-args.ts";
 import { ok, type Result } from "../lib/base/result.ts";
+import type { SendmailDsn } from "../lib/inject/args.ts";
 
 type Env = NodeJS.ProcessEnv;
 
 /** qm inject's entry, passed in by the caller (a program never imports another program). */
 export type InjectFn = (
-  opts: { readonly mode: "H" | "a"; readonly print: false; readonly sender: string | null; readonly recipients: readonly string[] },
+  opts: { readonly mode: "H" | "a"; readonly print: false; readonly sender: string | null; readonly recipients: readonly string[]; readonly dsn?: SendmailDsn },
   ctx: { readonly home: string; readonly env: Env; readonly input: AsyncIterable<Uint8Array>; readonly blocking?: boolean },
 ) => Promise<Result<unknown>>;
 
@@ -33,7 +34,7 @@ export async function sendmail(plan: SendmailPlan, deps: SendmailDeps): Promise<
   switch (plan.kind) {
     case "inject": {
       const env = injectEnv(plan, deps.env) as Env;
-      const opts = { mode: plan.mode, print: false, sender: plan.sender, recipients: plan.recipients } as const;
+      const opts = { mode: plan.mode, print: false, sender: plan.sender, recipients: plan.recipients, ...(plan.dsn ? { dsn: plan.dsn } : {}) } as const;
       const r = await deps.inject(opts, { home: deps.home, env, input: deps.input, blocking: deps.blocking });
       return r.kind === "ok" ? ok(0) : r;
     }

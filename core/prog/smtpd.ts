@@ -13,7 +13,7 @@ import { DEFAULT_LIMITS, fatalReply, feedData, problemReply, startData, type Dat
 import type { SmtpMode } from "../lib/smtpd/listen.ts";
 import { acceptsDomain, inBadMailFrom, senderAllowed } from "../lib/smtpd/policy.ts";
 import { protocolName, receivedLine } from "../lib/smtpd/received.ts";
-import { authChecked, dataDone, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../lib/smtpd/session.ts";
+import { authChecked, dataDone, sessionEnvelope, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../lib/smtpd/session.ts";
 import type { DovecotVerdict } from "../lib/smtpd/dovecot.ts";
 import { checkPassword } from "../io/smtpd/checkpassword.ts";
 import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
@@ -375,7 +375,8 @@ async function receiveData(conn: SmtpConn, s: Session, peer: Peer, home: string,
     if (batch.length > 0) yield Buffer.concat(batch); // the checks held the whole message
   }
   const held = d.problem !== null || d.fatal !== null || lost !== null || checked.refuse !== null; // found while holding it for the checks
-  const envelope = "envelope" in checked ? checked.envelope : { sender: s.sender ?? "", recipients: s.recipients }; // the milters may change it
+  const asGiven = sessionEnvelope(s); // with the RFC 3461 parameters, which stay with the recipients they came with
+  const envelope = "envelope" in checked ? { ...checked.envelope, ...(asGiven.dsn ? { dsn: asGiven.dsn } : {}) } : asGiven; // the milters may change it
   const queued = held ? null : await submit(home, body(), envelope, { who: { kind: "network" } });
   while (!d.done) await pull(); // the queue gave up early: read on to the final dot
   conn.deadline = null;

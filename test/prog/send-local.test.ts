@@ -11,6 +11,15 @@ const skip = root ? false : "needs root: deliveries switch to uid 65534";
 
 /** The QSBMF recipients and explanations of a bounce message. */
 function parseQsbmf(msg: string): { intro: string; recipients: Map<string, string>; rest: string } {
+  const b = /^Content-Type: multipart\/report;[^]*?boundary="([^"]+)"/m.exec(msg.slice(0, msg.indexOf("\n\n")));
+  if (b) {
+    // an RFC 3464 report: the QSBMF text is its first part, the original its last
+    const parts = msg.split(`\n--${b[1]}`);
+    const first = parts[1]!.slice(parts[1]!.indexOf("\n\n") + 2);
+    const last = parts[3]!.slice(parts[3]!.indexOf("\n\n") + 2);
+    const q = parseQsbmf(`X: y\n\n${first}`);
+    return { ...q, rest: last };
+  }
   const body = msg.slice(msg.indexOf("\n\n") + 2);
   assert.ok(body.startsWith("Hi. This is the"), body.slice(0, 200));
   const paras = body.split("\n\n");

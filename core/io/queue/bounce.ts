@@ -1,7 +1,8 @@
 /**
- * A bounce into the queue (docs/qmail.md §2.8, §2.9): the head the queue manager
- * built (core/lib/send/bounce.ts bounceHead()) followed by the original
- * mess file (cut to control/bouncemaxbytes), put into the queue through submit() as "for bounce". Reading
+ * A bounce or other notice into the queue (docs/qmail.md §2.8, §2.9): the head the
+ * queue manager built (core/lib/send/notice.ts buildNotice()), the original
+ * mess file (cut to control/bouncemaxbytes, or its header only), and the
+ * tail, put into the queue through submit() as "for bounce". Reading
  * and removing bounce/<id> is the queue manager's, around this.
  */
 import { createReadStream } from "node:fs";
@@ -19,6 +20,10 @@ export interface Bounce {
   readonly envelope: Envelope;
   /** control/bouncemaxbytes: how much of the original's header, then body, is quoted. */
   readonly maxBytes: number;
+  /** What follows the original (an RFC 3464 report's closing boundary); none for a plain QSBMF bounce. */
+  readonly tail?: string;
+  /** Quote only the original's header (RET=HDRS, delay and success notices). */
+  readonly headersOnly?: boolean;
 }
 
 /** Queues head + the mess file; a failure (the mess file unreadable, the queue refusing) is returned. */
@@ -26,12 +31,13 @@ export async function submitBounce(home: string, b: Bounce, env?: NodeJS.Process
   const head = toBytes(b.head);
   async function* body(): AsyncIterable<Uint8Array> {
     yield head;
-    const cutter = originalCutter(b.maxBytes);
+    const cutter = originalCutter(b.maxBytes, { headersOnly: b.headersOnly ?? false });
     for await (const chunk of createReadStream(b.mess)) {
       yield* cutter.feed(chunk as Uint8Array);
       if (cutter.done) break; // the rest of the body is not read
     }
-    yield* cutter.end();
+    if (!cutter.done) yield* cutter.end();
+    if (b.tail) yield toBytes(b.tail);
   }
   return submit(home, body(), b.envelope, { who: { kind: "bounce" }, env });
 }

@@ -50,7 +50,7 @@ export async function changeOne(op: ChangeOp, id: number, c: ChangeContext): Pro
   else if (op === "flush") r = edit.flushMessage(c.queue, id, Math.floor(c.nowMs / 1000));
   else if (op === "requeue") r = await edit.requeueMessage(c.queue, id, c.controls!.rules);
   else {
-    const b = await edit.bounceMessage(c.queue, id, { home: c.home, reason: c.reason, rules: c.controls!.rules, bounce: c.controls!.bounce, nowMs: c.nowMs, env: c.env });
+    const b = await edit.bounceMessage(c.queue, id, { home: c.home, reason: c.reason, rules: c.controls!.rules, bounce: c.controls!.bounce, me: c.controls!.me, nowMs: c.nowMs, env: c.env });
     r = b.kind === "ok" ? ok(b.value.found) : b;
     if (b.kind === "ok" && b.value.qp !== undefined) note = ` (bounce qp ${b.value.qp})`;
   }

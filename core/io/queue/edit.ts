@@ -7,10 +7,14 @@
  */
 import { closeSync, constants, existsSync, fsyncSync, openSync, renameSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { randomBytes } from "node:crypto";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import { resplit, type PendingRecord } from "../../lib/queue/requeue.ts";
-import { bounceHead, bounceParagraph, planBounce, type BounceControls } from "../../lib/send/bounce.ts";
+import { readDsn, removeDsn } from "./dsn.ts";
+import { bounceParagraph, planBounce, type BounceControls } from "../../lib/send/bounce.ts";
+import { buildNotice } from "../../lib/send/notice.ts";
+import { wants, type MessageDsn } from "../../lib/queue/dsn.ts";
 import { bounceRecipient, type Channel, type RewriteRules } from "../../lib/send/rewrite.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { fsyncPath } from "../base/sys.ts";
@@ -55,6 +59,7 @@ export async function deleteMessage(queue: string, id: number): Promise<Result<b
     unlinkIfThere(join(queue, flatPath("todo", id)));
     for (const c of CHANNELS) unlinkIfThere(join(queue, splitPath(c, id)));
     unlinkIfThere(join(queue, flatPath("bounce", id)));
+    removeDsn(queue, id);
     removeStatus(queue, id);
     await Promise.all([join(queue, "todo"), join(queue, "bounce"), split(queue, "local", id), split(queue, "remote", id)].map((d) => fsyncPath(d, { directory: true })));
   } catch (err) {
@@ -165,6 +170,8 @@ export interface BounceNow {
   readonly reason: string;
   readonly rules: RewriteRules;
   readonly bounce: BounceControls;
+  /** control/me: the Reporting-MTA of the RFC 3464 report. */
+  readonly me: string;
   readonly nowMs: number;
   readonly env?: NodeJS.ProcessEnv;
 }
@@ -182,11 +189,19 @@ export async function bounceMessage(queue: string, id: number, b: BounceNow): Pr
   const m = store.readMessage(queue, id);
   if (m.kind !== "ok") return m;
   if (!m.value) return ok({ found: false });
+  const dsn = readDsn(queue, id);
+  if (dsn.kind !== "ok") return dsn;
   for (const c of CHANNELS) {
     const recs = store.readChannel(queue, c, id);
     if (recs.kind !== "ok") return recs;
     for (const r of recs.value) {
       if (r.done) continue;
+      if (!wants(dsn.value?.dsn.rcpts.get(r.addr), "FAILURE")) {
+        // NOTIFY=NEVER: done without a paragraph, as qm send does
+        const n = store.markDone(queue, c, id, r.offset);
+        if (n.kind !== "ok") return n;
+        continue;
+      }
       const a = store.appendBounce(queue, id, bounceParagraph(bounceRecipient(r.addr, b.rules), b.reason));
       if (a.kind !== "ok") return a;
       const d = store.markDone(queue, c, id, r.offset);
@@ -196,7 +211,7 @@ export async function bounceMessage(queue: string, id: number, b: BounceNow): Pr
     if (rm.kind !== "ok") return rm;
   }
   removeStatus(queue, id);
-  const sent = await queueBounce(queue, id, m.value.sender, b);
+  const sent = await queueBounce(queue, id, { sender: m.value.sender, birth: m.value.birth, dsn: dsn.value?.dsn }, b);
   if (sent.kind !== "ok") return sent;
   const cleared = await clearMark(queue, id);
   if (cleared.kind !== "ok") return cleared;
@@ -206,16 +221,18 @@ export async function bounceMessage(queue: string, id: number, b: BounceNow): Pr
 }
 
 /** bounce/<id> into the queue as qm send does at completion (a triple bounce is dropped), then removed; the qp, or null. */
-async function queueBounce(queue: string, id: number, sender: string, b: BounceNow): Promise<Result<number | null>> {
+async function queueBounce(queue: string, id: number, msg: { sender: string; birth: number; dsn: MessageDsn | undefined }, b: BounceNow): Promise<Result<number | null>> {
   const text = store.readBounce(queue, id);
   if (text.kind !== "ok") return text;
   if (text.value === null) return ok(null);
-  const plan = planBounce(sender, b.bounce);
+  const plan = planBounce(msg.sender, b.bounce);
   if (plan.kind === "triple") {
     store.removeBounce(queue, id);
     return ok(null);
   }
-  const r = await submitBounce(b.home, { head: bounceHead(plan, text.value, b.bounce, b.nowMs), mess: store.messPath(queue, id), envelope: plan.envelope, maxBytes: b.bounce.maxbytes }, b.env);
+  const rcpts = msg.dsn && new Map([...msg.dsn.rcpts].map(([a, r]) => [bounceRecipient(a, b.rules), r]));
+  const n = buildNotice(plan, text.value, { action: "failed", controls: b.bounce, me: b.me, nowMs: b.nowMs, id, birth: msg.birth, ...(msg.dsn && rcpts ? { dsn: { ...msg.dsn, rcpts } } : {}), nonce: randomBytes(12).toString("base64url") });
+  const r = await submitBounce(b.home, { ...n, mess: store.messPath(queue, id), envelope: plan.envelope, maxBytes: b.bounce.maxbytes }, b.env);
   if (r.kind !== "ok") return r;
   store.removeBounce(queue, id);
   return ok(r.value.qp);

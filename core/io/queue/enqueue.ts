@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { formatDate822 } from "../../lib/base/date822.ts";
-import { badAddress, type Envelope, uniqueRecipients } from "../../lib/queue/envelope.ts";
+import { badAddress, envelopeFields, type Envelope, uniqueRecipients } from "../../lib/queue/envelope.ts";
 import { QQ, queueFail, type QueueFail, type QueueResult } from "../../lib/queue/codes.ts";
 import { errText } from "../base/errno.ts";
 import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
@@ -86,7 +86,7 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   if (got.kind !== "ok") return fail([mess], got);
   const env = uniqueRecipients(got.value); // 1000 RCPTs of one address are one delivery, not 1000
   if (badAddress(env) !== null) return fail([mess], queueFail(QQ.addressTooLong, "address too long or contains NUL"));
-  const info = toBytes(`u${uid}\0p${pid}\0F${env.sender}\0${env.recipients.map((r) => `T${r}\0`).join("")}`);
+  const info = toBytes(`u${uid}\0p${pid}\0${envelopeFields(env, true).map((f) => `${f}\0`).join("")}`); // with qm's DSN records (docs/queue.md §4)
   let ifd: number;
   try {
     ifd = await createFile(intd, sync);

@@ -90,7 +90,7 @@ async function fill(fd: number, name: string, message: Message, source: DropEnve
   if (env.kind !== "ok") return env;
   const bad = badAddress(env.value);
   if (bad !== null) return queueFail(QQ.addressTooLong, "address too long or contains NUL");
-  const envBytes = encodeEnvelope(env.value);
+  const envBytes = encodeEnvelope(env.value, { dsn: true });
   const wrote = put(envBytes) ?? put(formatTrailer({ messageLength: length, envelopeLength: envBytes.length, crc, token: name.slice(-16) }));
   if (wrote) return wrote;
   try {

@@ -14,6 +14,8 @@ import type { Channel, Routed } from "../../lib/send/rewrite.ts";
 import type { ChannelRecord, KnownMessage, NewMessage } from "../../lib/send/state.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, isMissing } from "../base/errno.ts";
+import { isEmptyDsn, parseMRecord, parseNRecord, type DsnState, type RcptDsn } from "../../lib/queue/dsn.ts";
+import { readDsn, removeDsn, writeNewDsn } from "./dsn.ts";
 
 export type { ChannelRecord, KnownMessage, NewMessage } from "../../lib/send/state.ts";
 
@@ -92,20 +94,34 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
   let sender: string | null = null;
   const chans: Record<Channel, string[]> = { local: [], remote: [] };
   let birth = 0;
+  // qm's DSN records (docs/queue.md §4): kept in dsn/, keyed by the recipient as routed
+  let m: ReturnType<typeof parseMRecord> = null;
+  let n: RcptDsn | null = null;
+  const rcpts = new Map<string, RcptDsn>();
   for (const f of fields) {
     const kind = f[0];
     if (kind === "u") uid = f.slice(1);
     else if (kind === "p") qp = f.slice(1);
     else if (kind === "F" && sender === null) sender = f.slice(1);
+    else if (kind === "M") m = parseMRecord(f.slice(1));
+    else if (kind === "N") n = parseNRecord(f.slice(1));
     else if (kind === "T") {
       const r = route(f.slice(1));
       chans[r.channel].push(`T${r.addr}\0`);
+      if (n && !rcpts.has(r.addr)) rcpts.set(r.addr, n);
+      n = null;
     } else return temp(`trouble reading todo/${id}: unknown record type`);
   }
   if (sender === null) return temp(`trouble reading todo/${id}: no sender`);
+  const dsn: DsnState | null = isEmptyDsn({ ...m, rcpts }) ? null : { dsn: { ...m, rcpts }, warned: false, done: [] };
   try {
     for (const d of ["info", "local", "remote"] as const) unlinkIfThere(p(queue, d, id));
     unlinkIfThere(join(queue, flatPath("bounce", id))); // a stale one of an earlier message with this inode
+    removeDsn(queue, id); // likewise
+    if (dsn) {
+      batch.dirs.add(writeNewDsn(queue, id, dsn.dsn));
+      batch.files.push(p(queue, "dsn", id));
+    }
     birth = writeNew(p(queue, "info", id), toBytes(`F${sender}\0`));
     batch.files.push(p(queue, "info", id));
     batch.dirs.add(join(queue, "info", String(id % SPLIT)));
@@ -119,7 +135,7 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
     return temp(`trouble writing info/local/remote of ${id}: ${errText(err)}`);
   }
   const channels = (["local", "remote"] as const).filter((c) => chans[c].length > 0);
-  return ok({ id, sender, bytes, qp, uid, birth, channels });
+  return ok({ id, sender, bytes, qp, uid, birth, channels, ...(dsn ? { dsn } : {}) });
 }
 
 /**
@@ -157,7 +173,9 @@ export function readMessage(queue: string, id: number): Result<KnownMessage | nu
       const cs = statSync(p(queue, c, id), { throwIfNoEntry: false });
       if (cs) channels.set(c, Math.floor(cs.mtimeMs / 1000));
     }
-    return ok({ id, birth: Math.floor(st.mtimeMs / 1000), sender, channels });
+    const dsn = readDsn(queue, id);
+    if (dsn.kind !== "ok") return dsn;
+    return ok({ id, birth: Math.floor(st.mtimeMs / 1000), sender, channels, ...(dsn.value ? { dsn: dsn.value } : {}) });
   } catch (err) {
     return temp(`unable to stat info/${id}: ${errText(err)}`);
   }
@@ -263,13 +281,14 @@ export function messPath(queue: string, id: number): string {
 }
 
 /**
- * Message done: mess and intd go first, info last. A crash in between leaves
+ * Message done: dsn, mess and intd go first, info last. A crash in between leaves
  * an info file without channel files, which the next start finishes; the
  * other order would leave a mess file that only its age can tell from one
  * being queued.
  */
 export function finishMessage(queue: string, id: number): Result<void> {
   try {
+    removeDsn(queue, id);
     unlinkIfThere(p(queue, "mess", id));
     unlinkIfThere(join(queue, flatPath("intd", id)));
     unlinkIfThere(p(queue, "info", id));

@@ -7,10 +7,12 @@ import { certificateNames, dnsNamesOf } from "../../lib/tls/names.ts";
 import type { Tlsa } from "../../lib/tls/dane.ts";
 import { checkDane } from "../tls/dane.ts";
 import type { SmtpConn, TlsInfo, TlsResult } from "./smtp-conn.ts";
+import { encodeXtext, wants, type MessageDsn } from "../../lib/queue/dsn.ts";
+import { RELAYED_NOTE } from "../../lib/send/spawn-wire.ts";
 
 // The SMTP client dialogue (docs/qmail.md §5.4, with what modern peers expect):
 // EHLO (HELO when refused), STARTTLS when offered, AUTH to a relay with
-// credentials (only over TLS), PIPELINING, 8BITMIME and SIZE when offered,
+// credentials (only over TLS), PIPELINING, 8BITMIME, SIZE and DSN when offered,
 // then qmail-remote's records.
 
 export type TlsPolicy = "may" | "must" | "never";
@@ -19,6 +21,8 @@ export interface Transaction {
   readonly helo: string;
   readonly sender: string;
   readonly recipients: readonly string[];
+  /** RFC 3461 parameters the message came with (queue/dsn/): passed on when the server offers DSN. */
+  readonly dsn?: MessageDsn;
   /** The message as stored (LF line ends); read once, only after DATA is accepted. */
   readonly message: () => AsyncIterable<Uint8Array>;
   /** Bytes, when known (SIZE=). */
@@ -220,8 +224,9 @@ async function ehlo(conn: SmtpConn, helo: string, ip: string): Promise<{ keys: M
  */
 async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<string, string>, reused: boolean): Promise<{ recs: Record[]; dataReply: Reply | null } | { outcome: Outcome }> {
   const params = `${keys.has("8BITMIME") ? " BODY=8BITMIME" : ""}${keys.has("SIZE") && tx.size !== undefined ? ` SIZE=${tx.size}` : ""}`;
-  const mail = `MAIL FROM:<${quoteAddress(tx.sender)}>${params}`;
-  const rcpts = tx.recipients.map((r) => `RCPT TO:<${quoteAddress(r)}>`);
+  const dsn = keys.has("DSN") ? tx.dsn : undefined;
+  const mail = `MAIL FROM:<${quoteAddress(tx.sender)}>${params}${dsn ? mailDsnParams(dsn) : ""}`;
+  const rcpts = tx.recipients.map((r) => `RCPT TO:<${quoteAddress(r)}>${dsn ? rcptDsnParams(dsn, r) : ""}`);
   const pipelined = keys.has("PIPELINING");
   const stale = { outcome: { records: [], stale: true } };
   if (pipelined && !(await conn.write([mail, ...rcpts, "DATA"].map((l) => `${l}\r\n`).join("")))) return reused ? (conn.abort(), stale) : { outcome: died(conn, ip) };
@@ -246,6 +251,27 @@ async function envelope(conn: SmtpConn, tx: Transaction, ip: string, keys: Map<s
   const d = await conn.readReply();
   if (!d) return { outcome: died(conn, ip, false, recs) };
   return { recs, dataReply: d };
+}
+
+/** RET= and ENVID= for a server that offers DSN (RFC 3461 §4.3, §4.4). */
+function mailDsnParams(d: MessageDsn): string {
+  return `${d.ret ? ` RET=${d.ret}` : ""}${d.envid !== undefined ? ` ENVID=${encodeXtext(d.envid)}` : ""}`;
+}
+/** NOTIFY= and ORCPT= of one recipient, as they came. */
+function rcptDsnParams(d: MessageDsn, rcpt: string): string {
+  const r = d.rcpts.get(rcpt);
+  if (!r) return "";
+  const n = r.notify === undefined ? "" : ` NOTIFY=${r.notify === "NEVER" ? "NEVER" : r.notify.join(",")}`;
+  const semi = r.orcpt?.indexOf(";") ?? -1;
+  const o = r.orcpt === undefined || semi < 1 ? "" : ` ORCPT=${r.orcpt.slice(0, semi)};${encodeXtext(r.orcpt.slice(semi + 1))}`;
+  return n + o;
+}
+
+/** A server without DSN took a message some recipient wanted a success notice for: the report says so (the queue manager sends "relayed"). */
+function relayedNote(o: Outcome, tx: Transaction, keys: Map<string, string>): Outcome {
+  const last = o.records.at(-1);
+  if (!tx.dsn || keys.has("DSN") || last?.letter !== "K" || !tx.recipients.some((r) => wants(tx.dsn!.rcpts.get(r), "SUCCESS"))) return o;
+  return { ...o, records: [...o.records.slice(0, -1), { ...last, text: `${last.text}${RELAYED_NOTE}` }] };
 }
 
 /** DATA, the body, the final reply. */
@@ -290,5 +316,5 @@ export async function converse(conn: SmtpConn, tx: Transaction, peer: Peer, reus
   }
   const env = await envelope(conn, tx, peer.ip, h.keys, reused);
   if ("outcome" in env) return env.outcome.stale ? env.outcome : withTls(conn, env.outcome, reused);
-  return withTls(conn, await data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false), reused);
+  return withTls(conn, relayedNote(await data(conn, tx, peer.ip, env.recs, env.dataReply, () => reuse.park?.(h.keys) ?? false), tx, h.keys), reused);
 }

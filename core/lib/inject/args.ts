@@ -5,6 +5,7 @@
  */
 import { scanOptions } from "../base/getopt.ts";
 import { ok, perm, type Result } from "../base/result.ts";
+import type { Notify, Ret } from "../queue/dsn.ts";
 
 /** Where recipients come from: a = arguments only, h = header only, A = arguments else header, H = both. */
 export type RecipientMode = "a" | "h" | "A" | "H";
@@ -16,6 +17,15 @@ export interface InjectOptions {
   /** -f: the envelope sender as given (parsed and rewritten later), null when absent */
   readonly sender: string | null;
   readonly recipients: readonly string[];
+  /** The sendmail wrapper's -N, -R and -V (RFC 3461), for every recipient; absent for qm inject. */
+  readonly dsn?: SendmailDsn;
+}
+
+/** sendmail -N (NOTIFY), -R (RET), -V (ENVID). */
+export interface SendmailDsn {
+  readonly notify?: Notify;
+  readonly ret?: Ret;
+  readonly envid?: string;
 }
 
 export const USAGE = "usage: qm inject [ -nNaAhH ] [ -f sender ] [ recip ... ]";

@@ -6,6 +6,8 @@
  */
 import { scanOptions } from "../base/getopt.ts";
 import { ok, perm, type Result } from "../base/result.ts";
+import { MAX_ENVID, parseNotify } from "../queue/dsn.ts";
+import type { SendmailDsn } from "./args.ts";
 
 /** What one sendmail command line asks for. */
 export type SendmailPlan =
@@ -18,6 +20,8 @@ export type SendmailPlan =
       /** -F: the sender's full name, null when absent */
       readonly fullName: string | null;
       readonly recipients: readonly string[];
+      /** -N, -R, -V: RFC 3461 parameters for every recipient; absent when none was given */
+      readonly dsn?: SendmailDsn;
     }
   | { readonly kind: "smtp" } // -bs
   | { readonly kind: "list" } // -bp, mailq
@@ -26,7 +30,7 @@ export type SendmailPlan =
 
 export type Personality = "sendmail" | "mailq" | "newaliases";
 
-export const USAGE = "usage: sendmail [ -t ] [ -f sender ] [ -F name ] [ -bp | -bs | -bi | -q ] [ -- ] [ recip ... ]";
+export const USAGE = "usage: sendmail [ -t ] [ -f sender ] [ -F name ] [ -N dsn ] [ -R full|hdrs ] [ -V envid ] [ -bp | -bs | -bi | -q ] [ -- ] [ recip ... ]";
 
 const PERSONALITIES = new Map<string, Personality>([
   ["sendmail", "sendmail"],
@@ -46,6 +50,7 @@ interface State {
   header: boolean;
   sender: string | null;
   fullName: string | null;
+  dsn: { -readonly [K in keyof SendmailDsn]: SendmailDsn[K] } | null;
 }
 
 /** Letters sendmail users pass out of habit: accepted, no effect (qmail-inject never stops at a dot). */
@@ -67,7 +72,28 @@ const VALUE_SETTERS = new Map<string, (s: State, v: string) => Result<void>>([
   ["r", (s, v) => setSender(s, v)],
   ["F", (s, v) => ((s.fullName = v), ok(undefined))],
   ["b", (s, v) => setMode(s, v)],
+  ["N", (s, v) => setDsn(s, "notify", v)],
+  ["R", (s, v) => setDsn(s, "ret", v)],
+  ["V", (s, v) => setDsn(s, "envid", v)],
 ]);
+
+/** -N never | success,failure,delay; -R full | hdrs; -V an envelope id of printable ASCII, at most MAX_ENVID characters. */
+function setDsn(s: State, which: keyof SendmailDsn, v: string): Result<void> {
+  const d = (s.dsn ??= {});
+  if (which === "notify") {
+    const n = parseNotify(v);
+    if (n === null) return perm(`-N needs never, or one or more of success,failure,delay; ${USAGE}`, "5.3.0");
+    d.notify = n;
+  } else if (which === "ret") {
+    const r = v.toUpperCase();
+    if (r !== "FULL" && r !== "HDRS") return perm(`-R needs full or hdrs; ${USAGE}`, "5.3.0");
+    d.ret = r;
+  } else {
+    if (v === "" || v.length > MAX_ENVID || !/^[\x20-\x7e]+$/.test(v)) return perm(`-V needs an envelope id of 1 to ${MAX_ENVID} printable characters; ${USAGE}`, "5.3.0");
+    d.envid = v;
+  }
+  return ok(undefined);
+}
 
 function setSender(s: State, v: string): Result<void> {
   s.sender = v;
@@ -84,7 +110,7 @@ function setMode(s: State, v: string): Result<void> {
 export function parseSendmailArgs(argv: readonly string[], as: Personality = "sendmail"): Result<SendmailPlan> {
   if (as === "mailq") return ok({ kind: "list" });
   if (as === "newaliases") return ok({ kind: "newaliases" });
-  const s: State = { mode: "m", header: false, sender: null, fullName: null };
+  const s: State = { mode: "m", header: false, sender: null, fullName: null, dsn: null };
   const end = scanOptions(argv, (arg, next) => readWord(s, arg, next));
   return end.kind === "ok" ? plan(s, argv.slice(end.value)) : end;
 }
@@ -125,7 +151,7 @@ function plan(s: State, recipients: readonly string[]): Result<SendmailPlan> {
   const other = MODE_PLANS.get(s.mode);
   if (other) return ok(other);
   const mode = s.header ? "H" : "a";
-  return ok({ kind: "inject", mode, sender: s.sender, fullName: s.fullName, recipients });
+  return ok({ kind: "inject", mode, sender: s.sender, fullName: s.fullName, recipients, ...(s.dsn ? { dsn: s.dsn } : {}) });
 }
 
 function printable(c: string): string {

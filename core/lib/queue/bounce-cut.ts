@@ -8,8 +8,10 @@
  * is split into chunks: a line is held until its end is seen (at most `max`
  * bytes). Feed the chunks in order, then end(); `cut` says whether anything
  * was left out, `done` that the body is full (nothing more will pass).
+ * With `headersOnly` (a DSN's text/rfc822-headers, RET=HDRS) it is done at
+ * the header's end, and the blank line after the header is not passed.
  */
-export function originalCutter(max: number): { feed(chunk: Uint8Array): Uint8Array[]; end(): Uint8Array[]; readonly cut: boolean; readonly done: boolean } {
+export function originalCutter(max: number, opts: { readonly headersOnly?: boolean } = {}): { feed(chunk: Uint8Array): Uint8Array[]; end(): Uint8Array[]; readonly cut: boolean; readonly done: boolean } {
   let inHeader = true;
   let full = false; // the current part is cut: skip the rest of it
   let done = false;
@@ -60,6 +62,10 @@ export function originalCutter(max: number): { feed(chunk: Uint8Array): Uint8Arr
       const blank = inHeader && atLineStart && piece.length === 1 && lf >= 0; // "\n" alone: the header ends
       atLineStart = lf >= 0;
       if (blank) {
+        if (opts.headersOnly) {
+          done = true;
+          continue;
+        }
         if (!full) {
           if (emitted + 1 <= max) flushLine(out, piece);
           else fill(out, [piece]);
@@ -77,6 +83,7 @@ export function originalCutter(max: number): { feed(chunk: Uint8Array): Uint8Arr
       } else {
         fill(out, [...pending, piece]);
         if (!inHeader) done = true;
+        else if (opts.headersOnly) done = true;
       }
     }
     return out;

@@ -1,11 +1,14 @@
 import { fromBytes, toBytes } from "../base/bytes.ts";
 import { ok, temp, perm, type Fail, type Result } from "../base/result.ts";
 import { QQ, queueFail, type QueueFail, type QueueResult } from "./codes.ts";
+import { formatMRecord, formatNRecord, parseMRecord, parseNRecord, type MessageDsn, type RcptDsn } from "./dsn.ts";
 
 /** An envelope as qmail-queue(8) reads it on fd 1. */
 export interface Envelope {
   readonly sender: string; // "" is the null sender <>
   readonly recipients: readonly string[];
+  /** RFC 3461 parameters (qm's; a qmail-queue program or QMQP server never sees them). */
+  readonly dsn?: MessageDsn;
 }
 
 /** qmail-queue ADDR: an address field (with its NUL) longer than this is exit 11. */
@@ -16,11 +19,25 @@ const ENDED_EARLY = "Envelope ended early";
 const FORMAT_ERROR = "Envelope format error";
 const F = 0x46;
 const T = 0x54;
+const M = 0x4d; // qm's DSN records (dsn.ts)
+const N = 0x4e;
 
-/** qmail-queue(8) fd 1: F sender \0 (T recip \0)* \0 */
-export function encodeEnvelope(env: Envelope): Uint8Array {
-  const fields = [`F${env.sender}`, ...env.recipients.map((r) => `T${r}`)];
-  return toBytes(`${fields.join("\0")}\0\0`);
+/** qmail-queue(8) fd 1: F sender \0 (T recip \0)* \0; with `dsn`, qm's M and N records too (dsn.ts). */
+export function encodeEnvelope(env: Envelope, opts: { readonly dsn?: boolean } = {}): Uint8Array {
+  return toBytes(`${envelopeFields(env, opts.dsn ?? false).join("\0")}\0\0`);
+}
+
+/** The records of an envelope: F, then M when there are DSN parameters, then (N) T per recipient. */
+export function envelopeFields(env: Envelope, dsn: boolean): string[] {
+  const d = dsn ? env.dsn : undefined;
+  const m = d ? formatMRecord(d) : null;
+  const out = [`F${env.sender}`, ...(m ? [m] : [])];
+  for (const r of env.recipients) {
+    const n = d ? formatNRecord(d.rcpts.get(r)) : null;
+    if (n) out.push(n);
+    out.push(`T${r}`);
+  }
+  return out;
 }
 
 /**
@@ -33,23 +50,40 @@ export function decodeEnvelope(bytes: Uint8Array): Result<Envelope> {
   if (bytes[0] !== F) return temp(FORMAT_ERROR, "4.3.0");
   const fields: string[] = [];
   let i = 0;
+  let ret: { ret?: "FULL" | "HDRS"; envid?: string } | null = null;
+  let pendingN: RcptDsn | null = null;
+  const rcpts = new Map<string, RcptDsn>();
   for (;;) {
     if (i >= bytes.length) return temp(ENDED_EARLY, "4.3.0");
     if (fields.length > 0 && bytes[i] === NUL) break;
     const letter = bytes[i];
-    if (fields.length > 0 && letter !== T) return temp(FORMAT_ERROR, "4.3.0");
+    if (fields.length > 0 && letter !== T && !(letter === M && fields.length === 1 && !ret) && !(letter === N && !pendingN)) return temp(FORMAT_ERROR, "4.3.0");
     const end = bytes.indexOf(NUL, i + 1);
     const limit = Math.min(bytes.length, i + 1 + MAX_ADDR);
     if (end < 0 || end >= limit) {
       if (bytes.length - (i + 1) >= MAX_ADDR) return perm("Address too long", "5.1.3");
       return temp(ENDED_EARLY, "4.3.0");
     }
-    fields.push(fromBytes(bytes.subarray(i + 1, end)));
+    const text = fromBytes(bytes.subarray(i + 1, end));
     i = end + 1;
+    if (fields.length > 0 && letter === M) {
+      ret = parseMRecord(text);
+      if (!ret) return temp(FORMAT_ERROR, "4.3.0");
+      continue;
+    }
+    if (fields.length > 0 && letter === N) {
+      pendingN = parseNRecord(text);
+      if (!pendingN) return temp(FORMAT_ERROR, "4.3.0");
+      continue;
+    }
+    if (pendingN && !rcpts.has(text)) rcpts.set(text, pendingN);
+    pendingN = null;
+    fields.push(text);
   }
-  if (i !== bytes.length - 1) return temp(FORMAT_ERROR, "4.3.0");
+  if (i !== bytes.length - 1 || pendingN) return temp(FORMAT_ERROR, "4.3.0");
   const [sender = "", ...recipients] = fields;
-  return ok({ sender, recipients });
+  if (!ret && rcpts.size === 0) return ok({ sender, recipients });
+  return ok({ sender, recipients, dsn: { ...ret, rcpts } });
 }
 
 /** qmail-queue's exit code for an envelope decodeEnvelope() refused: 11 too long, 54 cut short, 91 malformed. */
@@ -132,5 +166,5 @@ export function uniqueRecipients(env: Envelope): Envelope {
     seen.add(k);
     return true;
   });
-  return recipients.length === env.recipients.length ? env : { sender: env.sender, recipients };
+  return recipients.length === env.recipients.length ? env : { ...env, recipients };
 }

@@ -4,7 +4,7 @@
  */
 export const SPLIT = 23;
 
-export const SPLIT_DIRS = ["mess", "info", "local", "remote", "defer", "hold"] as const;
+export const SPLIT_DIRS = ["mess", "info", "local", "remote", "defer", "hold", "dsn"] as const;
 export const FLAT_DIRS = ["pid", "intd", "todo", "bounce", "lock", "maildrop"] as const;
 export type SplitDir = (typeof SPLIT_DIRS)[number];
 export type FlatDir = (typeof FLAT_DIRS)[number];
@@ -48,6 +48,7 @@ export const QUEUE_MODES: readonly (readonly [string, number])[] = [
   ["bounce", 0o700],
   ["defer", 0o700], // qm's: delivery status records (status.ts); a queue made before them gets them on first use
   ["hold", 0o700], // qm's: hold and delete marks (qm-qctl(8))
+  ["dsn", 0o750], // qm's: RFC 3461 parameters and notices under way (io/queue/dsn.ts); rspawn reads them, as it reads mess/
   ["lock", 0o751],
   ["maildrop", 0o1733],
 ];

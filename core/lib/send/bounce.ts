@@ -30,7 +30,11 @@ export interface BounceControls {
   readonly doublebouncehost: string;
   /** control/bouncemaxbytes: how much of the original's header, and then of its body, a bounce quotes. */
   readonly maxbytes: number;
+  /** control/bouncestyle: "dsn" (RFC 3464, the default) or "qsbmf" (qmail's plain text). */
+  readonly style?: BounceStyle;
 }
+
+export type BounceStyle = "dsn" | "qsbmf";
 
 /** Postfix's bounce_size_limit: a 30 MB message must not come back as a 30 MB bounce. */
 export const BOUNCE_MAX_BYTES = 50_000;
@@ -52,7 +56,7 @@ export function planBounce(sender: string, c: BounceControls): BouncePlan {
  * Everything of the bounce message before the original: header, the QSBMF
  * intro, the recipient paragraphs, the break paragraph and Return-Path.
  */
-export function bounceHead(plan: Exclude<BouncePlan, { kind: "triple" }>, paragraphs: string, c: BounceControls, nowMs: number): string {
+export function bounceHead(plan: Exclude<BouncePlan, { kind: "triple" }>, paragraphs: string, c: BounceControls, nowMs: number, messageId?: string): string {
   const intro =
     plan.kind === "single"
       ? "Your message could not be delivered to the addresses below.\nThe failure is permanent: no further attempts will be made.\n"
@@ -63,6 +67,7 @@ export function bounceHead(plan: Exclude<BouncePlan, { kind: "triple" }>, paragr
     `From: ${quote(c.bouncefrom)}@${c.bouncehost}\n` +
     `To: ${quote2(plan.to)}\n` +
     "Subject: failure notice\n" +
+    (messageId ? `Message-ID: ${messageId}\n` : "") +
     "Auto-Submitted: auto-replied\n\n" + // RFC 3834: no vacation program answers it
     `Hi. This is the qmail-send program at ${c.bouncehost}.\n${intro}\n` +
     paragraphs +

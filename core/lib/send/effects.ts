@@ -7,10 +7,11 @@
  * bounce, closing the spawners) answer later with an event.
  */
 import type { Result } from "../base/result.ts";
-import type { Envelope } from "../queue/envelope.ts";
 import type { Channel, Routed } from "./rewrite.ts";
 import type { Report } from "./spawn-wire.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, SendControls, Summary } from "./state.ts";
+import type { NoticeJob } from "./notice.ts";
+import type { DsnState } from "../queue/dsn.ts";
 
 /** One deferred recipient of a pass, for the status record (core/lib/queue/status.ts's Attempt). */
 export interface Attempt {
@@ -21,7 +22,8 @@ export interface Attempt {
   readonly error: string;
 }
 
-export type Bounced = { readonly kind: "none" } | { readonly kind: "triple" } | { readonly kind: "sent"; readonly qp: number };
+/** sent: qp of the failure bounce, if there was one; notice: of the last other notice (delivered, relayed). */
+export type Bounced = { readonly kind: "none" } | { readonly kind: "triple" } | { readonly kind: "sent"; readonly qp?: number; readonly notice?: number };
 
 export type Event =
   | { readonly kind: "start" } // load the queue (info/ without todo/)
@@ -31,6 +33,7 @@ export type Event =
   | { readonly kind: "released"; readonly r: Result<void> } // a todo batch made durable, its todo/ entries gone
   | { readonly kind: "report"; readonly chan: Channel; readonly report: Report }
   | { readonly kind: "bounced"; readonly id: number; readonly r: Result<Bounced> }
+  | { readonly kind: "warned"; readonly id: number; readonly r: Result<{ readonly qp: number }> } // a delay warning queued (or not)
   | { readonly kind: "complete"; readonly id: number } // retry a message's completion
   | { readonly kind: "wake" } // the retry timer fired
   | { readonly kind: "cleanup" }
@@ -60,7 +63,10 @@ export type Effect =
   | { readonly kind: "removeChannel"; readonly chan: Channel; readonly id: number }
   | { readonly kind: "setRetry"; readonly chan: Channel; readonly id: number; readonly at: number }
   | { readonly kind: "readBounce"; readonly id: number }
-  | { readonly kind: "submitBounce"; readonly id: number; readonly head: string; readonly envelope: Envelope; readonly maxBytes: number } // head + mess -> bounced
+  | { readonly kind: "submitBounce"; readonly id: number; readonly jobs: readonly NoticeJob[] } // each: head + mess + tail, in order -> bounced
+  | { readonly kind: "submitWarning"; readonly id: number; readonly job: NoticeJob } // a delay warning -> warned
+  | { readonly kind: "appendDsn"; readonly id: number; readonly line: string } // a success to report, fsynced (before its D mark)
+  | { readonly kind: "writeDsn"; readonly id: number; readonly state: DsnState } // the delay warning went out: durable
   | { readonly kind: "removeBounce"; readonly id: number }
   | { readonly kind: "noteDeferrals"; readonly id: number; readonly birth: number; readonly attempts: readonly Attempt[] } // the status record, queue/defer/
   | { readonly kind: "clearMark"; readonly id: number } // the status record and the hold mark go, while mess/ still holds the inode
@@ -79,6 +85,8 @@ export interface Answers {
   preprocess: Result<NewMessage>;
   readChannel: Result<ChannelRecord[]>;
   appendBounce: Result<void>;
+  appendDsn: Result<void>;
+  writeDsn: Result<void>;
   markDone: Result<void>;
   removeChannel: Result<void>;
   readBounce: Result<string | null>;

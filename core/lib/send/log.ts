@@ -29,6 +29,8 @@ export const line = {
   deferral: (d: number, text: string) => `delivery ${d}: deferral: ${safe(text)}\n`,
   mangled: (d: number) => `delivery ${d}: report mangled, will defer\n`,
   bounceMsg: (id: number, qp: number) => `bounce msg ${id} qp ${qp}\n`,
+  /** qm's: a delivery status notice other than a bounce (delay warning, success) queued */
+  noticeMsg: (id: number, qp: number, action: string) => `notice msg ${id} qp ${qp}: ${action}\n`,
   tripleBounce: (id: number) => `triple bounce: discarding bounce/${id}\n`,
   endMsg: (id: number) => `end msg ${id}\n`,
   /** a local user's maildrop/ file (or a non-root smtpd's message) taken into the queue: "maildrop/NAME uid U queued as ID" */

@@ -12,7 +12,10 @@
  *   before `end msg` and the unlinks of mess, intd and info.
  */
 import { ok, temp, type Result } from "../base/result.ts";
-import { bounceHead, bounceParagraph, planBounce } from "./bounce.ts";
+import { bounceParagraph, planBounce } from "./bounce.ts";
+import { noticeJob, type NoticeAction, type NoticeJob } from "./notice.ts";
+import { formatDoneLine, wants, type DoneNote, type DsnState, type MessageDsn } from "../queue/dsn.ts";
+import { RELAYED_NOTE } from "./spawn-wire.ts";
 import type { Bounced, Emit, Event } from "./effects.ts";
 import { line } from "./log.ts";
 import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "./prioq.ts";
@@ -60,6 +63,8 @@ export interface Machine {
   readonly cfg: Config;
   readonly emit: Emit;
   readonly clock: () => number; // ms since the epoch
+  /** Random text for notices' MIME boundaries; none in tests. */
+  readonly nonce?: () => string;
   c: SendControls;
   route: (rcpt: string) => Routed;
   readonly known: (id: number) => boolean;
@@ -79,7 +84,7 @@ export interface Machine {
   readonly frozen: Set<number>;
 }
 
-export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machine {
+export function newMachine(cfg: Config, emit: Emit, clock: () => number, nonce?: () => string): Machine {
   const mk = (name: Channel): Chan => {
     const limit = cfg.controls.concurrency[name];
     const free: number[] = [];
@@ -90,7 +95,7 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number): Machin
   const rules = cfg.controls.rules;
   const chans = { local: mk("local"), remote: mk("remote") };
   return {
-    cfg, emit, clock, c: cfg.controls, route: (a) => rewrite(a, rules), known: (id) => msgs.has(id),
+    cfg, emit, clock, ...(nonce ? { nonce } : {}), c: cfg.controls, route: (a) => rewrite(a, rules), known: (id) => msgs.has(id),
     chans, all: [chans.local, chans.remote], msgs,
     sum: { deliveries: 0, success: 0, failure: 0, deferral: 0, done: 0, left: 0 },
     delivery: 0, stopping: cfg.stopping ?? false, finished: false, lost: null,
@@ -114,6 +119,7 @@ export function handle(m: Machine, ev: Event): void {
     case "released": return released(m, ev.r);
     case "report": return report(m, m.chans[ev.chan], ev.report);
     case "bounced": return bounced(m, ev.id, ev.r);
+    case "warned": return warned(m, ev.id, ev.r);
     case "complete": { const msg = m.msgs.get(ev.id); return msg && complete(m, msg); }
     case "wake": m.timerAt = Infinity; for (const ch of m.all) pump(m, ch); return;
     case "cleanup": return m.emit({ kind: "cleanOrphans", known: m.known });
@@ -148,7 +154,7 @@ function load(m: Machine): void {
 
 /** A message read from disk: scheduled by its channel files' mtimes unless held; completed when nothing is pending, held or not. */
 function adopt(m: Machine, k: KnownMessage, nowSec: number): void {
-  const msg: Msg = { id: k.id, birth: k.birth, sender: k.sender, pending: new Set(k.channels.keys()), completing: false, held: k.held ?? false };
+  const msg: Msg = { id: k.id, birth: k.birth, sender: k.sender, pending: new Set(k.channels.keys()), completing: false, held: k.held ?? false, ...(k.dsn ? { dsn: k.dsn } : {}) };
   m.msgs.set(k.id, msg);
   if (!msg.held) for (const [chan, at] of k.channels) pushQ(m.chans[chan].queue, m.cfg.force ? nowSec : at, k.id);
   if (msg.pending.size === 0) complete(m, msg);
@@ -221,7 +227,7 @@ function released(m: Machine, r: Result<void>): void {
       else if (k.value) adopt(m, k.value, nowSec);
       continue;
     }
-    const msg: Msg = { id: n.id, birth: n.birth, sender: n.sender, pending: new Set(n.channels), completing: false, held: n.held ?? false };
+    const msg: Msg = { id: n.id, birth: n.birth, sender: n.sender, pending: new Set(n.channels), completing: false, held: n.held ?? false, ...(n.dsn ? { dsn: n.dsn } : {}) };
     m.msgs.set(n.id, msg);
     if (!msg.held) for (const ch of n.channels) pushQ(m.chans[ch].queue, nowSec, n.id);
     if (n.channels.length === 0) complete(m, msg);
@@ -319,6 +325,11 @@ function report(m: Machine, ch: Chan, r: Report): void {
   if (letter === "K") {
     m.sum.success++;
     log(m, line.success(d, text));
+    noteSuccess(m, pass, rec, text);
+    mark(m, pass, rec);
+  } else if (letter === "D" && !wants(rcptDsn(pass.msg, rec.addr), "FAILURE")) {
+    m.sum.failure++; // NOTIFY=NEVER (or without FAILURE): no bounce paragraph
+    log(m, line.failure(d, text));
     mark(m, pass, rec);
   } else if (letter === "D") {
     m.sum.failure++;
@@ -382,6 +393,7 @@ function maybeFinish(m: Machine, pass: Pass): void {
     if (w.kind !== "ok") log(m, line.warning(w.reason));
     m.emit({ kind: "setRetry", chan: pass.chan, id, at: pass.retryAt });
     pushQ(ch.queue, pass.retryAt, id);
+    maybeWarn(m, pass);
     return;
   }
   const rm = pass.removed ? ok(undefined) : m.emit({ kind: "removeChannel", chan: pass.chan, id });
@@ -394,18 +406,93 @@ function maybeFinish(m: Machine, pass: Pass): void {
   if (pass.msg.pending.size === 0) complete(m, pass.msg);
 }
 
-/** Message done: its bounce (if any) goes into the queue first (answered by "bounced"), then its files go. */
+/** Message done: its bounce and notices (if any) go into the queue first (answered by "bounced"), then its files go. */
 function complete(m: Machine, msg: Msg): void {
   if (msg.completing) return;
+  if (msg.warning) {
+    msg.completeAfterWarning = true; // the delay warning reads the mess file: finish after it
+    return;
+  }
   msg.completing = true;
   m.completing++;
   const text = m.emit({ kind: "readBounce", id: msg.id });
-  const plan = text.kind === "ok" && text.value !== null ? planBounce(msg.sender, m.c.bounce) : null;
-  if (text.kind === "ok" && text.value !== null && plan && plan.kind !== "triple") {
-    return m.emit({ kind: "submitBounce", id: msg.id, head: bounceHead(plan, text.value, m.c.bounce, m.clock()), envelope: plan.envelope, maxBytes: m.c.bounce.maxbytes });
+  const failed = text.kind === "ok" ? text.value : null;
+  const plan = planBounce(msg.sender, m.c.bounce);
+  const jobs: NoticeJob[] = [];
+  if (failed !== null && plan.kind !== "triple") jobs.push(job(m, msg, plan, "failed", failed));
+  // success notices (NOTIFY=SUCCESS): never to <> or #@[]
+  const done = msg.dsn?.done ?? [];
+  for (const action of ["delivered", "relayed"] as const) {
+    const mine = done.filter((x) => x.action === action);
+    if (plan.kind === "single" && mine.length > 0) jobs.push(job(m, msg, plan, action, mine.map((x) => bounceParagraph(x.addr, x.text)).join("")));
   }
+  if (text.kind === "ok" && jobs.length > 0) return m.emit({ kind: "submitBounce", id: msg.id, jobs });
   // nothing to queue: the rest of the completion still comes after this step, as a queued bounce's does
-  m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r: text.kind !== "ok" ? text : plan ? TRIPLE : NO_BOUNCE } });
+  m.emit({ kind: "defer", event: { kind: "bounced", id: msg.id, r: text.kind !== "ok" ? text : failed !== null ? TRIPLE : NO_BOUNCE } });
+}
+
+/** The recipient's RFC 3461 parameters (keyed as routed). */
+function rcptDsn(msg: Msg, addr: string) {
+  return msg.dsn?.dsn.rcpts.get(addr);
+}
+
+/** A notice about `paragraphs` (bounce/<id>'s form) to the sender; ORCPTs looked up by the addresses the paragraphs name. */
+function job(m: Machine, msg: Msg, plan: Exclude<ReturnType<typeof planBounce>, { kind: "triple" }>, action: NoticeAction, paragraphs: string): NoticeJob {
+  const d = msg.dsn?.dsn;
+  const dsn: MessageDsn | undefined = d && { ...d, rcpts: new Map([...d.rcpts].map(([a, r]) => [bounceRecipient(a, m.c.rules), r])) };
+  return noticeJob(plan, paragraphs, { action, controls: m.c.bounce, me: m.c.me, nowMs: m.clock(), id: msg.id, birth: msg.birth, ...(dsn ? { dsn } : {}), ...(m.nonce ? { nonce: m.nonce() } : {}) });
+}
+
+/** A success the sender asked to hear of (NOTIFY=SUCCESS): local delivery, or a server without DSN. Written before the D mark. */
+function noteSuccess(m: Machine, pass: Pass, rec: ChannelRecord, text: string): void {
+  const msg = pass.msg;
+  if (!wants(rcptDsn(msg, rec.addr), "SUCCESS")) return;
+  const action = pass.chan === "local" ? "delivered" : text.includes(RELAYED_NOTE) ? "relayed" : null;
+  if (!action) return; // the next server offers DSN and was asked: its notice, not ours
+  const note: DoneNote = { action, addr: bounceRecipient(rec.addr, m.c.rules), text: text.replace(RELAYED_NOTE, "") };
+  const w = m.emit({ kind: "appendDsn", id: msg.id, line: formatDoneLine(note) });
+  if (w.kind !== "ok") return log(m, line.warning(`${w.reason}; no success notice for ${rec.addr}`));
+  msg.dsn = { ...(msg.dsn ?? EMPTY_DSN), done: [...(msg.dsn?.done ?? []), note] };
+}
+
+const EMPTY_DSN: DsnState = { dsn: { rcpts: new Map() }, warned: false, done: [] };
+
+/**
+ * control/delaywarning: once a message is that old and a pass leaves
+ * recipients deferred, its sender hears of them, once (the flag in
+ * queue/dsn/ is written after the warning is queued).
+ */
+function maybeWarn(m: Machine, pass: Pass): void {
+  const msg = pass.msg;
+  const after = m.c.delaywarning ?? 0;
+  if (after <= 0 || pass.dying || msg.warning || msg.dsn?.warned || now(m) - msg.birth < after) return;
+  const plan = planBounce(msg.sender, m.c.bounce);
+  if (plan.kind !== "single") return;
+  const paras = pass.deferrals.filter((x) => wants(rcptDsn(msg, x.addr), "DELAY")).map((x) => bounceParagraph(bounceRecipient(x.addr, m.c.rules), x.error));
+  if (paras.length === 0) return;
+  msg.warning = true;
+  m.completing++; // a queue run waits for it
+  m.emit({ kind: "submitWarning", id: msg.id, job: job(m, msg, plan, "delayed", paras.join("")) });
+}
+
+function warned(m: Machine, id: number, r: Result<{ readonly qp: number }>): void {
+  m.completing--;
+  const msg = m.msgs.get(id);
+  if (msg) {
+    msg.warning = false;
+    if (r.kind !== "ok") log(m, line.warning(`trouble injecting delay warning, will try after the next deferral: ${r.reason}`));
+    else {
+      log(m, line.noticeMsg(id, r.value.qp, "delayed"));
+      msg.dsn = { ...(msg.dsn ?? EMPTY_DSN), warned: true };
+      const w = m.emit({ kind: "writeDsn", id, state: msg.dsn });
+      if (w.kind !== "ok") log(m, line.warning(`${w.reason}; the delay warning may be sent again after a restart`));
+    }
+    if (msg.completeAfterWarning) {
+      msg.completeAfterWarning = false;
+      complete(m, msg);
+    }
+  }
+  checkIdle(m);
 }
 
 function bounced(m: Machine, id: number, r: Result<Bounced>): void {
@@ -420,7 +507,8 @@ function bounced(m: Machine, id: number, r: Result<Bounced>): void {
   }
   if (r.value.kind !== "none") m.emit({ kind: "removeBounce", id });
   if (r.value.kind === "triple") log(m, line.tripleBounce(id));
-  if (r.value.kind === "sent") log(m, line.bounceMsg(id, r.value.qp));
+  if (r.value.kind === "sent" && r.value.qp !== undefined) log(m, line.bounceMsg(id, r.value.qp));
+  if (r.value.kind === "sent" && r.value.notice !== undefined) log(m, line.noticeMsg(id, r.value.notice, "delivered"));
   log(m, line.endMsg(id));
   const c = m.emit({ kind: "clearMark", id });
   if (c.kind !== "ok") log(m, line.warning(c.reason));

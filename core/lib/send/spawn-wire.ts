@@ -29,6 +29,13 @@ export interface Report {
   readonly text: string;
 }
 
+/**
+ * The line remote delivery adds to a success report when the server it gave
+ * the message to does not offer DSN and some recipient asked for NOTIFY=SUCCESS:
+ * the queue manager then sends the sender a "relayed" notice (RFC 3461 §4.1).
+ */
+export const RELAYED_NOTE = "The next server does not offer DSN: no delivery notice will come from it.\n";
+
 /** qmail-send keeps at most this much of a report's text. */
 export const MAX_REPORT = 10000;
 /** A command field longer than this stops the spawner's reader (a path is at most ~4000). */

@@ -4,6 +4,7 @@
  * and what the queue store tells it about a message.
  */
 import type { BounceControls } from "./bounce.ts";
+import type { DsnState } from "../queue/dsn.ts";
 import type { Channel, RewriteRules } from "./rewrite.ts";
 
 /** One T/D record of a channel file and its byte offset (the checkpoint's target). */
@@ -24,6 +25,8 @@ export interface NewMessage {
   readonly channels: readonly Channel[];
   /** A hold or delete mark (qm-qctl(8)): no pass is opened. */
   readonly held?: boolean;
+  /** queue/dsn/: RFC 3461 parameters, delay warning sent, successes to report. */
+  readonly dsn?: DsnState;
 }
 
 /** A message found in info/ at start-up. */
@@ -35,6 +38,7 @@ export interface KnownMessage {
   readonly channels: ReadonlyMap<Channel, number>;
   /** A hold or delete mark (qm-qctl(8)): no pass is opened. */
   readonly held?: boolean;
+  readonly dsn?: DsnState;
 }
 
 /** The control files `qm send` runs on. */
@@ -46,6 +50,8 @@ export interface SendControls {
   /** Local deliveries one recipient may have at once (control/concurrencyrecipient); absent or 0: no limit but the channel's. */
   readonly concurrencyRecipient?: number;
   readonly lifetime: number;
+  /** control/delaywarning: seconds after which a deferred message's sender is warned, once; 0 or absent: never. */
+  readonly delaywarning?: number;
 }
 
 export interface Summary {
@@ -67,6 +73,12 @@ export interface Msg {
   held?: boolean;
   /** Deleted by qm qctl while deliveries were under way: their results touch no file (the inode may be a new message's by then). */
   forgotten?: boolean;
+  /** queue/dsn/ as known: parameters, the delay warning's flag, successes to report. */
+  dsn?: DsnState;
+  /** A delay warning is being queued: completion waits for it (it reads the mess file). */
+  warning?: boolean;
+  /** The message finished while its delay warning was being queued: complete it when that is done. */
+  completeAfterWarning?: boolean;
 }
 export interface Pass {
   readonly msg: Msg;

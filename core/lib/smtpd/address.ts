@@ -120,7 +120,9 @@ function parseParams(s: string): Parsed<Map<string, string | null>> {
   for (const w of words) {
     const m = /^([A-Za-z0-9][A-Za-z0-9-]{0,31})(?:=([\x21-\x3c\x3e-\x7e]{0,500}))?$/.exec(w);
     if (!m) return bad(`555 5.5.4 malformed parameter ${printable(w)}`);
-    params.set((m[1] ?? "").toUpperCase(), m[2] ?? null);
+    const key = (m[1] ?? "").toUpperCase();
+    if (params.has(key)) return bad(`501 5.5.4 duplicate parameter ${printable(key)}`);
+    params.set(key, m[2] ?? null);
   }
   return { ok: true, value: params };
 }

@@ -1,7 +1,9 @@
 import { answer, startSasl, type Sasl, type SaslStep } from "./auth.ts";
 import { domainProblem, isDoubleBounceSender, literalIP, parsePathArg, printable, routingTrick, splitAddress, type PathArg } from "./address.ts";
 import { isUtf8 } from "../base/bytes.ts";
-import { recipientKey } from "../queue/envelope.ts";
+import { recipientKey, type Envelope } from "../queue/envelope.ts";
+import type { RcptDsn, Ret } from "../queue/dsn.ts";
+import { envelopeDsn, mailDsn, rcptDsn } from "./dsn-params.ts";
 
 /**
  * The SMTP server as a pure state machine over command lines, qmail-smtpd's
@@ -42,6 +44,11 @@ export interface Session {
   readonly transactions: number; // MAIL commands taken so far
   readonly refused: number; // recipients refused so far
   readonly authFailures: number;
+  /** RFC 3461 (dsn-params.ts): RET and ENVID of this MAIL; NOTIFY and ORCPT of each recipient that gave them. */
+  readonly dsn?: { readonly ret?: Ret; readonly envid?: string };
+  readonly rcptDsn?: ReadonlyMap<string, RcptDsn>;
+  /** NOTIFY and ORCPT of the RCPT whose lookup ("rcpt" effect) is under way. */
+  readonly pendingDsn?: RcptDsn;
 }
 
 export type Effect =
@@ -89,7 +96,13 @@ function refuse(s: Session, line: string): Step {
 }
 
 const reply = (session: Session, ...replies: string[]): Step => ({ session, replies });
-const reset = (s: Session): Session => ({ ...s, sender: null, utf8: false, badSender: false, recipients: [] });
+const reset = (s: Session): Session => ({ ...s, sender: null, utf8: false, badSender: false, recipients: [], dsn: undefined, rcptDsn: undefined, pendingDsn: undefined });
+
+/** The recipient added, with its RFC 3461 parameters when it gave any. */
+function addRecipient(s: Session, addr: string, d: RcptDsn | undefined): Session {
+  const given = d && (d.notify !== undefined || d.orcpt !== undefined);
+  return { ...s, recipients: [...s.recipients, addr], pendingDsn: undefined, ...(given ? { rcptDsn: new Map([...(s.rcptDsn ?? []), [addr, d]]) } : {}) };
+}
 
 type Handler = (s: Session, arg: string, p: Policy) => Step;
 
@@ -97,7 +110,7 @@ function helo(s: Session, arg: string, p: Policy, esmtp: boolean): Step {
   if (arg === "") return reply(s, `501 5.5.4 syntax: ${esmtp ? "EHLO" : "HELO"} hostname`);
   const next = { ...reset(s), helo: arg, esmtp };
   if (!esmtp) return reply(next, `250 ${p.greeting}`);
-  const ext = ["PIPELINING", "8BITMIME", p.databytes > 0 ? `SIZE ${p.databytes}` : "SIZE", "ENHANCEDSTATUSCODES", "SMTPUTF8"];
+  const ext = ["PIPELINING", "8BITMIME", p.databytes > 0 ? `SIZE ${p.databytes}` : "SIZE", "ENHANCEDSTATUSCODES", "DSN", "SMTPUTF8"];
   if (p.tls && !s.tls) ext.push("STARTTLS");
   if (p.auth && s.tls) ext.push("AUTH PLAIN LOGIN");
   return reply(next, `250-${p.greeting}`, ...ext.map((e, i) => `250${i === ext.length - 1 ? " " : "-"}${e}`));
@@ -112,6 +125,8 @@ function mail(s: Session, arg: string, p: Policy): Step {
   if (!parsed.ok) return reply(s, parsed.reply);
   const bad = mailParams(parsed.value, p);
   if (bad) return reply(s, bad);
+  const dsn = mailDsn(parsed.value.params);
+  if (!dsn.ok) return reply(s, dsn.reply);
   if (p.queueHasRoom && !p.queueHasRoom()) return reply(s, "452 4.3.1 insufficient system storage: the queue's disk is nearly full; try again later");
   const utf8 = parsed.value.params.has("SMTPUTF8");
   const addr = withLocalIP(parsed.value.addr, p);
@@ -121,7 +136,7 @@ function mail(s: Session, arg: string, p: Policy): Step {
   const problem = addr === "" || domain === null || isDoubleBounceSender(addr) ? null : domainProblem(domain, utf8);
   if (problem) return reply(s, `553 5.1.7 bad sender address: ${problem}`);
   if (s.user !== null && !p.senderLogin(s.user, addr)) return reply(s, "553 5.7.1 sorry, you are not allowed to use that sender address (control/senderlogins)");
-  return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [], transactions: s.transactions + 1 }, "250 2.1.0 ok");
+  return reply({ ...s, sender: addr, utf8, badSender: addr !== "" && p.badMailFrom(addr), recipients: [], transactions: s.transactions + 1, dsn: dsn.value, rcptDsn: undefined }, "250 2.1.0 ok");
 }
 
 function mailParams(arg: PathArg, p: Policy): string | null {
@@ -133,7 +148,7 @@ function mailParams(arg: PathArg, p: Policy): string | null {
       if (value === null || !/^(7bit|8bitmime)$/i.test(value)) return "555 5.5.4 BODY must be 7BIT or 8BITMIME";
     } else if (key === "SMTPUTF8") {
       if (value !== null) return "555 5.5.4 SMTPUTF8 takes no value";
-    } else if (key !== "AUTH") return `555 5.5.4 unsupported MAIL parameter ${printable(key)}`;
+    } else if (key !== "AUTH" && key !== "RET" && key !== "ENVID") return `555 5.5.4 unsupported MAIL parameter ${printable(key)}`;
   }
   return null;
 }
@@ -149,8 +164,8 @@ function rcpt(s: Session, arg: string, p: Policy): Step {
   if (s.sender === null) return reply(s, "503 5.5.1 MAIL first");
   const parsed = parsePathArg(arg, "TO");
   if (!parsed.ok) return reply(s, parsed.reply);
-  const param = parsed.value.params.keys().next();
-  if (!param.done) return reply(s, `555 5.5.4 unsupported RCPT parameter ${printable(param.value)}`);
+  const d = rcptDsn(parsed.value.params);
+  if (!d.ok) return reply(s, d.reply);
   if (s.badSender) return refuse(s, "553 5.7.1 sorry, your envelope sender is in my badmailfrom list");
   const addr = withLocalIP(parsed.value.addr, p);
   const refused = relayRefusal(s, addr, p);
@@ -159,8 +174,8 @@ function rcpt(s: Session, arg: string, p: Policy): Step {
   const key = recipientKey(full);
   if (s.recipients.some((r) => recipientKey(r) === key)) return reply(s, "250 2.1.5 ok (already a recipient: one copy)");
   if (s.recipients.length >= p.maxRcpt) return reply(s, `452 4.5.3 too many recipients (limit ${p.maxRcpt} a message)`);
-  if (p.rcptCheck) return { session: s, replies: [], effect: { kind: "rcpt", addr: full } };
-  return reply({ ...s, recipients: [...s.recipients, full] }, "250 2.1.5 ok");
+  if (p.rcptCheck) return { session: { ...s, pendingDsn: d.value }, replies: [], effect: { kind: "rcpt", addr: full } };
+  return reply(addRecipient(s, full, d.value), "250 2.1.5 ok");
 }
 
 /** Why this recipient is refused (null: accepted). No routing trick gets past a client without relay rights. */
@@ -249,7 +264,7 @@ export function step(s: Session, line: string, p: Policy): Step {
 
 /** After the recipient lookup of a "rcpt" effect. */
 export function rcptChecked(s: Session, addr: string, verdict: "ok" | "unknown" | "temp" | "full" | "full-temp"): Step {
-  if (verdict === "ok") return reply({ ...s, recipients: [...s.recipients, addr] }, "250 2.1.5 ok");
+  if (verdict === "ok") return reply(addRecipient(s, addr, s.pendingDsn), "250 2.1.5 ok");
   if (verdict === "unknown") return refuse(s, "550 5.1.1 sorry, no mailbox here by that name");
   if (verdict === "full") return refuse(s, "552 5.2.2 sorry, that mailbox is full");
   if (verdict === "full-temp") return reply(s, "452 4.2.2 that mailbox is full; try again later");
@@ -276,4 +291,10 @@ export function tlsStarted(s: Session): Session {
 /** After the data: the reply is the queue's verdict (or the decoder's); a new MAIL is needed. */
 export function dataDone(s: Session, replyLine: string): Step {
   return reply(reset(s), replyLine);
+}
+
+/** The envelope the transaction queues: sender, recipients and their RFC 3461 parameters. */
+export function sessionEnvelope(s: Session): Envelope {
+  const dsn = envelopeDsn(s.dsn ?? {}, s.rcptDsn ?? new Map());
+  return { sender: s.sender ?? "", recipients: s.recipients, ...(dsn ? { dsn } : {}) };
 }

@@ -1,7 +1,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readdirSync, readSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, readdirSync, readSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toBytes } from "../../../core/lib/base/bytes.ts";
 import { HEADER, QUIET_SEC } from "../../../core/lib/queue/maildrop.ts";
@@ -81,6 +81,15 @@ describe("takeMaildrop()", { timeout: 120_000 }, () => {
     assert.match(events[0]!.text, new RegExp(`^maildrop/${name!.replace(/\./g, "\\.")} uid 0 queued as \\d+$`));
     assert.deepEqual(dropped(home), []);
     assert.equal(todo(home).length, 1);
+  });
+
+  it("keeps RFC 3461 parameters (the envelope's M and N records) through maildrop/ into todo/", async () => {
+    const home = await fakeHome();
+    const dsn = { ret: "HDRS" as const, envid: "e1", rcpts: new Map([["b@y.test", { notify: "NEVER" as const }]]) };
+    await writeMaildrop(home, toBytes("Subject: x\n\nbody\n"), { sender: "a@x.test", recipients: ["b@y.test"], dsn });
+    await takeMaildrop(home, now(), 100);
+    const [id] = todo(home);
+    assert.match(readFileSync(join(home, "queue", "todo", String(id)), "latin1"), /\0Fa@x\.test\0MHDRS e1\0NNEVER -\0Tb@y\.test\0$/);
   });
 
   it("queues a whole .NAME (a writer that renames and lost the rename) once", async () => {

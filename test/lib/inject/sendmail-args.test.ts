@@ -75,6 +75,21 @@ describe("parseSendmailArgs()", () => {
     assert.deepEqual(b, { kind: "inject", mode: "a", sender: null, fullName: null, recipients: ["bob", "-t"] });
     assert.deepEqual(plan(["-"]), { kind: "inject", mode: "a", sender: null, fullName: null, recipients: ["-"] });
   });
+  it("takes -N, -R and -V (RFC 3461) for every recipient", () => {
+    const r = parseSendmailArgs(["-N", "success,delay", "-Rhdrs", "-V", "id 42", "b@x"]);
+    assert.ok(r.kind === "ok" && r.value.kind === "inject");
+    assert.deepEqual(r.value.dsn, { notify: ["SUCCESS", "DELAY"], ret: "HDRS", envid: "id 42" });
+    const plain = parseSendmailArgs(["b@x"]);
+    assert.ok(plain.kind === "ok" && plain.value.kind === "inject" && plain.value.dsn === undefined);
+  });
+  it("refuses bad -N, -R and -V values", () => {
+    assert.match(refused(["-N", "never,success", "b"]), /-N needs never/);
+    assert.match(refused(["-Nsometimes", "b"]), /-N needs never/);
+    assert.match(refused(["-R", "body", "b"]), /-R needs full or hdrs/);
+    assert.match(refused(["-V", "x".repeat(101), "b"]), /-V needs an envelope id of 1 to 100/);
+    assert.match(refused(["-V", "tab\there", "b"]), /-V needs/);
+    assert.match(refused(["-N"]), /-N needs a value/);
+  });
   it("refuses unknown flags, unknown -b modes, -q with an interval and missing values", () => {
     assert.match(refused(["-X"]), /Unsupported option -X/);
     assert.match(refused(["-tX"]), /Unsupported option -X/);
@@ -83,7 +98,6 @@ describe("parseSendmailArgs()", () => {
     assert.match(refused(["-q30m"]), /-q30m/);
     assert.match(refused(["-f"]), /-f needs a value/);
     assert.match(refused(["-t", "-F"]), /-F needs a value/);
-    assert.match(refused(["-N", "never", "b"]), /Unsupported option -N/);
     assert.match(refused(["--help"]), /Unsupported option --/);
   });
   it("names hostile option bytes printably", () => {

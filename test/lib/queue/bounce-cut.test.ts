@@ -7,8 +7,8 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (parts: Uint8Array[]) => Buffer.concat(parts).toString("latin1");
 
 /** The cutter's output for `text` fed in chunks of the given sizes (the rest in one). */
-function run(max: number, text: string, sizes: number[] = []): { out: string; cut: boolean } {
-  const c = originalCutter(max);
+function run(max: number, text: string, sizes: number[] = [], headersOnly = false): { out: string; cut: boolean } {
+  const c = originalCutter(max, { headersOnly });
   const bytes = enc(text);
   const out: Uint8Array[] = [];
   let i = 0;
@@ -23,6 +23,18 @@ function run(max: number, text: string, sizes: number[] = []): { out: string; cu
 }
 
 describe("originalCutter() (control/bouncemaxbytes)", () => {
+  it("headersOnly: the header without its blank line, however the input is split", () => {
+    const m = "Subject: hi\nFrom: a@b\n\nline one\nline two\n";
+    for (const sizes of [[], [1, 1, 1], [23], [22, 1], [24]]) assert.deepEqual(run(1000, m, sizes, true), { out: "Subject: hi\nFrom: a@b\n", cut: false }, String(sizes));
+  });
+  it("headersOnly: a header over the limit is cut and nothing of the body follows", () => {
+    const r = run(30, `Subject: hi\n${"X-Long: yes\n".repeat(10)}\nbody\n`, [], true);
+    assert.equal(r.out, "Subject: hi\nX-Long: yes\n");
+    assert.equal(r.cut, true);
+  });
+  it("headersOnly: a message that is all header passes whole", () => {
+    assert.deepEqual(run(1000, "Subject: hi\nFrom: a@b", [], true), { out: "Subject: hi\nFrom: a@b", cut: false });
+  });
   it("passes a message within the limit unchanged", () => {
     const m = "Subject: hi\nFrom: a@b\n\nline one\nline two\n";
     assert.deepEqual(run(1000, m), { out: m, cut: false });

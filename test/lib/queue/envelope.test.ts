@@ -149,3 +149,24 @@ describe("uniqueRecipients()", () => {
     assert.deepEqual(uniqueRecipients({ sender: "", recipients: Array(1000).fill("postmaster@example.test") }).recipients, ["postmaster@example.test"]);
   });
 });
+
+describe("DSN records (qm's M and N, docs/queue.md §4)", () => {
+  const dsn = { ret: "HDRS" as const, envid: "id 1", rcpts: new Map([["b@y", { notify: ["SUCCESS", "DELAY"] as const, orcpt: "rfc822;B@y" }]]) };
+  const env = { sender: "a@x", recipients: ["b@y", "c@y"], dsn };
+  it("are written only when asked (a qmail-queue program never sees them)", () => {
+    assert.equal(fromBytes(encodeEnvelope(env)), "Fa@x\0Tb@y\0Tc@y\0\0");
+    assert.equal(fromBytes(encodeEnvelope(env, { dsn: true })), "Fa@x\0MHDRS id+201\0NSUCCESS,DELAY rfc822;B@y\0Tb@y\0Tc@y\0\0");
+  });
+  it("round-trip through decodeEnvelope()", () => {
+    assert.deepEqual(decodeEnvelope(encodeEnvelope(env, { dsn: true })), { kind: "ok", value: env });
+  });
+  it("refuse misplaced or malformed records (91 territory: a format error)", () => {
+    for (const bad of ["Fa\0MFULL -\0MFULL -\0Tb\0\0", "Fa\0Tb\0MFULL -\0\0", "Fa\0NNEVER -\0\0", "Fa\0NNEVER -\0NNEVER -\0Tb\0\0", "Fa\0MBODY -\0Tb\0\0", "Fa\0NSOMETIMES -\0Tb\0\0", "Fa\0N- rfc822;a+zz\0Tb\0\0", "Fa\0MFULL\0Tb\0\0"]) {
+      const r = decodeEnvelope(toBytes(bad));
+      assert.equal(r.kind, "temp", JSON.stringify(bad));
+    }
+  });
+  it("uniqueRecipients() keeps them", () => {
+    assert.equal(uniqueRecipients({ ...env, recipients: ["b@y", "b@Y"] }).dsn, dsn);
+  });
+});

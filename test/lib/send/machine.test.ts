@@ -8,6 +8,8 @@ import type { Answers, Bounced, Effect, Emit, Event } from "../../../core/lib/se
 import { busy, handle, newMachine, type Machine } from "../../../core/lib/send/machine.ts";
 import type { Channel } from "../../../core/lib/send/rewrite.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, SendControls } from "../../../core/lib/send/state.ts";
+import type { DsnState, RcptDsn } from "../../../core/lib/queue/dsn.ts";
+import { RELAYED_NOTE } from "../../../core/lib/send/spawn-wire.ts";
 
 const T0 = 1_700_000_000; // s
 const CONTROLS: SendControls = {
@@ -57,7 +59,10 @@ function show(e: Effect): string {
     case "setRetry": return `setRetry ${e.chan} ${e.id} birth+${e.at - T0}`;
     case "spawn": return `spawn ${e.chan} slot ${e.slot} msg ${e.id} <${e.sender}> ${e.recipient}`;
     case "releaseTodo": return `releaseTodo [${e.ids.join(",")}]`;
-    case "submitBounce": return `submitBounce ${e.id} <${e.envelope.sender}> to ${e.envelope.recipients.join(",")}`;
+    case "submitBounce": return `submitBounce ${e.id} ${e.jobs.map((j) => `${j.action === "failed" ? "" : `${j.action} `}<${j.envelope.sender}> to ${j.envelope.recipients.join(",")}`).join(" + ")}`;
+    case "submitWarning": return `submitWarning ${e.id} <${e.job.envelope.sender}> to ${e.job.envelope.recipients.join(",")}`;
+    case "appendDsn": return `appendDsn ${e.id} ${e.line.trimEnd()}`;
+    case "writeDsn": return `writeDsn ${e.id}${e.state.warned ? " warned" : ""}`;
     case "timer": return `timer ${e.ms}`;
     case "after": return `after ${e.ms} ${e.event.kind}`;
     case "defer": return `defer ${e.event.kind}`;
@@ -83,7 +88,7 @@ function machine(opts: { once?: boolean; force?: boolean; controls?: Partial<Sen
         if (!f) world.bounces.set(e.id, (world.bounces.get(e.id) ?? "") + e.paragraph);
         return f ?? ok(undefined);
       }
-      case "markDone": case "removeChannel": case "finishMessage": case "noteDeferrals": case "clearMark": return failed(e.kind) ?? ok(undefined);
+      case "markDone": case "removeChannel": case "finishMessage": case "noteDeferrals": case "clearMark": case "appendDsn": case "writeDsn": return failed(e.kind) ?? ok(undefined);
       case "readBounce": return failed("readBounce") ?? ok(world.bounces.get(e.id) ?? null);
       case "removeBounce": world.bounces.delete(e.id); return undefined;
       default: return undefined;
@@ -526,5 +531,85 @@ describe("queue manager: qm qctl (hold marks, freeze and resume)", () => {
     assert.equal(r.m.msgs.get(5)?.sender, "new@x.test");
     // the new message's own result completes it
     assert.deepEqual(r.feed(K("local", 1)).slice(0, 3), ["log delivery 2: success: did_1+0+0/", "removeChannel local 5", "log status: local 0/10 remote 0/20"]);
+  });
+});
+
+describe("queue manager: delivery status notifications (RFC 3461)", () => {
+  const state = (rcpts: [string, RcptDsn][], warned = false): DsnState => ({ dsn: { rcpts: new Map(rcpts) }, warned, done: [] });
+  /** Like started(), message 5 with queue/dsn/ state `dsn`. */
+  function startedDsn(local: string[], remote: string[], dsn: DsnState | undefined, opts: Parameters<typeof machine>[0] = {}, sender = "joe@x.test"): Run {
+    const chans: Channel[] = [...(local.length ? ["local" as const] : []), ...(remote.length ? ["remote" as const] : [])];
+    const r = machine({ ...opts, world: { todo: [5], fresh: new Map([[5, { ...fresh(5, sender, chans), ...(dsn ? { dsn } : {}) }]]), channels: new Map([["local/5", records(...local)], ["remote/5", records(...remote)]]) } });
+    r.feed({ kind: "start" }, { kind: "go" }, { kind: "intake", warnings: [] }, { kind: "released", r: ok(undefined) });
+    return r;
+  }
+
+  it("NOTIFY=NEVER: a failure writes no bounce paragraph, and no bounce goes out", () => {
+    const r = startedDsn(["bad@example.test"], [], state([["bad@example.test", { notify: "NEVER" }]]));
+    assert.deepEqual(r.feed(D("local", 0)), ["log delivery 1: failure: no_mailbox/", "removeChannel local 5", "log status: local 0/10 remote 0/20", "readBounce 5", "defer bounced"]);
+  });
+
+  it("NOTIFY=SUCCESS on local delivery: the success is written before its mark, and one delivered notice goes at the end", () => {
+    const r = startedDsn(["a@example.test", "b@example.test"], [], state([["a@example.test", { notify: ["SUCCESS"] }]]));
+    assert.deepEqual(r.feed(K("local", 0)), ["log delivery 1: success: did_1+0+0/", "appendDsn 5 done delivered a@example.test did+201+2B0+2B0+0A", "markDone local 5 @0", "log status: local 1/10 remote 0/20"]);
+    assert.deepEqual(r.feed(K("local", 1)).slice(-2), ["readBounce 5", "submitBounce 5 delivered <> to joe@x.test"]);
+    assert.deepEqual(r.feed(bounced(5, ok<Bounced>({ kind: "sent", notice: 78 }))).slice(0, 3), ["removeBounce 5", "log notice msg 5 qp 78: delivered", "log end msg 5"]);
+  });
+
+  it("a failure and a success: the bounce first, then the notice, in one step", () => {
+    const r = startedDsn(["a@example.test", "bad@example.test"], [], state([["a@example.test", { notify: ["SUCCESS", "FAILURE"] }]]));
+    r.feed(K("local", 0));
+    assert.deepEqual(r.feed(D("local", 1)).slice(-1), ["submitBounce 5 <> to joe@x.test + delivered <> to joe@x.test"]);
+  });
+
+  it("remote: a relayed notice only when the report says the next server offers no DSN", () => {
+    const r = startedDsn([], ["a@far.test", "b@far.test"], state([["a@far.test", { notify: ["SUCCESS"] }], ["b@far.test", { notify: ["SUCCESS"] }]]));
+    assert.deepEqual(r.feed(K("remote", 0, "1.2.3.4 accepted message.\nRemote host said: 250 ok\n")).filter((l) => l.startsWith("appendDsn")), []);
+    const relayed = r.feed(K("remote", 1, `1.2.3.4 accepted message.\nRemote host said: 250 ok\n${RELAYED_NOTE}`));
+    assert.deepEqual(relayed.filter((l) => l.startsWith("appendDsn")), ["appendDsn 5 done relayed b@far.test 1.2.3.4+20accepted+20message.+0ARemote+20host+20said:+20250+20ok+0A"]);
+    assert.equal(relayed.at(-1), "submitBounce 5 relayed <> to joe@x.test");
+  });
+
+  it("no success notice for the null sender, nor without NOTIFY=SUCCESS", () => {
+    const r = startedDsn(["a@example.test"], [], state([["a@example.test", { notify: ["SUCCESS"] }]]), {}, "");
+    assert.deepEqual(r.feed(K("local", 0)).slice(-2), ["readBounce 5", "defer bounced"]);
+    const plain = startedDsn(["a@example.test"], [], undefined);
+    assert.deepEqual(plain.feed(K("local", 0)).filter((l) => l.startsWith("appendDsn")), []);
+  });
+
+  it("control/delaywarning: a pass that defers a message older than that warns its sender, exactly once", () => {
+    const r = startedDsn(["a@example.test"], [], undefined, { once: false, controls: { delaywarning: 100 } });
+    r.clock = T0 + 99;
+    assert.ok(!r.feed(Z("local", 0)).some((l) => l.startsWith("submitWarning")), "not yet");
+    r.clock = T0 + 200;
+    r.feed({ kind: "alrm" });
+    const out = r.feed(Z("local", 0));
+    assert.ok(out.includes("submitWarning 5 <> to joe@x.test"), out.join("\n"));
+    assert.ok(out.indexOf("setRetry local 5 birth+600") < out.indexOf("submitWarning 5 <> to joe@x.test"), "after the retry is set");
+    assert.deepEqual(r.feed({ kind: "warned", id: 5, r: ok({ qp: 9 }) }), ["log notice msg 5 qp 9: delayed", "writeDsn 5 warned"]);
+    r.feed({ kind: "alrm" });
+    assert.ok(!r.feed(Z("local", 0)).some((l) => l.startsWith("submitWarning")), "only once");
+  });
+
+  it("a delay warning that could not be queued is tried at the next deferral; completion waits for one under way", () => {
+    const r = startedDsn(["a@example.test"], [], undefined, { once: false, controls: { delaywarning: 100 } });
+    r.clock = T0 + 200;
+    assert.ok(r.feed(Z("local", 0)).includes("submitWarning 5 <> to joe@x.test"));
+    assert.deepEqual(r.feed({ kind: "warned", id: 5, r: temp("qq soft reject") }), ["log warning: trouble injecting delay warning, will try after the next deferral: qq soft reject"]);
+    r.feed({ kind: "alrm" });
+    assert.ok(r.feed(Z("local", 0)).includes("submitWarning 5 <> to joe@x.test"), "tried again");
+    r.feed({ kind: "alrm" });
+    assert.ok(!r.feed(K("local", 0)).includes("readBounce 5"), "the message waits for its warning");
+    const after = r.feed({ kind: "warned", id: 5, r: ok({ qp: 9 }) });
+    assert.deepEqual(after.slice(0, 4), ["log notice msg 5 qp 9: delayed", "writeDsn 5 warned", "readBounce 5", "defer bounced"]);
+  });
+
+  it("no delay warning for NOTIFY without DELAY, for the null sender, or when delaywarning is 0", () => {
+    const cases: [DsnState | undefined, string, number][] = [[state([["a@example.test", { notify: ["FAILURE"] }]]), "joe@x.test", 100], [undefined, "", 100], [undefined, "joe@x.test", 0]];
+    for (const [dsn, sender, after] of cases) {
+      const r = startedDsn(["a@example.test"], [], dsn, { once: false, controls: { delaywarning: after } }, sender);
+      r.clock = T0 + 100_000;
+      assert.ok(!r.feed(Z("local", 0)).some((l) => l.startsWith("submitWarning")), `${sender} ${after}`);
+    }
   });
 });

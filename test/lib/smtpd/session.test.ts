@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { authChecked, MAX_AUTH_FAILURES, MAX_JUNK, MAX_REFUSED, MAX_TRANSACTIONS, rcptChecked, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
+import { authChecked, MAX_AUTH_FAILURES, MAX_JUNK, MAX_REFUSED, MAX_TRANSACTIONS, rcptChecked, sessionEnvelope, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../../../core/lib/smtpd/session.ts";
 
 const POLICY: Policy = {
   greeting: "mx.example.org",
@@ -58,7 +58,7 @@ describe("step()", () => {
     assert.equal(r.last.effect?.kind, "quit");
   });
   it("rejects NUL in a command, empty HELO, and unknown MAIL/RCPT parameters", () => {
-    assert.deepEqual(run(["HELO a\0b", "HELO", "MAIL FROM:<a@x.test> RET=FULL", "MAIL FROM:<a@x.test>", "RCPT TO:<u@example.org> NOTIFY=NEVER"]).codes, ["500", "501", "555", "250", "555"]);
+    assert.deepEqual(run(["HELO a\0b", "HELO", "MAIL FROM:<a@x.test> MT-PRIORITY=3", "MAIL FROM:<a@x.test>", "RCPT TO:<u@example.org> XFOO=1"]).codes, ["500", "501", "555", "250", "555"]);
   });
   it("refuses a SIZE over databytes at MAIL time with 552", () => {
     assert.deepEqual(run(["MAIL FROM:<a@x.test> SIZE=1001"]).codes, ["552"]);
@@ -310,4 +310,65 @@ describe("failed AUTHs", () => {
     const s = authChecked(tlsStarted(startSession(null)), "joe", "ok").session;
     assert.equal(s.authFailures, 0);
   });
+});
+
+describe("DSN (RFC 3461)", () => {
+  it("advertises DSN in EHLO", () => {
+    assert.ok(run(["EHLO c"]).last.replies.some((l) => /^250[ -]DSN$/.test(l)));
+  });
+  it("takes RET and ENVID at MAIL, NOTIFY and ORCPT at RCPT, into the envelope", () => {
+    const r = run(["EHLO c", "MAIL FROM:<a@x.test> RET=HDRS ENVID=abc+2Bd", "RCPT TO:<b@example.org> NOTIFY=SUCCESS,DELAY ORCPT=rfc822;B+40example.org", "RCPT TO:<c@example.org>", "DATA"]);
+    assert.deepEqual(r.codes, ["250", "250", "250", "250", "354"]);
+    assert.deepEqual(sessionEnvelope(r.s), { sender: "a@x.test", recipients: ["b@example.org", "c@example.org"], dsn: { ret: "HDRS", envid: "abc+d", rcpts: new Map([["b@example.org", { notify: ["SUCCESS", "DELAY"], orcpt: "rfc822;B@example.org" }]]) } });
+  });
+  it("keeps nothing when nothing was asked, and forgets it all at RSET", () => {
+    assert.deepEqual(sessionEnvelope(run(["MAIL FROM:<a@x.test>", "RCPT TO:<b@example.org>"]).s), { sender: "a@x.test", recipients: ["b@example.org"] });
+    const r = run(["MAIL FROM:<a@x.test> RET=FULL", "RCPT TO:<b@example.org> NOTIFY=NEVER", "RSET", "MAIL FROM:<a@x.test>", "RCPT TO:<b@example.org>"]);
+    assert.deepEqual(sessionEnvelope(r.s), { sender: "a@x.test", recipients: ["b@example.org"] });
+  });
+  it("keeps a recipient's NOTIFY across the recipient check (rcptChecked)", () => {
+    const r = run(["MAIL FROM:<a@x.test>", "RCPT TO:<b@example.org> NOTIFY=NEVER"], { policy: { ...POLICY, rcptCheck: true } });
+    assert.equal(r.last.effect?.kind, "rcpt");
+    const s = rcptChecked(r.s, "b@example.org", "ok").session;
+    assert.deepEqual(sessionEnvelope(s).dsn?.rcpts.get("b@example.org"), { notify: "NEVER" });
+  });
+  const BAD: [string, string, RegExp][] = [
+    ["MAIL FROM:<a@x.test> RET=BODY", "501", /RET must be FULL or HDRS/],
+    ["MAIL FROM:<a@x.test> RET", "501", /RET must be/],
+    ["MAIL FROM:<a@x.test> ENVID=a+zz", "501", /ENVID is not valid xtext/],
+    ["MAIL FROM:<a@x.test> ENVID=a+2", "501", /xtext/],
+    [`MAIL FROM:<a@x.test> ENVID=${"e".repeat(101)}`, "501", /ENVID longer than 100/],
+    ["MAIL FROM:<a@x.test> ENVID", "501", /ENVID needs a value/],
+    ["MAIL FROM:<a@x.test> RET=FULL RET=HDRS", "501", /duplicate parameter RET/],
+    ["MAIL FROM:<a@x.test> ENVID=a envid=b", "501", /duplicate parameter ENVID/],
+  ];
+  for (const [line, code, why] of BAD) {
+    it(`refuses ${JSON.stringify(line.slice(0, 60))} with ${code}`, () => {
+      const r = run([line]);
+      assert.equal(r.codes[0], code);
+      assert.match(r.last.replies[0]!, why);
+      assert.equal(r.s.sender, null);
+    });
+  }
+  it(`takes an ENVID of exactly 100 characters`, () => assert.deepEqual(run([`MAIL FROM:<a@x.test> ENVID=${"e".repeat(100)}`]).codes, ["250"]));
+  const BAD_RCPT: [string, string, RegExp][] = [
+    ["NOTIFY=NEVER,SUCCESS", "501", /NOTIFY must be/],
+    ["NOTIFY=SOMETIMES", "501", /NOTIFY must be/],
+    ["NOTIFY", "501", /NOTIFY must be/],
+    ["NOTIFY=SUCCESS,SUCCESS", "501", /NOTIFY must be/],
+    ["NOTIFY=SUCCESS NOTIFY=FAILURE", "501", /duplicate parameter NOTIFY/],
+    ["ORCPT=joe@x", "501", /addr-type;xtext/],
+    ["ORCPT=;joe@x", "501", /addr-type;xtext/],
+    ["ORCPT=rfc822;", "501", /not valid xtext/],
+    ["ORCPT=rfc822;a+g0", "501", /not valid xtext/],
+    [`ORCPT=rfc822;${"o".repeat(494)}`, "555", /malformed parameter/], // any parameter value is at most 500 characters
+  ];
+  for (const [params, code, why] of BAD_RCPT) {
+    it(`refuses RCPT ... ${JSON.stringify(params.slice(0, 40))} with ${code}, and keeps no recipient`, () => {
+      const r = run(["MAIL FROM:<a@x.test>", `RCPT TO:<b@example.org> ${params}`]);
+      assert.equal(r.codes[1], code);
+      assert.match(r.last.replies[0]!, why);
+      assert.deepEqual(r.s.recipients, []);
+    });
+  }
 });
