@@ -1,4 +1,3 @@
-import { networkInterfaces } from "node:os";
 import { Duplex } from "node:stream";
 import type { SecureContext } from "node:tls";
 import { toBytes } from "../lib/base/bytes.ts";
@@ -14,17 +13,15 @@ import type { SmtpMode } from "../lib/smtpd/listen.ts";
 import { acceptsDomain, inBadMailFrom, senderAllowed } from "../lib/smtpd/policy.ts";
 import { protocolName, receivedLine } from "../lib/smtpd/received.ts";
 import { authChecked, dataDone, sessionEnvelope, startSession, step, tlsStarted, type Policy, type Session, type Step } from "../lib/smtpd/session.ts";
-import type { DovecotVerdict } from "../lib/smtpd/dovecot.ts";
-import { checkPassword } from "../io/smtpd/checkpassword.ts";
-import { dovecotCheck } from "../io/smtpd/dovecot-auth.ts";
-import { virtualCheck } from "../io/smtpd/virtual-auth.ts";
+import { checkAuth } from "../io/smtpd/auth-check.ts";
+import { live, makeRoom, setTimeoutBusy } from "../io/smtpd/busy.ts";
 import { log } from "../io/base/log.ts";
 import { submit } from "../io/queue/submit.ts";
 import { checkRecipient } from "../io/smtpd/rcpt-check.ts";
-import { cachedControls, readServerCert, readSmtpControls, SMTPD_FILES, TIMEOUT_BUSY, type SmtpControls } from "../io/smtpd/controls.ts";
+import { cachedControls, readServerCert, readSmtpControls, SMTPD_FILES, type SmtpControls } from "../io/smtpd/controls.ts";
 import { queueSpace } from "../io/smtpd/space.ts";
 import { tlsContext, watchCert } from "../io/smtpd/cert.ts";
-import { normalIP, serve, type Listener } from "../io/base/listener.ts";
+import { localAddresses, serve, type Listener } from "../io/base/listener.ts";
 import { acceptTls, SmtpConn } from "../io/smtpd/conn.ts";
 import { loadInboundCheck, MAX_HELD, type InboundCheck, type SenderCheck } from "../io/dkim/inbound.ts";
 import { openGuard } from "../io/smtpd/guard.ts";
@@ -94,47 +91,9 @@ function policyFor(c: SmtpControls, peer: Peer, deps: Deps, tls: SecureContext |
 }
 
 let sessions = 0;
-/** This process's sessions now, for making room when the session table is full. */
-const live = new Set<SmtpConn>();
-/** control/timeoutbusy as the latest session read it, in ms. */
-let busyMs = TIMEOUT_BUSY * 1000;
-
-/**
- * The listener is at its session cap (qm-smtpd(8), timeoutbusy): the session
- * that has kept us waiting longest on its client, if that is over
- * control/timeoutbusy, is told to end with 421, and the new client gets its
- * place. False when no session is stalled that long.
- */
-export function makeRoom(now = Date.now()): boolean {
-  if (busyMs <= 0) return false;
-  let worst: SmtpConn | null = null;
-  let since = now - busyMs;
-  for (const c of live) {
-    const t = c.stalledSince;
-    if (t !== null && t <= since) {
-      worst = c;
-      since = t;
-    }
-  }
-  if (worst === null) return false;
-  worst.kick(`421 4.3.2 too busy: closing this session, which waited ${Math.round((now - since) / 1000)} s on its client (timeoutbusy)`);
-  return true;
-}
 /** Failed AUTHs per client address over the last hour, shared by this listener's sessions. */
 const authWindow = new FailureWindow();
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** The password check of an AUTH: Dovecot's auth service when control/dovecotauth names it, else checkpassword. */
-async function checkAuth(home: string, c: SmtpControls, user: string, pass: string, peer: Peer, tls: boolean): Promise<{ via: "dovecot" | "checkpassword" | "virtualusers"; verdict: DovecotVerdict }> {
-  if (c.dovecotauth !== null) return { via: "dovecot", verdict: await dovecotCheck(c.dovecotauth, user, pass, { service: "smtp", localIP: peer.localIP, remoteIP: peer.remoteIP, secured: tls }) };
-  if (c.checkpassword === null && c.virtualauth) {
-    const v = virtualCheck(home, user, pass);
-    return { via: "virtualusers", verdict: v.kind === "ok" ? { kind: "ok", user: null } : v.kind === "no" ? { kind: "no", reason: null } : v };
-  }
-  const v = await checkPassword(c.checkpassword ?? "", user, pass);
-  const verdict: DovecotVerdict = v === "ok" ? { kind: "ok", user: null } : v === "no" ? { kind: "no", reason: null } : { kind: "temp", reason: "the checkpassword program failed or did not answer" };
-  return { via: "checkpassword", verdict };
-}
 
 /** One whole session on `sock`. Never throws for anything the client sends. */
 export async function runSession(sock: Duplex, peer: Peer, deps: Deps): Promise<void> {
@@ -171,7 +130,7 @@ async function oneSession(sock: Duplex, peer: Peer, deps: Deps, done: (() => voi
     return conn.close();
   }
   const c = controls.value;
-  busyMs = c.timeoutbusy * 1000;
+  setTimeoutBusy(c.timeoutbusy);
   const inbound = await deps.inbound(c.me);
   if (inbound.kind !== "ok") {
     log.error(`smtpd: ${describe(inbound)}`);
@@ -427,13 +386,6 @@ function queuedAs(v: { qp: number; id?: number; maildrop?: string }): Queued {
   return v.id !== undefined ? { id: v.id } : v.maildrop !== undefined ? { maildrop: v.maildrop } : { qp: v.qp };
 }
 
-function myAddresses(): Set<string> {
-  const out = new Set<string>();
-  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalIP(a.address));
-  return out;
-}
-
-
 /** inetd/tcpserver mode: one session on fds 0 and 1. */
 export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: SmtpMode = "smtp"): Promise<Result<void>> {
   const cert = await readServerCert(home);
@@ -442,7 +394,7 @@ export async function smtpdInetd(home: string, env: NodeJS.ProcessEnv, mode: Smt
   const context = tls.kind === "ok" ? tls.value : null;
   if (mode === "smtps" && context === null) return temp("--tls-wrapper needs control/servercert.pem: TLS comes first", "4.3.0");
   const sock = Duplex.from({ readable: process.stdin, writable: process.stdout });
-  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: () => context, myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: false });
+  await runSession(sock, makePeer((k) => env[k]), { home, controls: () => readSmtpControls(home), tls: () => context, myIPs: localAddresses(), queueHasRoom: queueSpace(home), mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: false });
   return ok(undefined);
 }
 
@@ -468,7 +420,7 @@ export async function smtpdListen(home: string, cfg: ListenConfig): Promise<Resu
   const grey = await prepareGreylistDir(home, cfg.user); // greylisting's store, the listener user's (control/greylist may appear later)
   if (grey.kind !== "ok") log.warn(`smtpd: warning: ${grey.reason}; greylisting will accept everyone`);
   const controls = cachedControls(home);
-  const deps: Deps = { home, controls: controls.get, tls: () => cert.value.current(), myIPs: myAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: true };
+  const deps: Deps = { home, controls: controls.get, tls: () => cert.value.current(), myIPs: localAddresses(), queueHasRoom: queueSpace(home), mode: cfg.mode, inbound: (me) => loadInboundCheck(home, me), earlyTalkers: true };
   return serve({
     name: "smtpd",
     home,

@@ -1,5 +1,6 @@
 import { readFileSync, statSync } from "node:fs";
 import { createServer, type Server, type Socket } from "node:net";
+import { networkInterfaces } from "node:os";
 import { join } from "node:path";
 import { matchRules, parseRules, type Rule } from "../../lib/base/access-rules.ts";
 import { parseIP, formatIP } from "../../lib/base/ip-addr.ts";
@@ -246,4 +247,11 @@ async function dropPrivileges(user: string): Promise<Result<void>> {
 export function normalIP(text: string): string {
   const ip = parseIP(text);
   return ip ? formatIP(ip) : text || "unknown";
+}
+
+/** This host's interface addresses, normalized: the IPs a listener may be reached at. */
+export function localAddresses(): Set<string> {
+  const out = new Set<string>();
+  for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) out.add(normalIP(a.address));
+  return out;
 }
