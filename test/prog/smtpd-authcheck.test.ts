@@ -118,6 +118,26 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
     return r.stdout.toString("latin1");
   }
 
+  /** A new ARC key in control/arc.key, control/arcseal naming it, and example.net routed to the peer on `port`. */
+  function arcSealing(port: number) {
+    const arcKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
+    writeFileSync(join(home, "control", "arc.key"), arcKey.privateKey.export({ format: "pem", type: "pkcs8" }));
+    chmodSync(join(home, "control", "arc.key"), 0o600);
+    control(home, "arcseal", "example.test:arc1:arc.key\n");
+    control(home, "smtproutes", `example.net:127.0.0.1:${port}\n`);
+    return arcKey;
+  }
+
+  /** dkimpy's ARC chain verdict (cv) on a DATA body as the peer got it, with the key's record. */
+  function arcVerdict(body: string, arcKey: ReturnType<typeof generateKeyPairSync>): string {
+    const records = { "arc1._domainkey.example.test": `v=DKIM1; k=rsa; p=${arcKey.publicKey.export({ format: "der", type: "spki" }).toString("base64")}` };
+    writeFileSync(join(dir, "records.json"), JSON.stringify(records));
+    writeFileSync(join(dir, "arc.py"), ARC_VERIFY);
+    const v = spawnSync(PY, [join(dir, "arc.py"), join(dir, "records.json")], { input: Buffer.from(body.replace(/\r\n\.\r\n$/, "\r\n"), "latin1"), timeout: 30_000 });
+    assert.equal(v.status, 0, v.stderr.toString());
+    return JSON.parse(v.stdout.toString()).cv;
+  }
+
   before(async () => {
     bin = await fastQm();
     dir = tempDir("qm-authcheck-");
@@ -275,11 +295,7 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
   it("a message that arrived with our results leaves through qm remote ARC-sealed (control/arcseal); dkimpy verifies the seal", T, async () => {
     const peer = await startPeer();
     try {
-      const arcKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      writeFileSync(join(home, "control", "arc.key"), arcKey.privateKey.export({ format: "pem", type: "pkcs8" }));
-      chmodSync(join(home, "control", "arc.key"), 0o600);
-      control(home, "arcseal", "example.test:arc1:arc.key\n");
-      control(home, "smtproutes", `example.net:127.0.0.1:${peer.port}\n`);
+      const arcKey = arcSealing(peer.port);
       const r = await node(transcript("client.pass.test", "a@pass.test", mail("a@pass.test", "to-forward")));
       assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m);
       const { msg, ar } = arrived(home, "to-forward");
@@ -290,12 +306,7 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
         assert.match(sent.stdout.toString(), /^r/, sent.stdout.toString());
         const body = unstuff(peer.sessions.flatMap((x) => x.bodies).at(-1) ?? "");
         assert.match(body, /^ARC-Seal: i=1; a=rsa-sha256; [^]*cv=none[^]*\r\nARC-Message-Signature: i=1; [^]*\r\nARC-Authentication-Results: i=1; example\.test; spf=pass/, body.slice(0, 600));
-        const records = { "arc1._domainkey.example.test": `v=DKIM1; k=rsa; p=${arcKey.publicKey.export({ format: "der", type: "spki" }).toString("base64")}` };
-        writeFileSync(join(dir, "records.json"), JSON.stringify(records));
-        writeFileSync(join(dir, "arc.py"), ARC_VERIFY);
-        const v = spawnSync(PY, [join(dir, "arc.py"), join(dir, "records.json")], { input: Buffer.from(body.replace(/\r\n\.\r\n$/, "\r\n"), "latin1"), timeout: 30_000 });
-        assert.equal(v.status, 0, v.stderr.toString());
-        assert.equal(JSON.parse(v.stdout.toString()).cv, "pass", v.stdout.toString());
+        assert.equal(arcVerdict(body, arcKey), "pass");
       }
       const plain = await runQm(["remote", "--", "example.net", "a@example.test", "bob@example.net"], { input: "Subject: local\n\nnot from outside\n", env: { QMHOME: home } });
       assert.equal(plain.code, 0);
@@ -311,11 +322,7 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
     const peer = await startPeer();
     const top = tempDir("qm-srs-arc-");
     try {
-      const arcKey = generateKeyPairSync("rsa", { modulusLength: 2048 });
-      writeFileSync(join(home, "control", "arc.key"), arcKey.privateKey.export({ format: "pem", type: "pkcs8" }));
-      chmodSync(join(home, "control", "arc.key"), 0o600);
-      control(home, "arcseal", "example.test:arc1:arc.key\n");
-      control(home, "smtproutes", `example.net:127.0.0.1:${peer.port}\n`);
+      const arcKey = arcSealing(peer.port);
       control(home, "srs", "a secret for forwarding tests\n");
       const r = await node(transcript("client.pass.test", "a@pass.test", mail("a@pass.test", "srs-arc")));
       assert.match(codes(r).join("\n"), /^250 2\.0\.0 ok/m);
@@ -345,12 +352,7 @@ describe("qm smtpd authentication checks (SPF, DKIM, DMARC, ARC)", { timeout: 60
       assert.ok(session.commands.some((c) => c.startsWith(`MAIL FROM:<${sender}>`)), session.commands.join("\n"));
       const out = unstuff(session.bodies.at(-1) ?? "");
       assert.match(out, /^ARC-Seal: i=1; [^]*\r\nARC-Authentication-Results: i=1; example\.test; spf=pass/);
-      const records = { "arc1._domainkey.example.test": `v=DKIM1; k=rsa; p=${arcKey.publicKey.export({ format: "der", type: "spki" }).toString("base64")}` };
-      writeFileSync(join(dir, "records.json"), JSON.stringify(records));
-      writeFileSync(join(dir, "arc.py"), ARC_VERIFY);
-      const v = spawnSync(PY, [join(dir, "arc.py"), join(dir, "records.json")], { input: Buffer.from(out.replace(/\r\n\.\r\n$/, "\r\n"), "latin1"), timeout: 30_000 });
-      assert.equal(v.status, 0, v.stderr.toString());
-      assert.equal(JSON.parse(v.stdout.toString()).cv, "pass", v.stdout.toString());
+      assert.equal(arcVerdict(out, arcKey), "pass");
     } finally {
       await peer.close();
       for (const f of ["arcseal", "smtproutes", "srs"]) rmSync(join(home, "control", f), { force: true });
