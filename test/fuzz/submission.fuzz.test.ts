@@ -2,22 +2,15 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
 import { listenerArgs, parseListener } from "../../core/lib/smtpd/listen.ts";
-import { authReply, handshakeLine, NEW_HANDSHAKE, type Handshake } from "../../core/lib/smtpd/dovecot.ts";
+import { authReply } from "../../core/lib/smtpd/dovecot.ts";
 import { parseSenderLogins, senderAllowed } from "../../core/lib/smtpd/policy.ts";
 import { byteString, HOSTILE, params, timed, tokens } from "../support/fuzz.ts";
+import { shake } from "../support/dovecot-handshake.ts";
 
 // The inputs of submission: a control/listen line (hand-written, and the
 // argv qm start builds from it), control/senderlogins, and the replies of
 // Dovecot's auth service. No throw, bounded time, nothing odd passed on.
 
-function shake(lines: readonly string[]): Handshake | { error: string } {
-  let h: Handshake | { error: string } = NEW_HANDSHAKE;
-  for (const l of lines) {
-    if ("error" in h) return h;
-    h = handshakeLine(h, l);
-  }
-  return h;
-}
 
 describe("control/listen lines", () => {
   it("never throws on hostile lines, and what it accepts is well-formed", () => {

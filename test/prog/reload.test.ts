@@ -14,22 +14,13 @@ import { joeHome } from "../support/joe-home.ts";
 import { fastQm, tempDir } from "../support/qm.ts";
 import { startPeer, type Peer } from "../support/smtp-peer.ts";
 import { makeCa, type TestCa } from "../support/tls-ca.ts";
-import { Started } from "../support/started.ts";
+import { Started, waitFor } from "../support/started.ts";
 
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 const NO_OPENSSL = spawnSync("openssl", ["version"], { timeout: 60_000 }).status === 0 ? false : "openssl is missing";
 
 /** A running `qm start` and its output without the time stamps. */
 
-async function waitFor<T>(what: string | (() => string), probe: () => T | null | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; Date.now() < end && i < 10_000; i++) {
-    const v = probe();
-    if (v !== null && v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-}
 
 /**
  * An SMTP server that holds each end-of-data reply for `holdMs` (or for

@@ -5,7 +5,7 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readdirSync, readFileSync,
 import { connect } from "node:net";
 import { join } from "node:path";
 import { makeHome, runQm, tempDir } from "../support/qm.ts";
-import { DOVECOT, startDovecotAuth } from "../support/dovecot.ts";
+import { DOVECOT, startDovecotAuth, stopChild } from "../support/dovecot.ts";
 import { makeCert, startPeer, type Peer } from "../support/smtp-peer.ts";
 
 // Issue 15 item 3 end to end: a real `qm remote` (and `qm send`) against a
@@ -155,11 +155,7 @@ describe("qm remote through a real relay that requires AUTH (Postfix with Doveco
   });
   after(async () => {
     if (postfixUp) spawnSync("postfix", ["-c", join(dir, "etc"), "stop"], { stdio: "ignore", timeout: 30_000 });
-    if (dovecot && dovecot.exitCode === null) {
-      const gone = new Promise((r) => dovecot!.once("exit", r));
-      dovecot.kill("SIGTERM");
-      await gone;
-    }
+    await stopChild(dovecot);
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (home) rmSync(join(home, ".."), { recursive: true, force: true });
   });

@@ -10,7 +10,7 @@ import nodemailer from "nodemailer";
 import { joeHome } from "../support/joe-home.ts";
 import { fastQm, ROOT, runQm, tempDir } from "../support/qm.ts";
 import { nextDelay, start, type Part } from "../../core/prog/start.ts";
-import { Started } from "../support/started.ts";
+import { Started, waitFor } from "../support/started.ts";
 
 const NO_F2B = spawnSync("sh", ["-c", "command -v fail2ban-regex"], { timeout: 60_000 }).status === 0 ? false : "fail2ban-regex is not installed (Debian package fail2ban)";
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
@@ -28,15 +28,6 @@ function alive(pid: number): boolean {
   }
 }
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; Date.now() < end && i < 10_000; i++) {
-    const v = probe();
-    if (v !== null && v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** One SMTP transaction on loopback; resolves with the reply codes. */
 function smtp(port: number, lines: readonly string[]): Promise<string[]> {

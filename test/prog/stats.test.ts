@@ -16,19 +16,11 @@ import { fastQm, ROOT, runQm, tempDir } from "../support/qm.ts";
 import { Browser, noChromium } from "../support/chromium.ts";
 import { CHARTS } from "../../core/lib/stats/html.ts";
 import type { Report } from "../../core/lib/stats/report.ts";
+import { waitFor } from "../support/started.ts";
 
 const ROOT_ONLY = process.getuid?.() !== 0 ? "needs root: parts drop to other users, deliveries run as the recipient's uid" : false;
 const INJECTED = 5;
 
-async function waitFor<T>(what: string, probe: () => T | null | undefined, ms = 60_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (let i = 0; Date.now() < end && i < 10_000; i++) {
-    const v = probe();
-    if (v !== null && v !== undefined) return v;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 /** Nearest-rank percentiles of the delays, from the raw ISO lines: new msg to each final delivery line. */
 function delaysFromRaw(log: string): { local: number[]; remote: number[] } {

@@ -14,7 +14,7 @@ import { connect as tlsConnect } from "node:tls";
 import { runProcess, runQm, tempDir } from "../support/qm.ts";
 import { makeCert, startPeer, type Peer } from "../support/smtp-peer.ts";
 import { Client, have, isRoot } from "../support/smtpd.ts";
-import { DOVECOT, startDovecotAuth } from "../support/dovecot.ts";
+import { DOVECOT, startDovecotAuth, stopChild } from "../support/dovecot.ts";
 import { Started } from "../support/started.ts";
 
 const CERT = makeCert();
@@ -119,11 +119,7 @@ describe("qm start with smtp, submission and smtps listeners; AUTH through a rea
   after(async () => {
     await qm?.stop();
     await peer?.close();
-    if (dovecot && dovecot.exitCode === null) {
-      const gone = new Promise((r) => dovecot!.once("exit", r));
-      dovecot.kill("SIGTERM");
-      await gone;
-    }
+    await stopChild(dovecot);
     if (dir) rmSync(dir, { recursive: true, force: true });
     if (home) rmSync(join(home, ".."), { recursive: true, force: true });
   });

@@ -124,3 +124,11 @@ export function startDovecotAuth(dir: string, o: { passwd: string; socket: strin
   ].join("\n"));
   return spawn(DOVECOT, ["-F", "-c", join(dir, "dovecot.conf")], { stdio: "ignore" });
 }
+
+/** Stops a Dovecot child by its PID and waits for it (null or already gone: nothing to do). */
+export async function stopChild(child: ChildProcess | null): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const gone = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  await gone;
+}

@@ -48,3 +48,14 @@ export class Started {
     await done;
   }
 }
+
+/** Polls `probe` every 100 ms until it gives a value (not null or undefined); throws after `ms`. */
+export async function waitFor<T>(what: string | (() => string), probe: () => T | null | undefined, ms = 30_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (let i = 0; Date.now() < end && i < 10_000; i++) {
+    const v = probe();
+    if (v !== null && v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+}

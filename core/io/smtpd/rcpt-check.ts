@@ -24,8 +24,10 @@ import { catchAllVerdict } from "./catch-all.ts";
 export type RcptVerdict = "ok" | "unknown" | "temp" | "full" | "full-temp";
 
 export async function checkRecipient(home: string, addr: string, rules: RewriteRules): Promise<RcptVerdict> {
-  if (rules.srs?.(addr)?.kind === "bad") return "unknown"; // a forged or expired SRS address of ours
-  const routed = rewrite(addr, rules);
+  // an SRS address of ours: forged or expired is unknown; a good one is checked as its original (rewrite() then finds it foreign to SRS at once)
+  const back = rules.srs?.(addr);
+  if (back?.kind === "bad") return "unknown";
+  const routed = rewrite(back?.kind === "ok" ? back.addr : addr, rules);
   if (routed.channel === "remote") return "ok";
   const at = routed.addr.lastIndexOf("@");
   const local = routed.addr.slice(0, at);

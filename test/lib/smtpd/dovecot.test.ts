@@ -1,19 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import fc from "fast-check";
-import { authReply, authRequest, escapeValue, handshakeLine, hello, NEW_HANDSHAKE, unescapeValue, type Handshake } from "../../../core/lib/smtpd/dovecot.ts";
+import { authReply, authRequest, escapeValue, hello, unescapeValue } from "../../../core/lib/smtpd/dovecot.ts";
 import { byteString, params } from "../../support/fuzz.ts";
+import { shake } from "../../support/dovecot-handshake.ts";
 
 const HANDSHAKE = ["VERSION\t1\t2", "MECH\tPLAIN\tplaintext", "MECH\tLOGIN\tplaintext", "SPID\t1234", "CUID\t7", "COOKIE\t0123abcd", "DONE"];
 
-function shake(lines: readonly string[]): Handshake | { error: string } {
-  let h: Handshake | { error: string } = NEW_HANDSHAKE;
-  for (const l of lines) {
-    if ("error" in h) return h;
-    h = handshakeLine(h, l);
-  }
-  return h;
-}
 
 describe("Dovecot's auth protocol (client side)", () => {
   it("says VERSION and CPID first", () => {
