@@ -180,37 +180,23 @@ export class SmtpConn {
         if (c === "timeout") return started && this.pastDeadline && this.#kicked === null ? { kind: "deadline" } : { kind: "timeout" };
         if (!started && c.length > 0 && Number.isFinite(commandMs)) this.#deadline = Date.now() + commandMs;
         started ||= c.length > 0;
-        const line = this.#lineFrom(c, parts, len, max, tooLong);
-        if (line.kind === "more") {
-          len = line.len;
-          tooLong = line.tooLong;
-          continue;
+        const lf = c.indexOf(10);
+        const take = lf < 0 ? c : c.subarray(0, lf);
+        if (!tooLong) {
+          len += take.length;
+          if (len > max + 1) tooLong = true;
+          else parts.push(take);
         }
-        return line.read;
+        if (lf < 0) continue;
+        this.unread(c.subarray(lf + 1));
+        if (tooLong) return { kind: "toolong" };
+        const line = parts.length === 1 ? fromBytes(parts[0]!) : fromBytes(concat(parts, len));
+        const text = line.endsWith("\r") ? line.slice(0, -1) : line;
+        return text.length > max ? { kind: "toolong" } : { kind: "line", line: text };
       }
     } finally {
       this.#deadline = null;
       this.progress(false);
-    }
-  }
-
-  #lineFrom(c: Uint8Array, parts: Uint8Array[], len0: number, max: number, tooLong0: boolean): { kind: "more"; len: number; tooLong: boolean } | { kind: "done"; read: LineRead } {
-    let len = len0;
-    let tooLong = tooLong0;
-    {
-      const lf = c.indexOf(10);
-      const take = lf < 0 ? c : c.subarray(0, lf);
-      if (!tooLong) {
-        len += take.length;
-        if (len > max + 1) tooLong = true;
-        else parts.push(take);
-      }
-      if (lf < 0) return { kind: "more", len, tooLong };
-      this.unread(c.subarray(lf + 1));
-      if (tooLong) return { kind: "done", read: { kind: "toolong" } };
-      const line = parts.length === 1 ? fromBytes(parts[0]!) : fromBytes(concat(parts, len));
-      const text = line.endsWith("\r") ? line.slice(0, -1) : line;
-      return { kind: "done", read: text.length > max ? { kind: "toolong" } : { kind: "line", line: text } };
     }
   }
 
