@@ -54,6 +54,9 @@ interface Chan {
   inflight: number;
   /** Deliveries under way per recipient (lowercased), for control/concurrencyrecipient (local channel). */
   readonly perRcpt: Map<string, number>;
+  /** Open passes parked, oldest first, while their next recipient is at its limit: pump never scans them. */
+  readonly parked: Map<string, Pass[]>;
+  nParked: number;
 }
 
 /** Open passes a channel keeps while their next recipients wait for control/concurrencyrecipient. */
@@ -89,7 +92,7 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number, nonce?:
     const limit = cfg.controls.concurrency[name];
     const free: number[] = [];
     for (let i = limit - 1; i >= 0; i--) free.push(i);
-    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0, perRcpt: new Map() };
+    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0, perRcpt: new Map(), parked: new Map(), nParked: 0 };
   };
   const msgs = new Map<number, Msg>();
   const rules = cfg.controls.rules;
@@ -248,7 +251,7 @@ function released(m: Machine, r: Result<void>): void {
 function pump(m: Machine, ch: Chan): void {
   const nowSec = now(m);
   while (!m.stopping && ch.inflight < ch.limit && ch.spawner) {
-    const i = ch.open.findIndex((p) => p.next >= p.records.length || p.records[p.next]!.done || mayStart(m, ch, p.records[p.next]!.addr));
+    const i = nextPass(m, ch);
     const pass = i >= 0 ? ch.open[i] : undefined;
     if (pass && pass.next < pass.records.length) {
       const rec = pass.records[pass.next++]!;
@@ -260,13 +263,45 @@ function pump(m: Machine, ch: Chan): void {
       maybeFinish(m, pass);
       continue;
     }
-    if (ch.open.length >= MAX_OPEN) break;
+    if (ch.open.length + ch.nParked >= MAX_OPEN) break;
     const e = ch.queue.heap[0];
     if (!e || e.at > nowSec) break;
     popQ(ch.queue);
     openPass(m, ch, e.id, nowSec);
   }
   armTimer(m);
+}
+
+/** The first open pass that is finished or whose next recipient may start; a pass whose recipient is at its limit is parked on the way. */
+function nextPass(m: Machine, ch: Chan): number {
+  for (let i = 0; i < ch.open.length; ) {
+    const p = ch.open[i]!;
+    const rec = p.records[p.next];
+    const key = rec && !rec.done ? limitKey(m, ch, rec.addr) : null;
+    if (key === null || (ch.perRcpt.get(key) ?? 0) < m.c.concurrencyRecipient!) return i;
+    ch.open.splice(i, 1);
+    const list = ch.parked.get(key);
+    if (list) list.push(p);
+    else ch.parked.set(key, [p]);
+    ch.nParked++;
+  }
+  return -1;
+}
+
+/** Back to the front of the open list, oldest first: as many of the recipient's parked passes as it has room for now (all of every recipient's with no key). */
+function unpark(m: Machine, ch: Chan, key?: string): void {
+  if (ch.nParked === 0) return;
+  const keys = key === undefined ? [...ch.parked.keys()] : [key];
+  const back: Pass[] = [];
+  for (const k of keys) {
+    const list = ch.parked.get(k);
+    if (!list) continue;
+    const room = key === undefined ? list.length : Math.max(0, (m.c.concurrencyRecipient ?? 0) - (ch.perRcpt.get(k) ?? 0));
+    back.push(...list.splice(0, room));
+    if (list.length === 0) ch.parked.delete(k);
+  }
+  ch.nParked -= back.length;
+  ch.open.unshift(...back);
 }
 
 function openPass(m: Machine, ch: Chan, id: number, nowSec: number): void {
@@ -282,9 +317,10 @@ function openPass(m: Machine, ch: Chan, id: number, nowSec: number): void {
   ch.open.push({ msg, chan: ch.name, records: recs.value, next: 0, inflight: 0, deferred: false, finished: false, removed: false, dying, retryAt: nextRetry(msg.birth, nowSec, ch.name), startedAt: nowSec, deferrals: [] });
 }
 
-function mayStart(m: Machine, ch: Chan, addr: string): boolean {
+/** The key a recipient's deliveries are counted under for control/concurrencyrecipient; null when no limit applies. */
+function limitKey(m: Machine, ch: Chan, addr: string): string | null {
   const limit = m.c.concurrencyRecipient ?? 0;
-  return ch.name !== "local" || limit <= 0 || (ch.perRcpt.get(addr.toLowerCase()) ?? 0) < limit;
+  return ch.name !== "local" || limit <= 0 ? null : addr.toLowerCase();
 }
 
 function countRcpt(ch: Chan, addr: string, by: 1 | -1): void {
@@ -315,6 +351,7 @@ function report(m: Machine, ch: Chan, r: Report): void {
   if (r.slot < ch.limit) ch.free.push(r.slot); // a slot above a lowered limit retires
   const { pass, rec, d } = slot;
   countRcpt(ch, rec.addr, -1);
+  unpark(m, ch, rec.addr.toLowerCase());
   if (pass.msg.forgotten) return forgottenReport(m, ch, pass, d, r);
   let letter = r.letter;
   let text = r.text;
@@ -580,6 +617,7 @@ function reloaded(m: Machine, r: Result<SendControls>, changed: readonly string[
   m.route = (a) => rewrite(a, rs);
   log(m, line.reload(changed));
   for (const ch of m.all) {
+    unpark(m, ch); // the limit may have changed: pump parks them again
     const n = r.value.concurrency[ch.name];
     if (n > 0 && !ch.spawner) log(m, line.warning(`concurrency${ch.name} is ${n}, but qm send started without a ${ch.name} spawner (it was 0): restart qm send to deliver ${ch.name} mail`));
     if (n === ch.limit) continue;
@@ -615,6 +653,7 @@ function freeze(m: Machine, ids: readonly number[], del: boolean): void {
   for (const n of m.todo.made) if (set.has(n.id)) m.todo.stale.add(n.id); // taken in but not yet released: see released()
   for (const id of ids) m.frozen.add(id);
   for (const ch of m.all) {
+    unpark(m, ch);
     const passes = new Set([...ch.open, ...ch.slots.flatMap((sl) => (sl ? [sl.pass] : []))]);
     for (const pass of passes) {
       if (!set.has(pass.msg.id)) continue;

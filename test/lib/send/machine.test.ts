@@ -376,6 +376,33 @@ describe("queue manager: control/concurrencyrecipient", () => {
     const q = started([], ["t@far.test", "t@far.test"], { once: false, controls: { concurrency: { local: 4, remote: 20 }, concurrencyRecipient: 1 } });
     assert.equal(q.m.chans.remote.inflight, 2);
   });
+  const oneRcpt = (n: number, limit: number) => {
+    const ids = Array.from({ length: n }, (_, i) => 100 + i);
+    const r = machine({ once: false, controls: { concurrency: { local: 4, remote: 20 }, concurrencyRecipient: limit }, world: { todo: ids, fresh: new Map(ids.map((id) => [id, fresh(id, "joe@x.test", ["local"])])), channels: new Map(ids.map((id) => [`local/${id}`, records("a@example.test")])) } });
+    r.feed({ kind: "start" }, { kind: "go" }, { kind: "intake", warnings: [] }, { kind: "released", r: ok(undefined) });
+    return r;
+  };
+  const running = (r: Run) => r.m.chans.local.slots.flatMap((x) => (x ? [x.pass.msg.id] : []));
+  it("waiting passes are parked: each report starts the oldest waiting message of that recipient, in queue order", () => {
+    const r = oneRcpt(50, 2);
+    assert.deepEqual(running(r), [100, 101]);
+    assert.equal(r.m.chans.local.nParked, 48, "the other 48 are open and parked");
+    for (let k = 0; k < 48; k++) {
+      const slot = r.m.chans.local.slots.findIndex((x) => x?.pass.msg.id === 100 + k);
+      const spawned = r.feed(K("local", slot)).filter((l) => l.startsWith("spawn"));
+      assert.deepEqual(spawned, [`spawn local slot ${slot} msg ${102 + k} <joe@x.test> a@example.test`]);
+    }
+    assert.equal(r.m.chans.local.nParked, 0);
+  });
+  it("a reload that raises the limit starts parked passes at once; a qctl freeze reaches a parked pass", () => {
+    const r = oneRcpt(6, 1);
+    assert.deepEqual(running(r), [100]);
+    r.feed({ kind: "controls", r: ok({ ...CONTROLS, concurrency: { local: 4, remote: 20 }, concurrencyRecipient: 3 }), changed: ["concurrencyrecipient"] });
+    assert.deepEqual(running(r), [100, 101, 102]);
+    r.feed({ kind: "freeze", ids: [103], del: false });
+    const slot = r.m.chans.local.slots.findIndex((x) => x?.pass.msg.id === 100);
+    assert.deepEqual(r.feed(K("local", slot)).filter((l) => l.startsWith("spawn")), [`spawn local slot ${slot} msg 104 <joe@x.test> a@example.test`], "103 is frozen: 104 goes next");
+  });
 });
 
 describe("queue manager: SIGHUP's reload", () => {
