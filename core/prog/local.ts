@@ -32,6 +32,8 @@ export interface LocalOptions {
   readonly now?: Date;
   /** A virtual user's Maildir++ quota line (control/virtualusers), held to by its Maildir deliveries. */
   readonly quota?: string;
+  /** fsyncs in the thread pool, so concurrent deliveries overlap (the worker); else in this thread (one-shot qm local). */
+  readonly pooled?: boolean;
 }
 
 /** Exit status: 0 delivered, 100 permanent, 111 temporary (qmail-local). */
@@ -77,8 +79,8 @@ async function deliver(req: LocalRequest, msg: MessageSource, opts: LocalOptions
   const text = useDefault ? `${req.defaultDelivery}\n` : f.text;
   const lines = parseDotQmail(text.endsWith("\n") ? text : `${text}\n`);
   if (lines.kind !== "ok") return lines;
-  const env = programEnv(req, f.defaultTail, ns, dt, opts);
-  const ctx: Ctx = { req, msg, opts, env, dt, forwardOnly: f.forwardOnly && !useDefault };
+  let env: NodeJS.ProcessEnv | undefined; // built when a program needs it: a copy of the environment costs more than a Maildir delivery's writes
+  const ctx: Ctx = { req, msg, opts, env: () => (env ??= programEnv(req, f.defaultTail, ns, dt, opts)), dt, forwardOnly: f.forwardOnly && !useDefault };
   return run(ctx, lines.value, ns);
 }
 
@@ -86,7 +88,7 @@ interface Ctx {
   readonly req: LocalRequest;
   readonly msg: MessageSource;
   readonly opts: LocalOptions;
-  readonly env: NodeJS.ProcessEnv;
+  readonly env: () => NodeJS.ProcessEnv;
   readonly dt: string;
   forwardOnly: boolean;
 }
@@ -132,7 +134,7 @@ async function execute(ctx: Ctx, ins: Instruction, forwards: string[]): Promise<
         const create = await readControlNumber(qmhome, "maildircreate", 1);
         const warn = await readControlNumber(qmhome, "quotawarn", 0);
         const quota = warn.kind !== "ok" || warn.value !== 0 ? "temp" : "perm"; // unreadable: the safe side
-        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0, quota, limit: ctx.opts.quota || null });
+        const r = await deliverMaildir(path, head, ctx.msg, { create: create.kind !== "ok" || create.value !== 0, quota, limit: ctx.opts.quota || null, pooled: ctx.opts.pooled });
         return r.kind === "ok" ? ok("next") : r;
       }
       const r = await deliverMbox(path, Buffer.concat([utf8(ufLine(req.sender, ctx.opts.now ?? new Date())), head]), ctx.msg);
@@ -150,7 +152,7 @@ async function execute(ctx: Ctx, ins: Instruction, forwards: string[]): Promise<
 async function program(ctx: Ctx, command: string): Promise<Result<"next" | "stop">> {
   const limit = await readControlNumber(ctx.opts.qmhome ?? qmHome(), "timeoutlocal", TIMEOUT_LOCAL);
   const seconds = limit.kind === "ok" && limit.value > 0 ? limit.value : TIMEOUT_LOCAL;
-  const r = await runProgram(command, ctx.req.home, ctx.env, ctx.msg, ctx.opts.out, seconds * 1000);
+  const r = await runProgram(command, ctx.req.home, ctx.env(), ctx.msg, ctx.opts.out, seconds * 1000);
   if (r.signal === "timeout") return temp(`Program timed out after ${seconds} seconds (control/timeoutlocal); its process group was killed`, "4.3.0");
   const outcome = programOutcome(r.code);
   if (outcome === "ok") return ok("next");
@@ -361,7 +363,7 @@ async function workerDelivery(r: WorkerRequest, qmhome: string | undefined): Pro
   const req = requestFromArgs(r.args.map((f) => Buffer.from(f, "latin1").toString("utf8")));
   let text = "";
   const out = (t: string): void => { if (text.length < WORKER_MAX_TEXT) text += t; };
-  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome, quota: r.quota })).code : LOCAL_EXIT.perm;
+  const code = req.kind === "ok" ? (await deliverLocal(req.value, bytesSource(r.body), { out, qmhome, quota: r.quota, pooled: true })).code : LOCAL_EXIT.perm;
   if (req.kind !== "ok") out(`${describe(req)}\n`);
   return encodeWorkerReply(r.id, code, text);
 }

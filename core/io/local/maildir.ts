@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, unlinkSync, constants } from "node:fs";
+import { closeSync, linkSync, mkdirSync, openSync, unlinkSync, constants } from "node:fs";
 import { hostname } from "node:os";
 import { join } from "node:path";
-import { fsyncPath, writeAll } from "../base/sys.ts";
+import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
 import { maildirName } from "../../lib/local/maildir-name.ts";
 import { ok, perm, temp, type Result } from "../../lib/base/result.ts";
 import { addUsage, quotaRefusal } from "./quota.ts";
@@ -16,6 +16,15 @@ import type { MessageSource } from "./message-source.ts";
 
 let seq = 0;
 const TRIES = 3;
+// random bytes drawn 4 KB at a time: one call a name cost more than the name's other work
+let pool = new Uint8Array(0);
+let poolAt = 0;
+function random4(): Uint8Array {
+  if (poolAt + 4 > pool.length) { pool = randomBytes(4096); poolAt = 0; }
+  poolAt += 4;
+  return pool.subarray(poolAt - 4, poolAt);
+}
+let host: string | undefined;
 
 export function uniqueName(now = Date.now(), usec = Math.floor((performance.now() % 1000) * 1000)): string {
   return maildirName({
@@ -23,8 +32,8 @@ export function uniqueName(now = Date.now(), usec = Math.floor((performance.now(
     usec: (now % 1000) * 1000 + (usec % 1000),
     pid: process.pid,
     seq: ++seq,
-    random: randomBytes(4),
-    host: hostname(),
+    random: random4(),
+    host: (host ??= hostname()),
   });
 }
 
@@ -39,6 +48,8 @@ export interface MaildirOptions {
   readonly quota?: "perm" | "temp";
   /** A quota line to hold the maildir to (a virtual user's, control/virtualusers). */
   readonly limit?: string | null;
+  /** fsyncs in the thread pool, where concurrent deliveries share journal commits (qm local-worker); else in this thread. */
+  readonly pooled?: boolean;
 }
 
 /**
@@ -77,7 +88,7 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
       writeAll(fd, chunk);
       size += chunk.length;
     }
-    fsyncSync(fd);
+    await fsyncFd(fd, !opts.pooled);
     closeSync(fd);
     fd = -1;
     const q = opts.quota ? quotaRefusal(dir, size, opts.limit) : ok("none" as const);
@@ -97,7 +108,7 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
     return temp(`Unable to write maildir ${dir}: ${errText(err)}`, "4.2.1");
   }
   try {
-    await fsyncPath(join(dir, "new"), { directory: true, blocking: true });
+    await fsyncPath(join(dir, "new"), { directory: true, blocking: !opts.pooled });
   } catch (err) {
     // new/<name> may not survive a crash: a failure, so the delivery is tried again (a duplicate at worst)
     try { unlinkSync(join(dir, "new", name)); unlinkSync(tmp); } catch { /* the retry delivers it anew */ }
