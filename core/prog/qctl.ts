@@ -5,10 +5,9 @@
  * deliveries; with no qm send running, qctl makes it on disk itself under the
  * send mutex, so no queue manager can start meanwhile.
  */
-import { join } from "node:path";
 import { fromBytes, toBytes } from "../lib/base/bytes.ts";
 import { formatListEntry, matches, messageJson, type QctlCommand } from "../lib/queue/qctl.ts";
-import { ok, perm, temp, type Result } from "../lib/base/result.ts";
+import { ok, temp, type Result } from "../lib/base/result.ts";
 import { applyChange, unknownIds } from "../io/queue/change.ts";
 import { finishDeletes } from "../io/queue/edit.ts";
 import { readHeader, readQueued, scanQueue } from "../io/queue/read.ts";

@@ -29,8 +29,9 @@ import { openTrigger, takeSendMutexAfterQctl, type Trigger } from "../io/queue/t
 import { handleRequest, type ChangeOp, type ManagerHooks } from "../io/queue/change.ts";
 import { listenControl, type ControlServer } from "../io/queue/control.ts";
 import { finishDeletes } from "../io/queue/edit.ts";
-import { clearMarkSync, readMark } from "../io/queue/hold.ts";
-import { noteDeferrals, removeStatus } from "../io/queue/status.ts";
+import { readMark } from "../io/queue/hold.ts";
+import { clearMarkLater, finishMessageLater, removeChannelLater, Retirer } from "../io/queue/retire.ts";
+import { noteDeferrals } from "../io/queue/status.ts";
 import { FENCE_BUSY, openFence, waitFence } from "../io/queue/fence.ts";
 
 export type { Summary } from "../lib/send/state.ts";
@@ -91,6 +92,8 @@ export function startSend(opts: SendOptions): SendHandle {
   const held = (id: number): boolean => readMark(queue, id) !== null;
   const periodic: NodeJS.Timeout[] = [];
   const feed = (ev: Event): void => void (m && handle(m, ev));
+  const retire = new Retirer((text) => opts.out(line.warning(text)));
+  let repull = false; // a todo/ entry waits for the removals of the old message with its id
   const later = (p: Promise<Event>): void => void p.then(feed);
 
   const fx: Handlers = {
@@ -104,7 +107,12 @@ export function startSend(opts: SendOptions): SendHandle {
     },
     cleanOrphans: (e) => void cleanOrphans(queue, nowSec(), e.known),
     takeMaildrop: () => later(takeMaildrop(home, nowSec(), MAILDROP_BATCH).then((evs) => ({ kind: "intake", warnings: evs.filter((x) => !x.ok).map((x) => x.text), taken: evs.filter((x) => x.ok).map((x) => x.text) }))),
-    scanTodo: () => store.scanTodo(queue),
+    scanTodo: () => {
+      const r = store.scanTodo(queue);
+      if (r.kind !== "ok" || !r.value.some((id) => retire.busy(id))) return r;
+      for (const id of r.value) if (retire.busy(id) && !repull) { repull = true; retire.whenIdle(id, () => ((repull = false), feed({ kind: "pull" }))); }
+      return ok(r.value.filter((id) => !retire.busy(id)));
+    },
     preprocess: (e) => {
       const n = store.preprocess(queue, e.id, e.route, batch);
       return n.kind === "ok" ? ok({ ...n.value, held: held(e.id) }) : n;
@@ -114,7 +122,7 @@ export function startSend(opts: SendOptions): SendHandle {
     spawn: (e) => spawners[e.chan]!.send(e.slot, store.messPath(queue, e.id), e.sender, e.recipient),
     appendBounce: (e) => store.appendBounce(queue, e.id, e.paragraph),
     markDone: (e) => store.markDone(queue, e.chan, e.id, e.offset),
-    removeChannel: (e) => store.removeChannel(queue, e.chan, e.id),
+    removeChannel: (e) => (retire.add(e.id, `${e.chan}/`, () => removeChannelLater(queue, e.chan, e.id)), ok(undefined)),
     setRetry: (e) => store.setRetry(queue, e.chan, e.id, e.at),
     readBounce: (e) => store.readBounce(queue, e.id),
     submitBounce: (e) => later(submitJobs(e.id, e.jobs).then((r) => ({ kind: "bounced", id: e.id, r }))),
@@ -123,8 +131,8 @@ export function startSend(opts: SendOptions): SendHandle {
     writeDsn: (e) => writeDsn(queue, e.id, e.state),
     removeBounce: (e) => store.removeBounce(queue, e.id),
     noteDeferrals: (e) => noteDeferrals(queue, e.id, e.birth, e.attempts),
-    clearMark: (e) => (removeStatus(queue, e.id), clearMarkSync(queue, e.id)),
-    finishMessage: (e) => store.finishMessage(queue, e.id),
+    clearMark: (e) => (retire.add(e.id, "the hold mark", () => clearMarkLater(queue, e.id)), ok(undefined)),
+    finishMessage: (e) => (retire.add(e.id, "the files", () => finishMessageLater(queue, e.id)), ok(undefined)),
     timer: (e) => {
       if (timer) clearTimeout(timer);
       timer = e.ms === null ? null : setTimeout(() => ((timer = null), feed({ kind: "wake" })), e.ms);
@@ -139,8 +147,10 @@ export function startSend(opts: SendOptions): SendHandle {
       later(Promise.all(Object.values(spawners).map((s) => s?.close(e.graceMs))).then(() => ({ kind: "closed" })));
     },
     exit: (e) => {
-      mutex?.release();
-      settle(e.result);
+      void retire.settled().then(() => {
+        mutex?.release();
+        settle(e.result);
+      });
     },
   };
   /** A finished message's bounce and notices, in order; the first failure stops (the completion is tried again). */
@@ -217,6 +227,7 @@ export function startSend(opts: SendOptions): SendHandle {
     quiesce: async (ids: readonly number[], op: ChangeOp): Promise<boolean> => {
       if (!m) return false;
       feed({ kind: "freeze", ids, del: op === "delete" });
+      await retire.settled(ids); // a finished message's files are gone before qm qctl looks
       const deadline = Date.now() + QUIESCE_MS;
       while (m && busy(m, ids)) {
         const left = deadline - Date.now();

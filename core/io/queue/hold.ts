@@ -59,23 +59,6 @@ export async function clearMark(queue: string, id: number): Promise<Result<void>
   return ok(undefined);
 }
 
-/** clearMark for the queue manager's synchronous effects: the same unlink, the directory fsynced before returning. */
-export function clearMarkSync(queue: string, id: number): Result<void> {
-  const dir = join(queue, "hold", String(id % SPLIT));
-  try {
-    unlinkSync(join(queue, splitPath("hold", id)));
-    const fd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-    try {
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-  } catch (err) {
-    if (!isMissing(err) && (err as { code?: string }).code !== "ENOTDIR") return temp(`unable to remove hold/${id % SPLIT}/${id}: ${errText(err)}`);
-  }
-  return ok(undefined);
-}
-
 /** Every message with a mark; a queue without hold/ has none. */
 export function scanMarks(queue: string): Result<number[]> {
   const out: number[] = [];

@@ -8,6 +8,7 @@
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncPath, writeAll } from "../base/sys.ts";
+import { unlinkIfThere as unlinkLater } from "./retire.ts";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import type { Channel, Routed } from "../../lib/send/rewrite.ts";
@@ -44,6 +45,15 @@ export function scanInfo(queue: string): Result<number[]> {
 }
 
 const p = (queue: string, dir: SplitDir, id: number) => join(queue, splitPath(dir, id));
+
+/**
+ * For files that are almost never there (leftovers of a crash): a lookup
+ * first, which needs no lock on the directory, where an unlink waits for the
+ * directory's lock behind the thread pool's unlinks in it.
+ */
+function unlinkStale(path: string): void {
+  if (existsSync(path)) unlinkIfThere(path);
+}
 
 function unlinkIfThere(path: string): void {
   try {
@@ -115,9 +125,9 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
   if (sender === null) return temp(`trouble reading todo/${id}: no sender`);
   const dsn: DsnState | null = isEmptyDsn({ ...m, rcpts }) ? null : { dsn: { ...m, rcpts }, warned: false, done: [] };
   try {
-    for (const d of ["info", "local", "remote"] as const) unlinkIfThere(p(queue, d, id));
-    unlinkIfThere(join(queue, flatPath("bounce", id))); // a stale one of an earlier message with this inode
-    removeDsn(queue, id); // likewise
+    for (const d of ["info", "local", "remote"] as const) unlinkStale(p(queue, d, id));
+    unlinkStale(join(queue, flatPath("bounce", id))); // a stale one of an earlier message with this inode
+    for (const f of [p(queue, "dsn", id), `${p(queue, "dsn", id)}.tmp`]) unlinkStale(f); // likewise
     if (dsn) {
       batch.dirs.add(writeNewDsn(queue, id, dsn.dsn));
       batch.files.push(p(queue, "dsn", id));
@@ -149,10 +159,11 @@ export async function releaseTodo(queue: string, ids: readonly number[], batch: 
     await Promise.all([...batch.dirs].map((d) => fsyncPath(d, { directory: true })));
     batch.files.length = 0;
     batch.dirs.clear();
-    for (const id of ids) {
-      unlinkIfThere(join(queue, flatPath("intd", id)));
-      unlinkIfThere(join(queue, flatPath("todo", id)));
-    }
+    // in the thread pool, intd/ before todo/ for each id (an intd/ left alone would look like an injection under way)
+    await Promise.all(ids.map(async (id) => {
+      await unlinkLater(join(queue, flatPath("intd", id)));
+      await unlinkLater(join(queue, flatPath("todo", id)));
+    }));
     return ok(undefined);
   } catch (err) {
     return temp(`unable to clean up todo files: ${errText(err)}`);
@@ -281,16 +292,17 @@ export function messPath(queue: string, id: number): string {
 }
 
 /**
- * Message done: dsn, mess and intd go first, info last. A crash in between leaves
- * an info file without channel files, which the next start finishes; the
- * other order would leave a mess file that only its age can tell from one
- * being queued.
+ * Message done: dsn and intd while mess still holds the inode (so neither
+ * can be a new message's), then mess, and info last. A crash in between
+ * leaves an info file without channel files, which the next start finishes;
+ * the other order would leave a mess file that only its age can tell from
+ * one being queued. qm send does the same in the thread pool (retire.ts).
  */
 export function finishMessage(queue: string, id: number): Result<void> {
   try {
     removeDsn(queue, id);
-    unlinkIfThere(p(queue, "mess", id));
     unlinkIfThere(join(queue, flatPath("intd", id)));
+    unlinkIfThere(p(queue, "mess", id));
     unlinkIfThere(p(queue, "info", id));
     return ok(undefined);
   } catch (err) {
