@@ -7,7 +7,7 @@
  */
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
-import { fsyncPath, writeAll } from "../base/sys.ts";
+import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
 import { unlinkIfThere as unlinkLater } from "./retire.ts";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
@@ -63,25 +63,37 @@ function unlinkIfThere(path: string): void {
   }
 }
 
-/** Writes a new file (made durable later, by a batch's releaseTodo()); returns its mtime in seconds. */
-function writeNew(path: string, bytes: Uint8Array): number {
+/** Writes a new file, kept open in the batch until releaseTodo() fsyncs it; returns its mtime in seconds. */
+function writeNew(path: string, bytes: Uint8Array, batch: Batch): number {
   const fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+  let mtime: number;
   try {
     writeAll(fd, bytes); // writeSync may write less than asked
-    return Math.floor(fstatSync(fd).mtimeMs / 1000);
-  } finally {
+    mtime = Math.floor(fstatSync(fd).mtimeMs / 1000);
+  } catch (err) {
     closeSync(fd);
+    throw err;
   }
+  if (batch.fds.length < MAX_BATCH_FDS) batch.fds.push(fd);
+  else {
+    closeSync(fd);
+    batch.files.push(path);
+  }
+  return mtime;
 }
 
 /** Files and directories a preprocessing batch wrote, to be made durable together. */
 export interface Batch {
+  /** Files still open from their writing (no second open to fsync them) ... */
+  readonly fds: number[];
+  /** ... and, past MAX_BATCH_FDS, files closed and fsynced by name. */
   readonly files: string[];
   readonly dirs: Set<string>;
 }
 export function newBatch(): Batch {
-  return { files: [], dirs: new Set() };
+  return { fds: [], files: [], dirs: new Set() };
 }
+const MAX_BATCH_FDS = 512;
 
 /**
  * todo/<id> -> info (F record) + local/remote (T records of rewritten
@@ -132,13 +144,11 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
       batch.dirs.add(writeNewDsn(queue, id, dsn.dsn));
       batch.files.push(p(queue, "dsn", id));
     }
-    birth = writeNew(p(queue, "info", id), toBytes(`F${sender}\0`));
-    batch.files.push(p(queue, "info", id));
+    birth = writeNew(p(queue, "info", id), toBytes(`F${sender}\0`), batch);
     batch.dirs.add(join(queue, "info", String(id % SPLIT)));
     for (const c of ["local", "remote"] as const) {
       if (chans[c].length === 0) continue;
-      writeNew(p(queue, c, id), toBytes(chans[c].join("")));
-      batch.files.push(p(queue, c, id));
+      writeNew(p(queue, c, id), toBytes(chans[c].join("")), batch);
       batch.dirs.add(join(queue, c, String(id % SPLIT)));
     }
   } catch (err) {
@@ -154,8 +164,9 @@ export function preprocess(queue: string, id: number, route: (rcpt: string) => R
  * of each id.
  */
 export async function releaseTodo(queue: string, ids: readonly number[], batch: Batch): Promise<Result<void>> {
+  const fds = batch.fds.splice(0);
   try {
-    await Promise.all(batch.files.map((f) => fsyncPath(f)));
+    await Promise.all([...fds.map((fd) => fsyncFd(fd)), ...batch.files.map((f) => fsyncPath(f))]);
     await Promise.all([...batch.dirs].map((d) => fsyncPath(d, { directory: true })));
     batch.files.length = 0;
     batch.dirs.clear();
@@ -167,6 +178,8 @@ export async function releaseTodo(queue: string, ids: readonly number[], batch: 
     return ok(undefined);
   } catch (err) {
     return temp(`unable to clean up todo files: ${errText(err)}`);
+  } finally {
+    for (const fd of fds) closeSync(fd);
   }
 }
 

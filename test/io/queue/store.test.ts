@@ -25,9 +25,9 @@ describe("preprocess()", { timeout: 120_000 }, () => {
     assert.equal(readFileSync(join(q, "local", s, String(id)), "latin1"), "Ta@example.test\0Tb@example.test\0Tvee-c@v.test\0");
     assert.equal(readFileSync(join(q, "remote", s, String(id)), "latin1"), "Td@far.test\0");
     assert.ok(existsSync(join(q, "todo", String(id))), "todo stays until the batch is durable");
-    assert.equal(batch.files.length, 3);
+    assert.equal(batch.fds.length, 3, "info, local and remote stay open until the batch is made durable");
     assert.equal((await store.releaseTodo(q, [id], batch)).kind, "ok");
-    assert.equal(batch.files.length, 0);
+    assert.equal(batch.fds.length + batch.files.length, 0);
     assert.ok(!existsSync(join(q, "todo", String(id))));
     assert.ok(!existsSync(join(q, "intd", String(id))));
   });
