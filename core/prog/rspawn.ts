@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { MESSAGE, synthesizeReport, type Record } from "../lib/remote/report.ts";
 import { runSpawnLoop } from "../lib/send/spawn-loop.ts";
-import { MAX_REPORT, type Command, type Outcome } from "../lib/send/spawn-wire.ts";
+import { GROUP_MAX, MAX_REPORT, type Command, type Outcome } from "../lib/send/spawn-wire.ts";
 import { deliverRemote, loadRemoteConfig, REMOTE_FILES, type RemoteConfig } from "../io/remote/delivery.ts";
 import { changedControls, stampControls } from "../io/base/control-stamp.ts";
 import { reloadLine } from "../lib/base/reload.ts";
@@ -38,8 +38,8 @@ export { exitWhenOrphaned } from "../io/base/parent.ts";
 // own reply for its recipient (core/lib/remote/lmtp.ts), so qm send
 // checkpoints and bounces each recipient exactly.
 
-/** Recipients per shared transaction; RFC 5321 servers take at least 100. */
-export const BATCH_MAX = 50;
+/** Recipients per shared transaction (qm send counts them as one unit of concurrencyremote); RFC 5321 servers take at least 100. */
+export const BATCH_MAX = GROUP_MAX;
 
 /** Every control file rspawn reads (loadRemoteConfig, loadDkimSigner; virtualdomains for each group): what its reload line may name. */
 export const RSPAWN_FILES = [...REMOTE_FILES, "dkimsign", "arcseal", "virtualdomains"] as const;

@@ -22,7 +22,8 @@ import { newPrioq, popQ, pushQ, rescheduleAll, type Prioq } from "./prioq.ts";
 import { bounceRecipient, rewrite, verpSender, type Channel, type Routed } from "./rewrite.ts";
 import { isDying, nextRetry } from "./schedule.ts";
 import type { Report } from "./spawn-wire.ts";
-import type { ChannelRecord, KnownMessage, Msg, NewMessage, Pass, SendControls, Slot, Summary } from "./state.ts";
+import type { ChannelRecord, KnownMessage, Msg, NewMessage, Pass, SendControls, Slot, Summary, Unit } from "./state.ts";
+import { GROUP_MAX } from "./spawn-wire.ts";
 
 export const SLEEP_SYSFAIL = 123; // s: retry after a file system failure
 export const TERM_GRACE = 60_000; // ms: deliveries under way get this long after SIGTERM
@@ -52,6 +53,10 @@ interface Chan {
   readonly slots: (Slot | null)[];
   readonly free: number[];
   inflight: number;
+  /** Units of the concurrency in use (local: deliveries; remote: transactions), held to `limit`. */
+  busy: number;
+  /** The remote transaction started last in this pump: the pass's next recipients at its domain may join it. */
+  group: { readonly pass: Pass; readonly domain: string; readonly sender: string; size: number; readonly unit: Unit } | null;
   /** Deliveries under way per recipient (lowercased), for control/concurrencyrecipient (local channel). */
   readonly perRcpt: Map<string, number>;
   /** Open passes parked, oldest first, while their next recipient is at its limit: pump never scans them. */
@@ -91,8 +96,8 @@ export function newMachine(cfg: Config, emit: Emit, clock: () => number, nonce?:
   const mk = (name: Channel): Chan => {
     const limit = cfg.controls.concurrency[name];
     const free: number[] = [];
-    for (let i = limit - 1; i >= 0; i--) free.push(i);
-    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0, perRcpt: new Map(), parked: new Map(), nParked: 0 };
+    for (let i = capacity(name, limit) - 1; i >= 0; i--) free.push(i);
+    return { name, limit, spawner: cfg.spawners[name], queue: newPrioq(), open: [], slots: [], free, inflight: 0, busy: 0, group: null, perRcpt: new Map(), parked: new Map(), nParked: 0 };
   };
   const msgs = new Map<number, Msg>();
   const rules = cfg.controls.rules;
@@ -110,7 +115,7 @@ const now = (m: Machine): number => Math.floor(m.clock() / 1000);
 const log = (m: Machine, text: string): void => m.emit({ kind: "log", line: text });
 function status(m: Machine): void {
   const { local, remote } = m.chans;
-  log(m, line.status({ local: local.inflight, localMax: local.limit, remote: remote.inflight, remoteMax: remote.limit, exiting: m.stopping }));
+  log(m, line.status({ local: local.busy, localMax: local.limit, remote: remote.busy, remoteMax: remote.limit, exiting: m.stopping }));
 }
 
 export function handle(m: Machine, ev: Event): void {
@@ -250,12 +255,15 @@ function released(m: Machine, r: Result<void>): void {
  */
 function pump(m: Machine, ch: Chan): void {
   const nowSec = now(m);
-  while (!m.stopping && ch.inflight < ch.limit && ch.spawner) {
+  while (!m.stopping && ch.spawner) {
     const i = nextPass(m, ch);
     const pass = i >= 0 ? ch.open[i] : undefined;
-    if (pass && pass.next < pass.records.length) {
-      const rec = pass.records[pass.next++]!;
-      if (!rec.done) deliver(m, ch, pass, rec);
+    const rec = pass && pass.next < pass.records.length ? pass.records[pass.next]! : undefined;
+    const join = rec !== undefined && !rec.done && joins(ch, pass!, rec);
+    if ((!join && ch.busy >= ch.limit) || ch.free.length === 0) break;
+    if (pass && rec) {
+      pass.next++;
+      if (!rec.done) deliver(m, ch, pass, rec, join);
       continue;
     }
     if (pass) {
@@ -269,7 +277,23 @@ function pump(m: Machine, ch: Chan): void {
     popQ(ch.queue);
     openPass(m, ch, e.id, nowSec);
   }
+  ch.group = null; // what starts later is a new transaction
   armTimer(m);
+}
+
+/** Slot numbers a channel hands out: a remote unit holds up to GROUP_MAX. */
+function capacity(name: Channel, limit: number): number {
+  return name === "remote" ? limit * GROUP_MAX : limit;
+}
+
+/** True when this remote recipient joins the transaction its message's previous recipient just started (same domain and sender, not VERP's per-recipient one; room left): qm rspawn groups them so. */
+function joins(ch: Chan, pass: Pass, rec: ChannelRecord): boolean {
+  const g = ch.group;
+  return g !== null && g.pass === pass && g.size < GROUP_MAX && g.domain === domainOf(rec.addr) && g.sender === verpSender(pass.msg.sender, rec.addr);
+}
+
+function domainOf(addr: string): string {
+  return addr.slice(addr.lastIndexOf("@") + 1).toLowerCase();
 }
 
 /** The first open pass that is finished or whose next recipient may start; a pass whose recipient is at its limit is parked on the way. */
@@ -330,11 +354,21 @@ function countRcpt(ch: Chan, addr: string, by: 1 | -1): void {
   else ch.perRcpt.delete(key);
 }
 
-function deliver(m: Machine, ch: Chan, pass: Pass, rec: ChannelRecord): void {
+function deliver(m: Machine, ch: Chan, pass: Pass, rec: ChannelRecord, join: boolean): void {
   const slot = ch.free.pop()!;
   countRcpt(ch, rec.addr, 1);
   const d = ++m.delivery;
-  ch.slots[slot] = { pass, rec, d };
+  let unit: Unit;
+  if (join) {
+    unit = ch.group!.unit;
+    ch.group!.size++;
+  } else {
+    unit = { left: 0 };
+    ch.busy++;
+    ch.group = ch.name === "remote" ? { pass, domain: domainOf(rec.addr), sender: verpSender(pass.msg.sender, rec.addr), size: 1, unit } : null;
+  }
+  unit.left++;
+  ch.slots[slot] = { pass, rec, d, unit };
   ch.inflight++;
   pass.inflight++;
   m.sum.deliveries++;
@@ -348,8 +382,9 @@ function report(m: Machine, ch: Chan, r: Report): void {
   const slot = r.slot >= 0 && r.slot < ch.slots.length ? ch.slots[r.slot] : null;
   if (!slot) return log(m, line.warning("internal error: delivery report out of range"));
   ch.slots[r.slot] = null;
-  if (r.slot < ch.limit) ch.free.push(r.slot); // a slot above a lowered limit retires
-  const { pass, rec, d } = slot;
+  if (r.slot < capacity(ch.name, ch.limit)) ch.free.push(r.slot); // a slot above a lowered limit retires
+  const { pass, rec, d, unit } = slot;
+  if (--unit.left === 0) ch.busy--;
   countRcpt(ch, rec.addr, -1);
   unpark(m, ch, rec.addr.toLowerCase());
   if (pass.msg.forgotten) return forgottenReport(m, ch, pass, d, r);
@@ -564,7 +599,7 @@ function armTimer(m: Machine): void {
   let at = Infinity;
   for (const ch of m.all) {
     const e = ch.queue.heap[0];
-    if (e && ch.inflight < ch.limit) at = Math.min(at, e.at);
+    if (e && ch.busy < ch.limit) at = Math.min(at, e.at);
   }
   if (at === m.timerAt) return;
   m.timerAt = at;
@@ -623,7 +658,7 @@ function reloaded(m: Machine, r: Result<SendControls>, changed: readonly string[
     if (n === ch.limit) continue;
     ch.limit = n;
     ch.free.length = 0;
-    for (let i = n - 1; i >= 0; i--) if (!ch.slots[i]) ch.free.push(i);
+    for (let i = capacity(ch.name, n) - 1; i >= 0; i--) if (!ch.slots[i]) ch.free.push(i);
   }
   status(m);
   for (const ch of m.all) pump(m, ch);

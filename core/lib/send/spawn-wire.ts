@@ -40,7 +40,13 @@ export const RELAYED_NOTE = "The next server does not offer DSN: no delivery not
 export const MAX_REPORT = 10000;
 /** A command field longer than this stops the spawner's reader (a path is at most ~4000). */
 export const MAX_COMMAND_FIELD = 4096;
-/** Slot numbers are decimal; send uses 0..concurrency-1. */
+/**
+ * Recipients of one message at one domain that qm send starts back to back
+ * share one remote transaction (qm rspawn groups them) and one unit of
+ * control/concurrencyremote, up to this many.
+ */
+export const GROUP_MAX = 50;
+/** Slot numbers are decimal; send uses 0..concurrency-1 (remote: 0..concurrency*GROUP_MAX-1). */
 export const SLOT = /^\d{1,6}$/;
 // A report longer than this (slot + text) without its NULs is garbage: drop the buffer.
 const MAX_PENDING = 1 << 20;

@@ -102,4 +102,10 @@ export interface Slot {
   readonly pass: Pass;
   readonly rec: ChannelRecord;
   readonly d: number;
+  /** The unit of the channel's concurrency it counts under (remote: one SMTP transaction). */
+  readonly unit: Unit;
+}
+/** One unit of a channel's concurrency: a local delivery, or a remote transaction, whose recipients share it; free when none is left. */
+export interface Unit {
+  left: number;
 }

@@ -9,7 +9,7 @@ import { busy, handle, newMachine, type Machine } from "../../../core/lib/send/m
 import type { Channel } from "../../../core/lib/send/rewrite.ts";
 import type { ChannelRecord, KnownMessage, NewMessage, SendControls } from "../../../core/lib/send/state.ts";
 import type { DsnState, RcptDsn } from "../../../core/lib/queue/dsn.ts";
-import { RELAYED_NOTE } from "../../../core/lib/send/spawn-wire.ts";
+import { GROUP_MAX, RELAYED_NOTE } from "../../../core/lib/send/spawn-wire.ts";
 
 const T0 = 1_700_000_000; // s
 const CONTROLS: SendControls = {
@@ -402,6 +402,52 @@ describe("queue manager: control/concurrencyrecipient", () => {
     r.feed({ kind: "freeze", ids: [103], del: false });
     const slot = r.m.chans.local.slots.findIndex((x) => x?.pass.msg.id === 100);
     assert.deepEqual(r.feed(K("local", slot)).filter((l) => l.startsWith("spawn")), [`spawn local slot ${slot} msg 104 <joe@x.test> a@example.test`], "103 is frozen: 104 goes next");
+  });
+});
+
+describe("queue manager: control/concurrencyremote counts transactions", () => {
+  const remoteRun = (msgs: Record<number, string[]>, limit: number, sender = "joe@x.test") => {
+    const ids = Object.keys(msgs).map(Number);
+    const r = machine({ once: false, controls: { concurrency: { local: 10, remote: limit } }, world: { todo: ids, fresh: new Map(ids.map((id) => [id, fresh(id, sender, ["remote"])])), channels: new Map(ids.map((id) => [`remote/${id}`, records(...msgs[id]!)])) } });
+    const lines = r.feed({ kind: "start" }, { kind: "go" }, { kind: "intake", warnings: [] }, { kind: "released", r: ok(undefined) });
+    return Object.assign(r, { lines });
+  };
+  const running = (r: Run) => r.m.chans.remote.slots.flatMap((x, i) => (x ? [`${i} ${x.pass.msg.id} ${x.rec.addr}`] : []));
+  it("a message's recipients at one domain share one unit: with concurrencyremote 1 all five start, and the next message waits for all five", () => {
+    const r = remoteRun({ 5: ["a@far.test", "b@far.test", "c@FAR.test", "d@far.test", "e@far.test"], 6: ["z@far.test"] }, 1);
+    assert.equal(running(r).length, 5);
+    assert.equal(r.m.chans.remote.busy, 1);
+    const slots = r.m.chans.remote.slots.flatMap((x, i) => (x ? [i] : []));
+    for (const s of slots.slice(0, 4)) assert.deepEqual(r.feed(K("remote", s)).filter((l) => l.startsWith("spawn")), [], "the unit is in use while one of its recipients is");
+    assert.ok(r.feed(K("remote", slots[4]!)).includes(`spawn remote slot ${slots[4]} msg 6 <joe@x.test> z@far.test`));
+    assert.equal(r.m.chans.remote.busy, 1);
+  });
+  it("another domain of the same message is another transaction, and waits for a unit", () => {
+    const r = remoteRun({ 5: ["a@one.test", "b@one.test", "c@two.test"] }, 1);
+    assert.deepEqual(running(r).map((x) => x.split(" ")[2]), ["a@one.test", "b@one.test"]);
+    const [s1, s2] = r.m.chans.remote.slots.flatMap((x, i) => (x ? [i] : []));
+    r.feed(K("remote", s1!));
+    assert.deepEqual(r.feed(K("remote", s2!)).filter((l) => l.startsWith("spawn")).map((l) => l.split(" ").pop()), ["c@two.test"]);
+  });
+  it("a VERP sender makes every recipient its own transaction (qm rspawn cannot group them)", () => {
+    const r = remoteRun({ 5: ["a@far.test", "b@far.test", "c@far.test"] }, 2, "list-@[]");
+    assert.equal(running(r).length, 2);
+    assert.equal(r.m.chans.remote.busy, 2);
+  });
+  it(`a transaction holds at most ${GROUP_MAX} recipients; the status line counts transactions`, () => {
+    const many = Array.from({ length: GROUP_MAX + 7 }, (_, i) => `r${i}@far.test`);
+    const r = remoteRun({ 5: many }, 2);
+    assert.equal(running(r).length, GROUP_MAX + 7);
+    assert.equal(r.m.chans.remote.busy, 2);
+    assert.equal(r.lines.filter((l) => l.startsWith("log status:")).pop(), "log status: local 0/10 remote 2/2");
+    const one = remoteRun({ 5: many }, 1);
+    assert.equal(running(one).length, GROUP_MAX);
+    assert.equal(one.m.chans.remote.busy, 1);
+  });
+  it("local deliveries stay one unit each", () => {
+    const r = started(["a@example.test", "b@example.test", "c@example.test"], [], { once: false, controls: { concurrency: { local: 2, remote: 20 } } });
+    assert.equal(r.m.chans.local.inflight, 2);
+    assert.equal(r.m.chans.local.busy, 2);
   });
 });
 
