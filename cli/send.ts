@@ -19,24 +19,11 @@ export default defineCommand({
     }
     // Test hook (qm-send(8)): $QM_CLOCK_OFFSET seconds are added to the clock.
     const offset = Number(process.env.QM_CLOCK_OFFSET ?? 0) * 1000 || 0;
-    // log lines go out once a turn of the event loop, every one of them, in one write
-    // (a drain logs about eight lines a message: one system call each cost more than the lines)
-    let pending = "";
-    const flush = (): void => {
-      if (pending === "") return;
-      const text = pending;
-      pending = "";
-      process.stdout.write(text);
-    };
-    process.on("exit", flush);
     const h = startSend({
       home: qmHome(),
       once: Boolean(args.once || args.force),
       force: Boolean(args.force),
-      out: (l) => {
-        if (pending === "") setImmediate(flush);
-        pending += l;
-      },
+      out: (l) => void process.stdout.write(l), // at once, every line: a SIGKILL must not lose the log of a delivery started
       clock: () => Date.now() + offset,
     });
     process.on("SIGTERM", () => h.term());
@@ -49,7 +36,6 @@ export default defineCommand({
       const s = r.value;
       process.stderr.write(`qm send: ${s.deliveries} deliveries (${s.success} success, ${s.failure} failure, ${s.deferral} deferral), ${s.done} messages done, ${s.left} left in the queue\n`);
     }
-    flush();
     await new Promise<void>((res) => process.stdout.write("", () => res()));
     exitWith(r, "qm send");
   },

@@ -30,7 +30,7 @@ import { handleRequest, type ChangeOp, type ManagerHooks } from "../io/queue/cha
 import { listenControl, type ControlServer } from "../io/queue/control.ts";
 import { finishDeletes } from "../io/queue/edit.ts";
 import { readMark } from "../io/queue/hold.ts";
-import { clearMarkLater, finishMessageLater, removeChannelLater, Retirer } from "../io/queue/retire.ts";
+import { clearMarkLater, finishMessageLater, Retirer } from "../io/queue/retire.ts";
 import { noteDeferrals } from "../io/queue/status.ts";
 import { FENCE_BUSY, openFence, waitFence } from "../io/queue/fence.ts";
 
@@ -122,7 +122,7 @@ export function startSend(opts: SendOptions): SendHandle {
     spawn: (e) => spawners[e.chan]!.send(e.slot, store.messPath(queue, e.id), e.sender, e.recipient),
     appendBounce: (e) => store.appendBounce(queue, e.id, e.paragraph),
     markDone: (e) => store.markDone(queue, e.chan, e.id, e.offset),
-    removeChannel: (e) => (retire.add(e.id, `${e.chan}/`, () => removeChannelLater(queue, e.chan, e.id)), ok(undefined)),
+    removeChannel: (e) => store.removeChannel(queue, e.chan, e.id), // the checkpoint: done before anything else, so a killed qm send never delivers it again
     setRetry: (e) => store.setRetry(queue, e.chan, e.id, e.at),
     readBounce: (e) => store.readBounce(queue, e.id),
     submitBounce: (e) => later(submitJobs(e.id, e.jobs).then((r) => ({ kind: "bounced", id: e.id, r }))),

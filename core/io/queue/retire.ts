@@ -1,13 +1,16 @@
+import { existsSync } from "node:fs";
 import { unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { fsyncPath } from "../base/sys.ts";
-import type { Channel } from "../../lib/send/rewrite.ts";
 
-// qm send's removals of a delivered message's files (docs/queue.md §7), run
+// qm send's removals of a finished message's files (docs/queue.md §7), run
 // in the thread pool so the queue manager's loop never waits on the file
-// system's journal for them. Each message's removals run one after another
+// system's journal for them. Only what comes after the last checkpoint: the
+// channel files are removed at once (a killed qm send must not deliver a
+// recipient again), so a removal lost with a killed qm send leaves an info
+// file without channel files, which the next start finishes. Each message's removals run one after another
 // in the order they were asked for. The id is busy until its chain ends: the
 // inode number may be handed to a new message once mess/ is gone, and no
 // new todo/<id> may be taken in while an unlink of the old id is pending.
@@ -80,14 +83,15 @@ export async function unlinkIfThere(path: string): Promise<void> {
   }
 }
 
-/** A channel file whose every recipient is done. */
-export function removeChannelLater(queue: string, chan: Channel, id: number): Promise<void> {
-  return unlinkIfThere(join(queue, splitPath(chan, id)));
+/** For files a message seldom has (dsn/, a status record, a hold mark, intd/ after release): a lookup costs less than a failed unlink's error. */
+async function unlinkIfExists(path: string): Promise<void> {
+  if (existsSync(path)) await unlinkIfThere(path);
 }
 
 /** The status record and the hold mark (durably, when there was one). */
 export async function clearMarkLater(queue: string, id: number): Promise<void> {
-  await unlinkIfThere(join(queue, splitPath("defer", id))).catch(() => {}); // advisory: a leftover is recognised by its birth
+  await unlinkIfExists(join(queue, splitPath("defer", id))).catch(() => {}); // advisory: a leftover is recognised by its birth
+  if (!existsSync(join(queue, splitPath("hold", id)))) return;
   try {
     await unlink(join(queue, splitPath("hold", id)));
   } catch (err) {
@@ -105,5 +109,6 @@ export async function clearMarkLater(queue: string, id: number): Promise<void> {
  */
 export async function finishMessageLater(queue: string, id: number): Promise<void> {
   const dsn = join(queue, splitPath("dsn", id));
-  for (const f of [dsn, `${dsn}.tmp`, join(queue, flatPath("intd", id)), join(queue, splitPath("mess", id)), join(queue, splitPath("info", id))]) await unlinkIfThere(f);
+  for (const f of [dsn, `${dsn}.tmp`, join(queue, flatPath("intd", id))]) await unlinkIfExists(f);
+  for (const f of [join(queue, splitPath("mess", id)), join(queue, splitPath("info", id))]) await unlinkIfThere(f);
 }

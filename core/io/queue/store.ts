@@ -285,6 +285,7 @@ export function appendBounce(queue: string, id: number, paragraph: string): Resu
 /** bounce/<id>, or null when the message had no failures. */
 export function readBounce(queue: string, id: number): Result<string | null> {
   try {
+    if (!statSync(join(queue, flatPath("bounce", id)), { throwIfNoEntry: false })) return ok(null); // the usual case, without a failed open's error
     return ok(fromBytes(readFileSync(join(queue, flatPath("bounce", id)))));
   } catch (err) {
     return isMissing(err) ? ok(null) : temp(`unable to read bounce/${id}: ${errText(err)}`);

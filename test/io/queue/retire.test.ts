@@ -5,7 +5,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { clearMarkLater, finishMessageLater, removeChannelLater, Retirer } from "../../../core/io/queue/retire.ts";
+import { clearMarkLater, finishMessageLater, Retirer } from "../../../core/io/queue/retire.ts";
 import { flatPath, splitPath, SPLIT_DIRS, FLAT_DIRS } from "../../../core/lib/queue/layout.ts";
 import { tempDir } from "../../support/qm.ts";
 
@@ -20,13 +20,12 @@ async function queueWith(id: number, files: readonly string[]): Promise<string> 
 }
 
 describe("Retirer", { timeout: 60_000 }, () => {
-  it("removes a finished message's files: channel file, status record, hold mark, dsn, intd, mess and info", T, async () => {
+  it("removes a finished message's files: status record, hold mark, dsn, intd, mess and info", T, async () => {
     const id = 4711;
-    const all = [splitPath("local", id), splitPath("defer", id), splitPath("hold", id), splitPath("dsn", id), flatPath("intd", id), splitPath("mess", id), splitPath("info", id)];
+    const all = [splitPath("defer", id), splitPath("hold", id), splitPath("dsn", id), flatPath("intd", id), splitPath("mess", id), splitPath("info", id)];
     const q = await queueWith(id, all);
     const warned: string[] = [];
     const r = new Retirer((t) => warned.push(t));
-    r.add(id, "local/", () => removeChannelLater(q, "local", id));
     r.add(id, "the hold mark", () => clearMarkLater(q, id));
     r.add(id, "the files", () => finishMessageLater(q, id));
     assert.equal(r.busy(id), true);
@@ -59,7 +58,7 @@ describe("Retirer", { timeout: 60_000 }, () => {
     const q = await queueWith(id, [splitPath("mess", id), splitPath("info", id)]);
     const warned: string[] = [];
     const r = new Retirer((t) => warned.push(t));
-    r.add(id, "local/", () => removeChannelLater(q, "local", id)); // there is none: fine
+    r.add(id, "the hold mark", () => clearMarkLater(q, id)); // there is none: fine
     r.add(id, "the files", () => Promise.reject(Object.assign(new Error("EIO: i/o error"), { code: "EIO" })));
     r.add(id, "the files", () => finishMessageLater(q, id));
     await r.settled();
