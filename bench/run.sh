@@ -21,7 +21,8 @@ cd "$(dirname "$0")/.."
 if [ "${BENCH_QUICK:-}" = 1 ]; then D_DRAIN="1000 5000"; D_E2E=300; D_SMTPD=1000; D_REMOTE=200; D_START=30; D_SMTPE2E=300; D_RELAY=500; D_RELAY100=100; else D_DRAIN="1000 10000 100000"; D_E2E=2000; D_SMTPD=5000; D_REMOTE=1000; D_START=100; D_SMTPE2E=2000; D_RELAY=5000; D_RELAY100=1000; fi
 DRAIN=${BENCH_DRAIN:-$D_DRAIN}; E2E=${BENCH_E2E:-$D_E2E}; SMTPD_M=${BENCH_SMTPD:-$D_SMTPD}; REMOTE_M=${BENCH_REMOTE:-$D_REMOTE}; START_N=${BENCH_STARTUP:-$D_START}
 SMTPE2E_M=${BENCH_SMTPE2E:-$D_SMTPE2E}; RELAY_M=${BENCH_RELAY:-$D_RELAY}; RELAY100_M=${BENCH_RELAY100:-$D_RELAY100}
-OUT=${BENCH_OUT:-bench/RESULTS.md}
+OUT=bench/RESULTS.md
+[ -n "${BENCH_OUT:-}" ] && OUT=$BENCH_OUT
 # only SECTION: true when BENCH_ONLY is unset or names SECTION (the section
 # bodies are not indented under their `if only ...; then`, to keep diffs small)
 only() { case " ${BENCH_ONLY:-$1} " in *" $1 "*) return 0 ;; esac; return 1; }
@@ -347,6 +348,8 @@ per_core() { [ "$1" = - ] && echo - || calc "$1 * 3600 / $CORES" 0; }
 QM_PH=$(per_core "$QM_RL"); PF_PH=$(per_core "$PF_RL")
 note "- relay path, 100 KB: per hour per core ($CORES cores, shared with smtp-source and smtp-sink) qm $QM_PH, Postfix $PF_PH; KumoMTA publishes about 3.3 million 100 KB messages an hour on 8 cores, durably spooled (~412 500/hour/core): qm is at $( [ "$QM_PH" = - ] && echo - || calc "$QM_PH / 412500 * 100" 1)% of it, Postfix at $( [ "$PF_PH" = - ] && echo - || calc "$PF_PH / 412500 * 100" 1)%."
 note "- relay path: recipient u@sink.test, routed by qm's control/smtproutes and Postfix's transport_maps to smtp-sink on loopback; qm's listener relays for 127.0.0.1 through control/smtprules (\`127.0.0.1:allow,RELAYCLIENT=\"\"\`, as a relay host lets its own clients relay); Postfix relays for mynetworks (127.0.0.0/8). Timed from the start until smtp-sink counted every message (smtp-sink -c). $LISTEN_NOTE."
+elif only relay; then
+  say "relay path: no smtp-sink here, skipped"
 fi # relay
 
 # --- 7. growth: inject with N queued, then drain N into a Maildir (issue 3, issue 8) ---
