@@ -6,6 +6,11 @@
 #   BENCH_QUICK=1          small sizes (a smoke run, minutes)
 #   BENCH_DRAIN="1000 10000 100000"   queue sizes for the growth figures
 #   BENCH_E2E=2000 BENCH_SMTPD=5000 BENCH_REMOTE=1000 BENCH_STARTUP=100
+#   BENCH_SMTPE2E=2000 BENCH_RELAY=5000 BENCH_RELAY100=1000   (issue 23 targets 1, 4)
+#   BENCH_ONLY="smtpe2e relay"   run only these sections (of: startup smtpd e2e
+#                          remote smtpe2e relay drain other); default all
+#   BENCH_OUT=path         where the results go (default bench/RESULTS.md; the
+#                          previous table found there is kept under the new one)
 # Postfix runs from its own config_directory/queue_directory under a temp
 # directory, on 127.0.0.1 high ports only, and is stopped at the end.
 set -u
@@ -13,8 +18,14 @@ cd "$(dirname "$0")/.."
 . bench/_postfix.sh
 . bench/_qm.sh
 
-if [ "${BENCH_QUICK:-}" = 1 ]; then D_DRAIN="1000 5000"; D_E2E=300; D_SMTPD=1000; D_REMOTE=200; D_START=30; else D_DRAIN="1000 10000 100000"; D_E2E=2000; D_SMTPD=5000; D_REMOTE=1000; D_START=100; fi
+if [ "${BENCH_QUICK:-}" = 1 ]; then D_DRAIN="1000 5000"; D_E2E=300; D_SMTPD=1000; D_REMOTE=200; D_START=30; D_SMTPE2E=300; D_RELAY=500; D_RELAY100=100; else D_DRAIN="1000 10000 100000"; D_E2E=2000; D_SMTPD=5000; D_REMOTE=1000; D_START=100; D_SMTPE2E=2000; D_RELAY=5000; D_RELAY100=1000; fi
 DRAIN=${BENCH_DRAIN:-$D_DRAIN}; E2E=${BENCH_E2E:-$D_E2E}; SMTPD_M=${BENCH_SMTPD:-$D_SMTPD}; REMOTE_M=${BENCH_REMOTE:-$D_REMOTE}; START_N=${BENCH_STARTUP:-$D_START}
+SMTPE2E_M=${BENCH_SMTPE2E:-$D_SMTPE2E}; RELAY_M=${BENCH_RELAY:-$D_RELAY}; RELAY100_M=${BENCH_RELAY100:-$D_RELAY100}
+OUT=bench/RESULTS.md
+[ -n "${BENCH_OUT:-}" ] && OUT=$BENCH_OUT
+# only SECTION: true when BENCH_ONLY is unset or names SECTION (the section
+# bodies are not indented under their `if only ...; then`, to keep diffs small)
+only() { case " ${BENCH_ONLY:-$1} " in *" $1 "*) return 0 ;; esac; return 1; }
 
 W=$(mktemp -d /tmp/qm-bench-XXXXXX)
 chmod 755 "$W"
@@ -27,7 +38,8 @@ cleanup() {
   for p in $PIDS; do kill "$p" 2>/dev/null; done
   for d in $PFDIRS; do pf_stop "$d"; done
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # a trap that only cleaned up would let the run go on
 
 say() { printf 'bench: %s\n' "$*" >&2; }
 now() { date +%s.%N; }
@@ -110,6 +122,7 @@ pf_wait_empty() { # pf_wait_empty TIMEOUT -> time the queue emptied
 # Two ways: back to back (START_N in a row for each side, as a batch of mail
 # goes out), and cold (the two taking turns with a 30 ms pause after each run,
 # as sendmail is mostly called: once now and then; bench/interleave.mjs).
+if only startup; then
 say "start-up: $START_N x qm inject, then $START_N x Postfix sendmail, back to back"
 H=$(qm_home startup)
 t0=$(now); i=0
@@ -133,8 +146,10 @@ QM_COLD=$(awk 'NR == 1 { print $1 }' "$W/startup.txt")
 PF_COLD=$([ $PF_OK = 1 ] && awk 'NR == 2 { print $1 }' "$W/startup.txt" || echo -)
 awk '$3 != 0 { print "bench: start-up: " $3 " runs failed: " $0 > "/dev/stderr" }' "$W/startup.txt"
 row "inject one message (sendmail start-up), cold: taking turns 30 ms apart, median ms, $START_N rounds" "$QM_COLD" "$PF_COLD" ms "target: no slower than Postfix" 0
+fi # startup
 
 # --- 2. SMTP server: smtp-source -s 20 -m M -l 2048, queuing for real (issue 5) ---
+if only smtpd; then
 say "smtpd: smtp-source -s 20 -m $SMTPD_M -l 2048"
 H=$(qm_home smtpd)
 USERARG=""
@@ -160,12 +175,14 @@ if [ $PF_OK = 1 ]; then
   note "- smtpd: qm queued $QM_SMTPD_Q of $SMTPD_M (listener RSS ${QM_SMTPD_RSS} MB after the run); Postfix queued $(( $(pf_queued "$PF") - b ))."
 fi
 row "SMTP server, smtp-source -s 20 -m $SMTPD_M -l 2048, msg/s" "$QM_SMTPD" "$PF_SMTPD" msg/s "Postfix ~730 msg/s on the issue's machine; target >= Postfix" 1
+fi # smtpd
 
 # Postfix's queue is emptied between benchmarks: the deferred mail is deleted.
 pf_clear() { [ $PF_OK = 1 ] && postsuper -c "$PF/etc" -d ALL >/dev/null 2>&1; }
 pf_clear
 
 # --- 3. end to end, local: E2E messages of ~2 KB injected and delivered to a Maildir (issue 3) ---
+if only e2e; then
 say "end to end local: $E2E messages, one injector"
 H=$(qm_home e2e)
 QMHOME=$H "$QM" send >/dev/null 2>&1 &
@@ -186,8 +203,10 @@ if [ $PF_OK = 1 ]; then
   PF_E2E=$( [ "$t1" = timeout ] && echo - || calc "$E2E / ($t1 - $t0)")
 fi
 row "end to end local, $E2E x 2 KB injected one at a time and delivered to a Maildir, msg/s" "$QM_E2E" "$PF_E2E" msg/s "Postfix ~140 msg/s on the issue's machine; target >= Postfix" 1
+fi # e2e
 
 # --- 4. remote: REMOTE_M messages x 5 recipients routed to smtp-sink (issue 6) ---
+if only remote; then
 say "remote: $REMOTE_M messages x 5 recipients to smtp-sink"
 RC="a@sink.test b@sink.test c@sink.test d@sink.test e@sink.test"
 H=$(qm_home remote)
@@ -211,8 +230,130 @@ if [ $PF_OK = 1 ]; then
   PF_REMOTE=$( [ "$t1" = timeout ] && echo - || calc "$REMOTE_M / ($t1 - $t0)")
 fi
 row "remote, $REMOTE_M messages x 5 recipients to smtp-sink, whole path, msg/s" "$QM_REMOTE" "$PF_REMOTE" msg/s "target >= Postfix, concurrencyremote reached" 1
+fi # remote
 
-# --- 5. growth: inject with N queued, then drain N into a Maildir (issue 3, issue 8) ---
+# Sections 5 and 6 run qm the way section 2 does: a listener with
+# --max 100 --max-per-ip 100 and, as root, `--user nobody` over a queue owned by
+# nobody (so it queues in-process), with `qm send` running behind it.
+# qm_listen HOME: starts qm send and the listener on QM_SMTPD_PORT (LPID, SEND)
+qm_listen() {
+  USERARG=""
+  if [ "$(id -u)" = 0 ]; then chown -R nobody "$1/queue"; USERARG="--user nobody"; fi
+  QMHOME=$1 "$QM" send >/dev/null 2>&1 &
+  SEND=$!; PIDS="$PIDS $SEND"
+  # shellcheck disable=SC2086
+  QMHOME=$1 "$QM" smtpd --listen 127.0.0.1:$QM_SMTPD_PORT --max 100 --max-per-ip 100 $USERARG 2>>"$W/listener.err" &
+  LPID=$!; PIDS="$PIDS $LPID"
+  i=0
+  while [ $i -lt 50 ] && ! ss -ltn 2>/dev/null | grep -q "127.0.0.1:$QM_SMTPD_PORT "; do sleep 0.1; i=$((i + 1)); done
+  sleep 1
+}
+qm_unlisten() { # stops what qm_listen started and waits (10 s at most) for both, so the port is free again
+  kill "$LPID" "$SEND" 2>/dev/null
+  i=0
+  while [ $i -lt 100 ] && { kill -0 "$LPID" 2>/dev/null || kill -0 "$SEND" 2>/dev/null; }; do sleep 0.1; i=$((i + 1)); done
+  kill -9 "$LPID" "$SEND" 2>/dev/null; wait "$LPID" "$SEND" 2>/dev/null
+}
+LISTEN_NOTE="qm ran \`qm send\` and \`qm smtpd --listen 127.0.0.1:PORT --max 100 --max-per-ip 100$([ "$(id -u)" = 0 ] && echo ' --user nobody')\` $([ "$(id -u)" = 0 ] && echo 'over a queue owned by nobody, so the listener queued in-process (not through queue/maildrop/, as a listener running as qmaild on an install.sh install does)' || echo 'as the invoking user, which owns the queue, so the listener queued in-process')"
+# qm_wait_empty HOME TIMEOUT_S -> the time info/, todo/ and maildrop/ were empty (or "timeout")
+qm_wait_empty() {
+  end=$(calc "$(now) + $2" 3)
+  while [ "$(count_files "$1/queue/info")" -gt 0 ] || [ "$(count_files "$1/queue/todo")" -gt 0 ] || [ "$(count_files "$1/queue/maildrop")" -gt 0 ]; do
+    [ "$(calc "($(now) > $end)" 0)" = 1 ] && { echo timeout; return 1; }
+    sleep 0.2
+  done
+  now
+}
+# smtp-sink -c writes "sess=N quit=N mesg=N" + CR after each "." (and session end):
+# sink_msgs is the number of messages it has received since it started.
+sink_msgs() { tr '\r' '\n' < "$W/sink.out" 2>/dev/null | awk -F'mesg=' 'NF > 1 { n = $2 + 0 } END { print n + 0 }'; }
+# wait_sink N TIMEOUT_S -> the time smtp-sink had received N in all (or "timeout")
+wait_sink() {
+  end=$(calc "$(now) + $2" 3)
+  while [ "$(sink_msgs)" -lt "$1" ]; do
+    [ "$(calc "($(now) > $end)" 0)" = 1 ] && { echo timeout; return 1; }
+    sleep 0.2
+  done
+  now
+}
+# rate M T0 T1 -> M / (T1 - T0), or - when T1 is "timeout"
+rate() { [ "$3" = timeout ] && echo - || calc "$1 / ($3 - $2)"; }
+
+# --- 5. SMTP to Maildir, end to end: smtp-source -s 20 -m M -l 2048 until M are delivered (issue 23 target 1) ---
+if only smtpe2e; then
+say "SMTP to Maildir: smtp-source -s 20 -m $SMTPE2E_M -l 2048, until delivered"
+H=$(qm_home smtpe2e)
+qm_listen "$H"
+t0=$(now)
+smtp-source -s 20 -m "$SMTPE2E_M" -l 2048 -f bench@example.test -t postmaster@example.test 127.0.0.1:$QM_SMTPD_PORT 2>>"$W/smtpe2e.err"
+ta=$(now)
+t1=$(wait_count "$H/alias/Maildir/new" "$SMTPE2E_M" 600)
+QM_SE=$(rate "$SMTPE2E_M" "$t0" "$t1"); QM_SE_ACC=$(calc "$SMTPE2E_M / ($ta - $t0)")
+[ "$t1" = timeout ] && note "- SMTP to Maildir: qm delivered only $(count_files "$H/alias/Maildir/new") of $SMTPE2E_M in 600 s."
+qm_unlisten
+rm -rf "$W/smtpe2e"
+PF_SE=-; PF_SE_ACC=-
+if [ $PF_OK = 1 ]; then
+  pf_clear; pf_defer ""
+  rm -rf "$VMAIL/box"
+  t0=$(now)
+  smtp-source -s 20 -m "$SMTPE2E_M" -l 2048 -f bench@bench.test -t u@vbench.test 127.0.0.1:$PF_SMTPD_PORT 2>>"$W/smtpe2e.err"
+  ta=$(now)
+  t1=$(wait_count "$VMAIL/box/new" "$SMTPE2E_M" 600)
+  PF_SE=$(rate "$SMTPE2E_M" "$t0" "$t1"); PF_SE_ACC=$(calc "$SMTPE2E_M / ($ta - $t0)")
+  [ "$t1" = timeout ] && note "- SMTP to Maildir: Postfix delivered only $(count_files "$VMAIL/box/new") of $SMTPE2E_M in 600 s."
+fi
+note "- SMTP to Maildir: acceptance (until smtp-source returned) qm $QM_SE_ACC msg/s, Postfix $PF_SE_ACC msg/s; the row times from the start until the last file is in the Maildir. $LISTEN_NOTE."
+row "SMTP to Maildir, end to end, smtp-source -s 20 -m $SMTPE2E_M -l 2048 until all are in the Maildir, msg/s" "$QM_SE" "$PF_SE" msg/s "issue 23 target 1: >= 1.5x" 1
+fi # smtpe2e
+
+# --- 6. relay path: smtp-source -s 20 into the listener, out through remote to smtp-sink (issue 23 target 4) ---
+# relay_run M LENGTH: sets QM_RL and PF_RL (msg/s, until smtp-sink has them all) and writes the notes
+relay_run() {
+  say "relay path: smtp-source -s 20 -m $1 -l $2, out to smtp-sink"
+  H=$(qm_home "relay$2")
+  # a relay host lets its own clients relay: RELAYCLIENT for 127.0.0.1 in the rules
+  echo '127.0.0.1:allow,RELAYCLIENT=""' > "$H/control/smtprules"
+  qm_listen "$H"
+  b=$(sink_msgs)
+  t0=$(now)
+  smtp-source -s 20 -m "$1" -l "$2" -f bench@example.test -t u@sink.test 127.0.0.1:$QM_SMTPD_PORT 2>>"$W/relay.err"
+  ta=$(now)
+  t1=$(wait_sink $((b + $1)) 900)
+  te=$(qm_wait_empty "$H" 120)
+  QM_RL=$(rate "$1" "$t0" "$t1")
+  note "- relay path, $1 x $2 bytes: qm accepted at $(calc "$1 / ($ta - $t0)") msg/s; smtp-sink had $(( $(sink_msgs) - b )) of $1 $(calc "$t1 - $t0" 2) s after the start; the queue was empty (info/, todo/, maildrop/) at $( [ "$te" = timeout ] && echo timeout || calc "$te - $t0" 2) s."
+  qm_unlisten
+  rm -rf "$W/relay$2"
+  PF_RL=-
+  if [ $PF_OK = 1 ]; then
+    pf_clear; pf_defer ""
+    b=$(sink_msgs)
+    t0=$(now)
+    smtp-source -s 20 -m "$1" -l "$2" -f bench@bench.test -t u@sink.test 127.0.0.1:$PF_SMTPD_PORT 2>>"$W/relay.err"
+    ta=$(now)
+    t1=$(wait_sink $((b + $1)) 900)
+    te=$(pf_wait_empty 120)
+    PF_RL=$(rate "$1" "$t0" "$t1")
+    note "- relay path, $1 x $2 bytes: Postfix accepted at $(calc "$1 / ($ta - $t0)") msg/s; smtp-sink had $(( $(sink_msgs) - b )) of $1 $(calc "$t1 - $t0" 2) s after the start; its queue was empty at $( [ "$te" = timeout ] && echo timeout || calc "$te - $t0" 2) s."
+  fi
+}
+if only relay && [ -n "$(command -v smtp-sink)" ]; then
+relay_run "$RELAY_M" 2048
+row "relay path, smtp-source -s 20 -m $RELAY_M -l 2048 through the listener and remote to smtp-sink, msg/s" "$QM_RL" "$PF_RL" msg/s "issue 23 target 4: >= 1.5x" 1
+relay_run "$RELAY100_M" 102400
+row "relay path, smtp-source -s 20 -m $RELAY100_M -l 102400 through the listener and remote to smtp-sink, msg/s" "$QM_RL" "$PF_RL" msg/s "issue 23 target 4: >= 1.5x" 1
+CORES=$(nproc)
+per_core() { [ "$1" = - ] && echo - || calc "$1 * 3600 / $CORES" 0; }
+QM_PH=$(per_core "$QM_RL"); PF_PH=$(per_core "$PF_RL")
+note "- relay path, 100 KB: per hour per core ($CORES cores, shared with smtp-source and smtp-sink) qm $QM_PH, Postfix $PF_PH; KumoMTA publishes about 3.3 million 100 KB messages an hour on 8 cores, durably spooled (~412 500/hour/core): qm is at $( [ "$QM_PH" = - ] && echo - || calc "$QM_PH / 412500 * 100" 1)% of it, Postfix at $( [ "$PF_PH" = - ] && echo - || calc "$PF_PH / 412500 * 100" 1)%."
+note "- relay path: recipient u@sink.test, routed by qm's control/smtproutes and Postfix's transport_maps to smtp-sink on loopback; qm's listener relays for 127.0.0.1 through control/smtprules (\`127.0.0.1:allow,RELAYCLIENT=\"\"\`, as a relay host lets its own clients relay); Postfix relays for mynetworks (127.0.0.0/8). Timed from the start until smtp-sink counted every message (smtp-sink -c). $LISTEN_NOTE."
+elif only relay; then
+  say "relay path: no smtp-sink here, skipped"
+fi # relay
+
+# --- 7. growth: inject with N queued, then drain N into a Maildir (issue 3, issue 8) ---
+only drain || DRAIN=""
 for N in $DRAIN; do
   say "growth: $N queued"
   H=$(qm_home "drain$N")
@@ -265,7 +406,7 @@ done
 cleanup; PIDS=""; PFDIRS=""
 OTHER=$W/other.md
 : > "$OTHER"
-for s in "bench/memory.sh 10" "bench/startup.sh 50" "bench/floor.sh 100" "bench/remote.sh ${BENCH_OTHER_REMOTE:-300}" "bench/qmqp.sh" "bench/stats.sh"; do
+only other && for s in "bench/memory.sh 10" "bench/startup.sh 50" "bench/floor.sh 100" "bench/remote.sh ${BENCH_OTHER_REMOTE:-300}" "bench/qmqp.sh" "bench/stats.sh"; do
   [ -f "${s%% *}" ] || continue
   say "running $s"
   # shellcheck disable=SC2086
@@ -274,6 +415,13 @@ done
 
 # --- RESULTS.md ------------------------------------------------------------------
 PFV=$(postconf -d mail_version 2>/dev/null | sed 's/.*= //')
+# The previous run's table (the first one in $OUT) and its date, kept under the new one.
+PREV=$W/prev.md; PREV_DATE=""
+: > "$PREV"
+if [ -f "$OUT" ]; then
+  PREV_DATE=$(sed -n 's/^Written by .* on \([0-9-]* [0-9:]* UTC\)\..*/\1/p' "$OUT" | head -1)
+  awk '/^\| benchmark \|/ { on = 1 } on && /^$/ { exit } on { print }' "$OUT" > "$PREV"
+fi
 {
   echo "# Benchmarks"
   echo
@@ -298,6 +446,7 @@ PFV=$(postconf -d mail_version 2>/dev/null | sed 's/.*= //')
   echo "  with \`postqueue -f\`. qm's drain: N messages queued in-process, then \`qm send\` started. The 100k drain"
   echo "  is run for qm only (filling Postfix through SMTP would take the run past its budget)."
   echo
+  if [ -s "$PREV" ]; then echo "### Previous run (${PREV_DATE:-date unknown})"; echo; cat "$PREV"; echo; fi
   if [ -s "$OTHER" ]; then echo "## Other parts' benchmark scripts"; echo; cat "$OTHER"; fi
-} > bench/RESULTS.md
-say "wrote bench/RESULTS.md"
+} > "$OUT"
+say "wrote $OUT"
