@@ -238,7 +238,8 @@ fi # remote
 # qm_listen HOME: starts qm send and the listener on QM_SMTPD_PORT (LPID, SEND)
 qm_listen() {
   USERARG=""
-  if [ "$(id -u)" = 0 ]; then chown -R nobody "$1/queue"; USERARG="--user nobody"; fi
+  # as an install.sh install runs it: the listener is not the queue's owner, so it queues through maildrop/
+  if [ "$(id -u)" = 0 ]; then chown -R nobody "$1/queue"; USERARG="--user daemon"; fi
   QMHOME=$1 "$QM" send >/dev/null 2>&1 &
   SEND=$!; PIDS="$PIDS $SEND"
   # shellcheck disable=SC2086
@@ -254,7 +255,7 @@ qm_unlisten() { # stops what qm_listen started and waits (10 s at most) for both
   while [ $i -lt 100 ] && { kill -0 "$LPID" 2>/dev/null || kill -0 "$SEND" 2>/dev/null; }; do sleep 0.1; i=$((i + 1)); done
   kill -9 "$LPID" "$SEND" 2>/dev/null; wait "$LPID" "$SEND" 2>/dev/null
 }
-LISTEN_NOTE="qm ran \`qm send\` and \`qm smtpd --listen 127.0.0.1:PORT --max 100 --max-per-ip 100$([ "$(id -u)" = 0 ] && echo ' --user nobody')\` $([ "$(id -u)" = 0 ] && echo 'over a queue owned by nobody, so the listener queued in-process (not through queue/maildrop/, as a listener running as qmaild on an install.sh install does)' || echo 'as the invoking user, which owns the queue, so the listener queued in-process')"
+LISTEN_NOTE="qm ran \`qm send\` and \`qm smtpd --listen 127.0.0.1:PORT --max 100 --max-per-ip 100$([ "$(id -u)" = 0 ] && echo ' --user daemon')\` $([ "$(id -u)" = 0 ] && echo 'over a queue owned by nobody, so the listener, not the queue owner, queued through queue/maildrop/ and qm send took the messages in, as a listener running as qmaild on an install.sh install does' || echo 'as the invoking user, which owns the queue, so the listener queued in-process')"
 # qm_wait_empty HOME TIMEOUT_S -> the time info/, todo/ and maildrop/ were empty (or "timeout")
 qm_wait_empty() {
   end=$(calc "$(now) + $2" 3)
