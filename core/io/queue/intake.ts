@@ -41,17 +41,28 @@ export async function takeMaildrop(home: string, nowSec: number, limit: number, 
     return events;
   }
   const boot = bootSec();
-  for (const name of names.slice(0, limit)) {
-    const ctx = { nowSec, bootSec: boot, pread: opts.pread ?? pread };
-    try {
-      const e = name.startsWith(".") ? await takeDotted(home, join(dir, name), name, ctx) : await takeOne(home, join(dir, name), name, ctx);
-      if (e) events.push(e);
-    } catch (err) {
-      events.push({ name, ok: false, text: `unable to read maildrop/${name}: ${errText(err)}; will try later` });
+  const todo = names.slice(0, limit);
+  let next = 0;
+  // several files at once: each is queued on the paper path with its own fsyncs, and fsyncs
+  // under way together share the file system's journal commits
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < todo.length; i = next++) {
+      const name = todo[i]!;
+      const ctx = { nowSec, bootSec: boot, pread: opts.pread ?? pread };
+      try {
+        const e = name.startsWith(".") ? await takeDotted(home, join(dir, name), name, ctx) : await takeOne(home, join(dir, name), name, ctx);
+        if (e) events.push(e);
+      } catch (err) {
+        events.push({ name, ok: false, text: `unable to read maildrop/${name}: ${errText(err)}; will try later` });
+      }
     }
-  }
+  };
+  await Promise.all(Array.from({ length: Math.min(INTAKE_AT_ONCE, todo.length) }, worker));
   return events;
 }
+
+/** Maildrop files taken in at once. */
+const INTAKE_AT_ONCE = 16;
 
 const warned = new Set<string>();
 const damagedSeen = new Map<string, string>();
