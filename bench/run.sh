@@ -9,6 +9,7 @@
 #   BENCH_SMTPE2E=2000 BENCH_RELAY=5000 BENCH_RELAY100=1000   (issue 23 targets 1, 4)
 #   BENCH_ONLY="smtpe2e relay"   run only these sections (of: startup smtpd e2e
 #                          remote smtpe2e relay drain other); default all
+#   BENCH_QM_CONTROL="concurrencyrecipient=0"   control files written into every qm home
 #   BENCH_OUT=path         where the results go (default bench/RESULTS.md; the
 #                          previous table found there is kept under the new one)
 # Postfix runs from its own config_directory/queue_directory under a temp
@@ -78,6 +79,7 @@ qm_home() { # qm_home NAME -> a fresh home (queue owned by nobody when root, so 
   QMHOME=$h "$QM" init --me example.test >/dev/null 2>&1
   echo 0 > "$h/control/rcptcheck"
   printf 'sink.test:127.0.0.1:%s\n' "$SINK_PORT" > "$h/control/smtproutes"
+  for c in ${BENCH_QM_CONTROL:-}; do printf '%s\n' "${c#*=}" > "$h/control/${c%%=*}"; done
   echo "$h"
 }
 MSG=$W/msg.txt
