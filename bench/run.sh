@@ -39,7 +39,7 @@ cleanup() {
   for p in $PIDS; do kill "$p" 2>/dev/null; done
   for d in $PFDIRS; do pf_stop "$d"; done
 }
-trap cleanup EXIT
+trap 'cleanup; rm -rf "$W"' EXIT # the run's homes, Postfix and binary: RESULTS.md has what matters
 trap 'exit 130' INT TERM # a trap that only cleaned up would let the run go on
 
 say() { printf 'bench: %s\n' "$*" >&2; }
