@@ -10,10 +10,11 @@ import { fsyncPath } from "../base/sys.ts";
 // system's journal for them. Only what comes after the last checkpoint: the
 // channel files are removed at once (a killed qm send must not deliver a
 // recipient again), so a removal lost with a killed qm send leaves an info
-// file without channel files, which the next start finishes. Each message's removals run one after another
-// in the order they were asked for. The id is busy until its chain ends: the
-// inode number may be handed to a new message once mess/ is gone, and no
-// new todo/<id> may be taken in while an unlink of the old id is pending.
+// file without channel files, which the next start finishes. Each message's
+// removals run one after another, in the order they were asked for. The id
+// is busy until its chain ends: the inode number may be handed to a new
+// message once mess/ is gone, and no new todo/<id> may be taken in while an
+// unlink of the old id is pending.
 
 interface Chain {
   p: Promise<void>;
