@@ -8,7 +8,7 @@
  * removed when the new one is preprocessed. Mode 0644 in a 0750 directory,
  * as mess/: qm rspawn (group qmail) reads what to pass on to the next hop.
  */
-import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync } from "node:fs";
+import { closeSync, constants, existsSync, fsyncSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { writeAll } from "../base/sys.ts";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
@@ -16,7 +16,7 @@ import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { formatDsnRecord, parseDsnRecord, parseMRecord, parseNRecord, type DsnState, type MessageDsn, type RcptDsn } from "../../lib/queue/dsn.ts";
 import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
 import { errText, isMissing } from "../base/errno.ts";
-import { ensureSplitDir } from "./_split.ts";
+import { ensureSplitDir, replaceSplitFile } from "./_split.ts";
 
 const path = (queue: string, id: number): string => join(queue, splitPath("dsn", id));
 
@@ -43,17 +43,8 @@ export function writeNewDsn(queue: string, id: number, d: MessageDsn): string {
 
 /** The record rewritten whole, durably: tmp, fsync, rename. */
 export function writeDsn(queue: string, id: number, s: DsnState): Result<void> {
-  const p = path(queue, id);
   try {
-    ensureSplitDir(queue, "dsn", id);
-    const fd = openSync(`${p}.tmp`, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o644);
-    try {
-      writeAll(fd, toBytes(formatDsnRecord(s)));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(`${p}.tmp`, p);
+    replaceSplitFile(queue, "dsn", id, toBytes(formatDsnRecord(s)), 0o644, true);
     return ok(undefined);
   } catch (err) {
     return temp(`unable to write dsn/${id % SPLIT}/${id}: ${errText(err)}`);

@@ -1,9 +1,10 @@
 import { existsSync } from "node:fs";
-import { unlink } from "node:fs/promises";
 import { join } from "node:path";
-import { flatPath, splitPath, SPLIT } from "../../lib/queue/layout.ts";
-import { errText, isMissing } from "../base/errno.ts";
-import { fsyncPath } from "../base/sys.ts";
+import { splitPath } from "../../lib/queue/layout.ts";
+import { errText } from "../base/errno.ts";
+import { clearMark } from "./hold.ts";
+import { removeStatus } from "./status.ts";
+import { finishPaths, unlinkLater } from "./store.ts";
 
 // qm send's removals of a finished message's files (docs/queue.md §7), run
 // in the thread pool so the queue manager's loop never waits on the file
@@ -75,41 +76,22 @@ export class Retirer {
   }
 }
 
-/** unlink in the thread pool; a missing file is fine. */
-export async function unlinkIfThere(path: string): Promise<void> {
-  try {
-    await unlink(path);
-  } catch (err) {
-    if (!isMissing(err) && (err as { code?: string }).code !== "ENOTDIR") throw err;
-  }
-}
-
 /** For files a message seldom has (dsn/, a status record, a hold mark, intd/ after release): a lookup costs less than a failed unlink's error. */
 async function unlinkIfExists(path: string): Promise<void> {
-  if (existsSync(path)) await unlinkIfThere(path);
+  if (existsSync(path)) await unlinkLater(path);
 }
 
-/** The status record and the hold mark (durably, when there was one). */
+/** The status record and the hold mark (durably, when there was one: hold.ts's clearMark). */
 export async function clearMarkLater(queue: string, id: number): Promise<void> {
-  await unlinkIfExists(join(queue, splitPath("defer", id))).catch(() => {}); // advisory: a leftover is recognised by its birth
+  if (existsSync(join(queue, splitPath("defer", id)))) removeStatus(queue, id);
   if (!existsSync(join(queue, splitPath("hold", id)))) return;
-  try {
-    await unlink(join(queue, splitPath("hold", id)));
-  } catch (err) {
-    if (isMissing(err) || (err as { code?: string }).code === "ENOTDIR") return;
-    throw err;
-  }
-  await fsyncPath(join(queue, "hold", String(id % SPLIT)), { directory: true });
+  const r = await clearMark(queue, id);
+  if (r.kind !== "ok") throw new Error(r.reason);
 }
 
-/**
- * The message is done: dsn/ and intd/ while mess/ still holds the inode (no
- * new message can have this id yet), then mess/, and info/ last. A crash in
- * between leaves an info file without channel files, which the next start
- * finishes.
- */
+/** A finished message's files, in store.ts's order (finishPaths). */
 export async function finishMessageLater(queue: string, id: number): Promise<void> {
-  const dsn = join(queue, splitPath("dsn", id));
-  for (const f of [dsn, `${dsn}.tmp`, join(queue, flatPath("intd", id))]) await unlinkIfExists(f);
-  for (const f of [join(queue, splitPath("mess", id)), join(queue, splitPath("info", id))]) await unlinkIfThere(f);
+  const f = finishPaths(queue, id);
+  for (const path of f.seldom) await unlinkIfExists(path);
+  for (const path of f.always) await unlinkLater(path);
 }

@@ -4,14 +4,14 @@
  * never fsynced; read tolerantly (a missing, damaged or oversized record is no
  * record).
  */
-import { closeSync, constants, fstatSync, openSync, readSync, renameSync, unlinkSync, writeSync } from "node:fs";
+import { closeSync, constants, fstatSync, openSync, readSync, unlinkSync } from "node:fs";
 import { join } from "node:path";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { splitPath, SPLIT } from "../../lib/queue/layout.ts";
 import { formatStatus, parseStatus, recordAttempts, type Attempt, type StatusRecord } from "../../lib/queue/status.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText } from "../base/errno.ts";
-import { ensureSplitDir } from "./_split.ts";
+import { replaceSplitFile } from "./_split.ts";
 
 /** A record larger than this is not read (1000 recipients with long errors fit several times over). */
 export const MAX_STATUS_BYTES = 8 << 20;
@@ -42,16 +42,8 @@ export function readStatus(queue: string, id: number): StatusRecord | null {
 }
 
 export function writeStatus(queue: string, id: number, r: StatusRecord): Result<void> {
-  const path = join(queue, splitPath("defer", id));
   try {
-    ensureSplitDir(queue, "defer", id);
-    const fd = openSync(`${path}.tmp`, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
-    try {
-      writeSync(fd, toBytes(formatStatus(r)));
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(`${path}.tmp`, path);
+    replaceSplitFile(queue, "defer", id, toBytes(formatStatus(r)), 0o600, false); // advisory: no fsync
     return ok(undefined);
   } catch (err) {
     return temp(`unable to write defer/${id % SPLIT}/${id}: ${errText(err)}`);

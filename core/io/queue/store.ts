@@ -8,7 +8,7 @@
 import { closeSync, constants, existsSync, fstatSync, fsyncSync, openSync, readdirSync, readFileSync, statSync, unlinkSync, utimesSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
-import { unlinkIfThere as unlinkLater } from "./retire.ts";
+import { unlink } from "node:fs/promises";
 import { fromBytes, toBytes } from "../../lib/base/bytes.ts";
 import { flatPath, parseId, splitPath, SPLIT, type SplitDir } from "../../lib/queue/layout.ts";
 import type { Channel, Routed } from "../../lib/send/rewrite.ts";
@@ -16,7 +16,7 @@ import type { ChannelRecord, KnownMessage, NewMessage } from "../../lib/send/sta
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText, isMissing } from "../base/errno.ts";
 import { isEmptyDsn, parseMRecord, parseNRecord, type DsnState, type RcptDsn } from "../../lib/queue/dsn.ts";
-import { readDsn, removeDsn, writeNewDsn } from "./dsn.ts";
+import { readDsn, writeNewDsn } from "./dsn.ts";
 
 export type { ChannelRecord, KnownMessage, NewMessage } from "../../lib/send/state.ts";
 
@@ -53,6 +53,15 @@ const p = (queue: string, dir: SplitDir, id: number) => join(queue, splitPath(di
  */
 function unlinkStale(path: string): void {
   if (existsSync(path)) unlinkIfThere(path);
+}
+
+/** unlink in the thread pool; a missing file is fine. */
+export async function unlinkLater(path: string): Promise<void> {
+  try {
+    await unlink(path);
+  } catch (err) {
+    if (!isMissing(err) && (err as { code?: string }).code !== "ENOTDIR") throw err;
+  }
 }
 
 function unlinkIfThere(path: string): void {
@@ -306,18 +315,23 @@ export function messPath(queue: string, id: number): string {
 }
 
 /**
- * Message done: dsn and intd while mess still holds the inode (so neither
- * can be a new message's), then mess, and info last. A crash in between
- * leaves an info file without channel files, which the next start finishes;
- * the other order would leave a mess file that only its age can tell from
- * one being queued. qm send does the same in the thread pool (retire.ts).
+ * A finished message's files, in the order they go: dsn (and its tmp file)
+ * and intd while mess still holds the inode (so none of them can be a new
+ * message's), then mess, and info last. A crash in between leaves an info
+ * file without channel files, which the next start finishes; the other order
+ * would leave a mess file that only its age can tell from one being queued.
+ * `seldom`: files a message rarely has by then.
  */
+export function finishPaths(queue: string, id: number): { readonly seldom: readonly string[]; readonly always: readonly string[] } {
+  const dsn = p(queue, "dsn", id);
+  return { seldom: [dsn, `${dsn}.tmp`, join(queue, flatPath("intd", id))], always: [p(queue, "mess", id), p(queue, "info", id)] };
+}
+
+/** Removes a finished message's files (finishPaths); qm send does the same in the thread pool (retire.ts). */
 export function finishMessage(queue: string, id: number): Result<void> {
+  const f = finishPaths(queue, id);
   try {
-    removeDsn(queue, id);
-    unlinkIfThere(join(queue, flatPath("intd", id)));
-    unlinkIfThere(p(queue, "mess", id));
-    unlinkIfThere(p(queue, "info", id));
+    for (const path of [...f.seldom, ...f.always]) unlinkIfThere(path);
     return ok(undefined);
   } catch (err) {
     return temp(`unable to unlink files of ${id}: ${errText(err)}`);
