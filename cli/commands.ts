@@ -35,6 +35,7 @@ export const COMMANDS: readonly Subcommand[] = [
   { name: "qshape", summary: "The queue by destination domain and age, as Postfix's qshape prints it: [-s] [-t MIN] [-b N] [-l] [CHANNEL...]", load: () => import("./qshape.ts").then((m) => m.default) },
   { name: "qstat", summary: "Count the messages in the queue (qmail-qstat)", load: () => import("./qstat.ts").then((m) => m.default) },
   { name: "queue", summary: "Queue one message: message on fd 0, envelope on fd 1 (qmail-queue)", load: () => import("./queue.ts").then((m) => m.default) },
+  { name: "queued", summary: "Queue messages for listeners that run as another user, as the queue's owner (started by qm start)", load: () => import("./queued.ts").then((m) => m.default) },
   { name: "remote", summary: "Deliver one message by SMTP (qmail-remote): qm remote -- host sender recipient...", load: () => import("./remote.ts").then((m) => m.default) },
   { name: "rspawn", summary: "Remote delivery spawner for qm send: slot commands on stdin, K/Z/D reports on stdout", load: () => import("./rspawn.ts").then((m) => m.default) },
   { name: "send", summary: "The queue manager: deliver, retry and bounce queued mail (qmail-send)", load: () => import("./send.ts").then((m) => m.default) },

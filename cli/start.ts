@@ -1,5 +1,5 @@
 import { defineCommand } from "./_command.ts";
-import { claimHome, listeners, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
+import { claimHome, listeners, listenersNeedQueued, logSetup, logWriter, standardParts, start } from "../core/prog/start.ts";
 import { SYSTEM_USERS } from "../core/prog/init.ts";
 import { startMetrics } from "../core/prog/metrics.ts";
 import { qmHome } from "../core/io/base/sys.ts";
@@ -22,7 +22,8 @@ export default defineCommand({
     if (setup.kind !== "ok") exitWith(setup, "qm start");
     const claim = await claimHome(qmHome());
     if (claim.kind !== "ok") exitWith(claim, "qm start");
-    const parts = standardParts(args.smtpd ? listen.value : [], args["smtpd-user"]);
+    const serving = args.smtpd ? listen.value : [];
+    const parts = standardParts(serving, args["smtpd-user"], serving.length > 0 && (await listenersNeedQueued(qmHome(), args["smtpd-user"])));
     const m = args.metrics ? await startMetrics(qmHome(), args.metrics) : null;
     if (m && m.kind !== "ok") exitWith((claim.value.release(), m), "qm start");
     const w = logWriter(setup.value, (text) => void process.stdout.write(text, "latin1"));

@@ -11,6 +11,7 @@
  * owner (its spawners as qmail's do), smtpd to --user after binding.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { meWarning } from "../lib/base/me.ts";
 import { ok, perm, type Result } from "../lib/base/result.ts";
@@ -20,6 +21,7 @@ import { readControlLine, readControlList } from "../io/base/control.ts";
 import { claimPidFile } from "../io/base/pidfile.ts";
 import { selfCommand } from "../io/base/self.ts";
 import { openSyslog } from "../io/base/syslog.ts";
+import { getpwnam } from "../io/base/passwd.ts";
 
 export interface Part {
   /** in start's own lines and pids(); its first word is the prefix of its other lines ("smtpd: ") */
@@ -87,12 +89,13 @@ export async function listeners(home: string, flags: readonly string[]): Promise
 }
 
 /**
- * The usual parts: send, and one smtpd for each listener, with its own mode
- * and limits. A lone listener's part is "smtpd"; with several, each is
- * "smtpd ADDRESS".
+ * The usual parts: send, qm queued when the listeners do not own the queue
+ * (`queued`), and one smtpd for each listener, with its own mode and limits.
+ * A lone listener's part is "smtpd"; with several, each is "smtpd ADDRESS".
  */
-export function standardParts(listen: readonly ListenerSpec[], smtpdUser: string): Part[] {
+export function standardParts(listen: readonly ListenerSpec[], smtpdUser: string, queued = false): Part[] {
   const parts: Part[] = [{ name: "send", argv: ["send"], rawStdout: true, children: ["lspawn", "rspawn"] }];
+  if (queued && listen.length > 0) parts.push({ name: "queued", argv: ["queued"] });
   for (const l of listen) parts.push({ name: listen.length === 1 ? "smtpd" : `smtpd ${l.address}`, argv: ["smtpd", ...listenerArgs(l), "--user", smtpdUser] });
   return parts;
 }
@@ -281,4 +284,18 @@ export async function claimHome(home: string): Promise<Result<{ release(): void;
   const me = await readControlLine(home, "me", null);
   const warn = me.kind === "ok" && me.value !== null ? meWarning(me.value) : null;
   return ok({ release: claim.value.release, warnings: warn ? [`start: ${warn}`] : [] });
+}
+
+/**
+ * True when qm start's listeners will run as a user that does not own the
+ * queue but is in the queue's group (root starting smtpd as qmaild, group
+ * qmail, on an install.sh host): they then hand messages to qm queued rather
+ * than writing maildrop/ (qm-queued(8)). A listener outside the group could
+ * not reach the socket, so qm queued is not started for it.
+ */
+export async function listenersNeedQueued(home: string, smtpdUser: string): Promise<boolean> {
+  if ((process.getuid?.() ?? -1) !== 0) return false; // not root: smtpd stays this user, and this user writes the queue or nothing does
+  const q = statSync(join(home, "queue"), { throwIfNoEntry: false });
+  const user = await getpwnam(smtpdUser);
+  return q !== undefined && user !== null && user.uid !== q.uid && user.uid !== 0 && user.gid === q.gid;
 }

@@ -24,7 +24,8 @@ export interface SubmitOptions {
 /**
  * Puts one message into the queue: the only way any part of qm does it
  * (HACKING.md). $QMAILQUEUE names another queue program; root and the
- * queue's owner write the queue in-process; anyone else writes maildrop/.
+ * queue's owner write the queue in-process; anyone else hands it to qm
+ * queued when one answers on the socket, and writes maildrop/ otherwise.
  * ok means durable: written, fsynced and committed. A failure says why
  * (qmail-queue's text for its class, then what went wrong, without paths).
  */
@@ -42,7 +43,25 @@ export async function submit(home: string, message: Message, env: Envelope, opts
     const r = await enqueue(home, message, env, { who: opts.who ?? { kind: "uid", uid: process.getuid?.() ?? 0 }, blocking: opts.blocking });
     return r.kind === "ok" ? ok({ qp: process.pid, id: r.value.id }) : r; // the failure with its reason (issue 13: it used to be dropped)
   }
+  const handed = await queued(home, message, env, opts.who);
+  if (handed) return handed;
   return maildrop(home, message, env, opts.blocking);
+}
+
+/**
+ * A listener running as another user than the queue's owner (smtpd as
+ * qmaild): the message to qm queued, which writes it as the owner
+ * (qm-queued(8)). null when there is no qm queued to take it, or this user
+ * may not reach it: then maildrop/.
+ */
+async function queued(home: string, message: Message, env: Envelope, who: Invoker | undefined): Promise<Result<Queued> | null> {
+  const path = join(home, "queue", "lock", "queued", "socket");
+  if (!existsSync(path)) return null; // a stat, so that inject as a user on a host without qm queued never loads node:net
+  const { handToQueued } = await import("./queued-client.ts");
+  const uid = process.getuid?.() ?? 0;
+  const r = await handToQueued(path, message, env, { uid, who: who?.kind ?? "uid" });
+  if (r === null) return null;
+  return r.kind === "ok" ? ok({ qp: process.pid, id: r.value.id }) : r;
 }
 
 /** True when this process may write the queue itself (root, or the queue's owner). */
