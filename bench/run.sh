@@ -234,14 +234,21 @@ fi
 row "remote, $REMOTE_M messages x 5 recipients to smtp-sink, whole path, msg/s" "$QM_REMOTE" "$PF_REMOTE" msg/s "target >= Postfix, concurrencyremote reached" 1
 fi # remote
 
-# Sections 5 and 6 run qm the way section 2 does: a listener with
-# --max 100 --max-per-ip 100 and, as root, `--user nobody` over a queue owned by
-# nobody (so it queues in-process), with `qm send` running behind it.
-# qm_listen HOME: starts qm send and the listener on QM_SMTPD_PORT (LPID, SEND)
+# Sections 5 and 6 run qm as an install.sh install does: a listener with
+# --max 100 --max-per-ip 100 that, as root, runs as another user than the
+# queue's owner but in the queue's group (daemon over a queue owned by
+# nobody:daemon, as qmaild over qmailq:qmail), so it hands each message to
+# `qm queued` as `qm start` arranges; `qm send` runs behind it.
+# qm_listen HOME: starts qm send, qm queued and the listener on QM_SMTPD_PORT (LPID, SEND, QPID)
 qm_listen() {
   USERARG=""
-  # as an install.sh install runs it: the listener is not the queue's owner, so it queues through maildrop/
-  if [ "$(id -u)" = 0 ]; then chown -R nobody "$1/queue"; USERARG="--user daemon"; fi
+  QPID=""
+  touch "$W/listener.err"; LERR_AT=$(wc -l < "$W/listener.err")
+  if [ "$(id -u)" = 0 ]; then
+    chown -R nobody:daemon "$1/queue"; USERARG="--user daemon"
+    QMHOME=$1 "$QM" queued 2>>"$W/listener.err" &
+    QPID=$!; PIDS="$PIDS $QPID"
+  fi
   QMHOME=$1 "$QM" send >/dev/null 2>&1 &
   SEND=$!; PIDS="$PIDS $SEND"
   # shellcheck disable=SC2086
@@ -251,13 +258,15 @@ qm_listen() {
   while [ $i -lt 50 ] && ! ss -ltn 2>/dev/null | grep -q "127.0.0.1:$QM_SMTPD_PORT "; do sleep 0.1; i=$((i + 1)); done
   sleep 1
 }
-qm_unlisten() { # stops what qm_listen started and waits (10 s at most) for both, so the port is free again
-  kill "$LPID" "$SEND" 2>/dev/null
+qm_unlisten() { # stops what qm_listen started and waits (10 s at most) for them, so the port is free again
+  kill "$LPID" "$SEND" $QPID 2>/dev/null
   i=0
-  while [ $i -lt 100 ] && { kill -0 "$LPID" 2>/dev/null || kill -0 "$SEND" 2>/dev/null; }; do sleep 0.1; i=$((i + 1)); done
-  kill -9 "$LPID" "$SEND" 2>/dev/null; wait "$LPID" "$SEND" 2>/dev/null
+  while [ $i -lt 100 ] && { kill -0 "$LPID" 2>/dev/null || kill -0 "$SEND" 2>/dev/null || { [ -n "$QPID" ] && kill -0 "$QPID" 2>/dev/null; }; }; do sleep 0.1; i=$((i + 1)); done
+  kill -9 "$LPID" "$SEND" $QPID 2>/dev/null; wait "$LPID" "$SEND" $QPID 2>/dev/null
 }
-LISTEN_NOTE="qm ran \`qm send\` and \`qm smtpd --listen 127.0.0.1:PORT --max 100 --max-per-ip 100$([ "$(id -u)" = 0 ] && echo ' --user daemon')\` $([ "$(id -u)" = 0 ] && echo 'over a queue owned by nobody, so the listener, not the queue owner, queued through queue/maildrop/ and qm send took the messages in, as a listener running as qmaild on an install.sh install does' || echo 'as the invoking user, which owns the queue, so the listener queued in-process')"
+LISTEN_NOTE="qm ran \`qm send\`$([ "$(id -u)" = 0 ] && echo ', `qm queued`') and \`qm smtpd --listen 127.0.0.1:PORT --max 100 --max-per-ip 100$([ "$(id -u)" = 0 ] && echo ' --user daemon')\` $([ "$(id -u)" = 0 ] && echo 'over a queue owned by nobody:daemon, so the listener, not the queue owner but in its group, handed each message to qm queued, which wrote it into the queue, as qm start runs a listener as qmaild on an install.sh install' || echo 'as the invoking user, which owns the queue, so the listener queued in-process')"
+# via_maildrop: how many messages the listener of the last qm_listen put into maildrop/ rather than handing them to qm queued
+via_maildrop() { tail -n +$((LERR_AT + 1)) "$W/listener.err" | grep -c ' accepted .* maildrop/'; }
 # qm_wait_empty HOME TIMEOUT_S -> the time info/, todo/ and maildrop/ were empty (or "timeout")
 qm_wait_empty() {
   end=$(calc "$(now) + $2" 3)
@@ -291,7 +300,7 @@ t0=$(now)
 smtp-source -s 20 -m "$SMTPE2E_M" -l 2048 -f bench@example.test -t postmaster@example.test 127.0.0.1:$QM_SMTPD_PORT 2>>"$W/smtpe2e.err"
 ta=$(now)
 t1=$(wait_count "$H/alias/Maildir/new" "$SMTPE2E_M" 600)
-QM_SE=$(rate "$SMTPE2E_M" "$t0" "$t1"); QM_SE_ACC=$(calc "$SMTPE2E_M / ($ta - $t0)")
+QM_SE=$(rate "$SMTPE2E_M" "$t0" "$t1"); QM_SE_ACC=$(calc "$SMTPE2E_M / ($ta - $t0)"); QM_SE_MD=$(via_maildrop)
 [ "$t1" = timeout ] && note "- SMTP to Maildir: qm delivered only $(count_files "$H/alias/Maildir/new") of $SMTPE2E_M in 600 s."
 qm_unlisten
 rm -rf "$W/smtpe2e"
@@ -306,7 +315,7 @@ if [ $PF_OK = 1 ]; then
   PF_SE=$(rate "$SMTPE2E_M" "$t0" "$t1"); PF_SE_ACC=$(calc "$SMTPE2E_M / ($ta - $t0)")
   [ "$t1" = timeout ] && note "- SMTP to Maildir: Postfix delivered only $(count_files "$VMAIL/box/new") of $SMTPE2E_M in 600 s."
 fi
-note "- SMTP to Maildir: acceptance (until smtp-source returned) qm $QM_SE_ACC msg/s, Postfix $PF_SE_ACC msg/s; the row times from the start until the last file is in the Maildir. $LISTEN_NOTE."
+note "- SMTP to Maildir: acceptance (until smtp-source returned) qm $QM_SE_ACC msg/s, Postfix $PF_SE_ACC msg/s; the row times from the start until the last file is in the Maildir; qm's listener put $QM_SE_MD of $SMTPE2E_M into maildrop/. $LISTEN_NOTE."
 row "SMTP to Maildir, end to end, smtp-source -s 20 -m $SMTPE2E_M -l 2048 until all are in the Maildir, msg/s" "$QM_SE" "$PF_SE" msg/s "issue 23 target 1: >= 1.5x" 1
 fi # smtpe2e
 
@@ -325,7 +334,7 @@ relay_run() {
   t1=$(wait_sink $((b + $1)) 900)
   te=$(qm_wait_empty "$H" 120)
   QM_RL=$(rate "$1" "$t0" "$t1")
-  note "- relay path, $1 x $2 bytes: qm accepted at $(calc "$1 / ($ta - $t0)") msg/s; smtp-sink had $(( $(sink_msgs) - b )) of $1 $(calc "$t1 - $t0" 2) s after the start; the queue was empty (info/, todo/, maildrop/) at $( [ "$te" = timeout ] && echo timeout || calc "$te - $t0" 2) s."
+  note "- relay path, $1 x $2 bytes: qm accepted at $(calc "$1 / ($ta - $t0)") msg/s ($(via_maildrop) through maildrop/); smtp-sink had $(( $(sink_msgs) - b )) of $1 $(calc "$t1 - $t0" 2) s after the start; the queue was empty (info/, todo/, maildrop/) at $( [ "$te" = timeout ] && echo timeout || calc "$te - $t0" 2) s."
   qm_unlisten
   rm -rf "$W/relay$2"
   PF_RL=-

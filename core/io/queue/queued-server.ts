@@ -34,9 +34,11 @@ export function queuedPath(queue: string): string {
 export const IDLE_MS = 3_600_000;
 /** Connections served at once; one more is closed without a greeting, and its client writes maildrop/. */
 export const MAX_CONNECTIONS = 1000;
+/** On close(), how long messages under way get to end (within qm start's 75 s) before their connections are cut: not acknowledged, nothing kept. */
+export const STOP_MS = 30_000;
 
 export interface QueuedServer {
-  /** Stops taking connections; resolves when every message under way has its answer. */
+  /** Stops taking connections; resolves when every message under way has its answer, or was cut off after stopMs. */
   close(): Promise<void>;
   readonly busy: () => number;
 }
@@ -45,6 +47,7 @@ export interface QueuedOptions {
   readonly log: (line: string) => void;
   readonly maxConnections?: number;
   readonly idleMs?: number;
+  readonly stopMs?: number;
 }
 
 /**
@@ -80,13 +83,15 @@ export async function listenQueued(home: string, opts: QueuedOptions): Promise<R
   const max = opts.maxConnections ?? MAX_CONNECTIONS;
   const idle = opts.idleMs ?? IDLE_MS;
   const open = new Set<Promise<void>>();
+  const socks = new Set<Socket>();
   const server: Server = createServer({ allowHalfOpen: true }, (sock) => {
     sock.on("error", () => {});
     if (open.size >= max) {
       sock.destroy(); // no greeting: the client writes maildrop/ instead
       return;
     }
-    const p = serveOne(home, sock, idle, opts.log).finally(() => open.delete(p));
+    socks.add(sock);
+    const p = serveOne(home, sock, idle, opts.log).finally(() => (open.delete(p), socks.delete(sock)));
     open.add(p);
   });
   return new Promise((resolve) => {
@@ -103,8 +108,12 @@ export async function listenQueued(home: string, opts: QueuedOptions): Promise<R
       resolve(
         ok({
           close: async () => {
-            await new Promise<void>((r) => server.close(() => r()));
-            await Promise.all([...open]);
+            const stopped = new Promise<void>((r) => server.close(() => r()));
+            const cut = setTimeout(() => {
+              for (const s of socks) s.destroy(new Error("qm queued is stopping"));
+            }, opts.stopMs ?? STOP_MS);
+            await Promise.all([stopped, ...open]);
+            clearTimeout(cut);
           },
           busy: () => open.size,
         }),

@@ -19,7 +19,7 @@ after(async () => {
   for (const s of servers) await s.close();
 });
 
-async function serving(opts: { maxConnections?: number; idleMs?: number } = {}): Promise<{ home: string; path: string; server: QueuedServer; log: string[] }> {
+async function serving(opts: { maxConnections?: number; idleMs?: number; stopMs?: number } = {}): Promise<{ home: string; path: string; server: QueuedServer; log: string[] }> {
   const home = await fakeHome();
   const log: string[] = [];
   const s = await listenQueued(home, { log: (l) => log.push(l), ...opts });
@@ -197,5 +197,24 @@ describe("qm queued's socket", { timeout: 60_000 }, () => {
     assert.ok(r && r.kind === "ok", JSON.stringify(r));
     await closing;
     assert.ok(existsSync(join(home, "queue", flatPath("todo", r.value.id))));
+  });
+
+  it("close() cuts a message that does not end within stopMs: not acknowledged, nothing kept", async () => {
+    const { home, path, server } = await serving({ stopMs: 200 });
+    let release: () => void = () => {};
+    const never = new Promise<void>((r) => (release = r));
+    async function* stalled(): AsyncIterable<Uint8Array> {
+      yield toBytes("Subject: stalled\n\n");
+      await never;
+    }
+    const pending = handToQueued(path, stalled(), { sender: "a@b.test", recipients: ["c@example.test"] }, { uid: 1, who: "uid" });
+    await new Promise((r) => setTimeout(r, 100));
+    const t0 = Date.now();
+    await server.close();
+    assert.ok(Date.now() - t0 < 5000, "close() did not wait for the stalled client");
+    release();
+    const r = await pending;
+    assert.ok(r && r.kind === "temp", JSON.stringify(r));
+    nothingQueued(home);
   });
 });
