@@ -98,8 +98,7 @@ export async function listenQueued(home: string, opts: QueuedOptions): Promise<R
     server.once("error", (err) => resolve(temp(`unable to listen on lock/queued/socket: ${errText(err)}`)));
     server.listen(path, () => {
       try {
-        if ((process.getuid?.() ?? -1) === 0) chownSync(path, 0, gid);
-        else chownSync(path, process.getuid?.() ?? 0, gid);
+        chownSync(path, process.getuid?.() ?? 0, gid); // the queue directory's group may connect, as the directory above says
         chmodSync(path, 0o660);
       } catch (err) {
         server.close();
