@@ -2,6 +2,7 @@ import { closeSync, constants, fstatSync, linkSync, open, openSync, unlinkSync, 
 import { join } from "node:path";
 import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
 import { groupSync } from "../base/group-sync.ts";
+import { putMessage } from "./maildrop.ts";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { formatDate822 } from "../../lib/base/date822.ts";
 import { badAddress, envelopeFields, type Envelope, uniqueRecipients } from "../../lib/queue/envelope.ts";
@@ -143,21 +144,8 @@ async function makePidFile(queue: string, pid: number, now: number, sync: boolea
 async function writeMessage(fd: number, received: string, message: Uint8Array | AsyncIterable<Uint8Array>): Promise<QueueFail | null> {
   try {
     writeAll(fd, toBytes(received));
-    if (message instanceof Uint8Array) writeAll(fd, message);
-    else {
-      const it = message[Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await it.next();
-        } catch (err) {
-          return queueFail(QQ.readError, `unable to read message: ${errText(err)}`);
-        }
-        if (next.done) break;
-        writeAll(fd, next.value);
-      }
-    }
-    return null;
+    // a write error throws out of putMessage to the catch below; a read error comes back from it
+    return await putMessage(message, (b) => (writeAll(fd, b), null));
   } catch (err) {
     return queueFail(QQ.writeError, `unable to write message: ${errText(err)}`);
   }

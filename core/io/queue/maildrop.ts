@@ -103,7 +103,12 @@ async function fill(fd: number, name: string, message: Message, source: DropEnve
   return { kind: "ok", value: null };
 }
 
-async function putMessage(message: Message, put: (b: Uint8Array) => QueueFail | null): Promise<QueueFail | null> {
+/**
+ * Each chunk of a message to `put`, in order, until `put` fails; a message
+ * that cannot be read to its end is qmail-queue's read error (54). Used by
+ * every writer of a message: maildrop/, enqueue(), the hand-over to qm queued.
+ */
+export async function putMessage(message: Message, put: (b: Uint8Array) => QueueFail | null | Promise<QueueFail | null>): Promise<QueueFail | null> {
   if (message instanceof Uint8Array) return put(message);
   const it = message[Symbol.asyncIterator]();
   for (;;) {
@@ -114,7 +119,7 @@ async function putMessage(message: Message, put: (b: Uint8Array) => QueueFail | 
       return queueFail(QQ.readError, `unable to read the message: ${errText(err)}`);
     }
     if (next.done) return null;
-    const failed = put(next.value);
+    const failed = await put(next.value);
     if (failed) return failed;
   }
 }

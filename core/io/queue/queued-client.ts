@@ -11,7 +11,7 @@ import { encodeEnvelope } from "../../lib/queue/envelope.ts";
 import { QQ, queueFail, type QueueResult } from "../../lib/queue/codes.ts";
 import { formatHello, GREETING, MAX_CHUNK, MAX_LINE, parseReply, type Hello } from "../../lib/queue/queued-wire.ts";
 import { errText } from "../base/errno.ts";
-import type { Message } from "./maildrop.ts";
+import { putMessage, type Message } from "./maildrop.ts";
 
 /** How long the greeting may take before the client writes maildrop/ instead. */
 export const GREET_MS = 10_000;
@@ -63,18 +63,7 @@ async function sendMessage(conn: Conn, message: Message): Promise<QueueResult<ne
     return true;
   };
   const lost = () => queueFail(QQ.conversationFailed, `qm queued: ${conn.why()}`);
-  if (message instanceof Uint8Array) return (await put(message)) ? null : lost();
-  const it = message[Symbol.asyncIterator]();
-  for (;;) {
-    let next: IteratorResult<Uint8Array>;
-    try {
-      next = await it.next();
-    } catch (err) {
-      return queueFail(QQ.readError, `unable to read the message: ${errText(err)}`);
-    }
-    if (next.done) return null;
-    if (next.value.length > 0 && !(await put(next.value))) return lost();
-  }
+  return putMessage(message, async (b) => (b.length === 0 || (await put(b)) ? null : lost()));
 }
 
 /** A socket as lines in and bytes out, with its first error kept. */
