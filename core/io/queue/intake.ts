@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { decodeEnvelope, envelopeFail, readEnvelope, type Envelope, type EnvelopeRead } from "../../lib/queue/envelope.ts";
 import { QQ, queueFail, type QueueResult } from "../../lib/queue/codes.ts";
 import { crc32c } from "../../lib/queue/crc32c.ts";
-import { hasHeader, HEADER, MAX_ENVELOPE, parseName, parseTrailer, TRAILER_LENGTH, wholeSize, writerGone, type DropName, type Trailer } from "../../lib/queue/maildrop.ts";
+import { hasHeader, HEADER, MAX_ENVELOPE, parseName, parseTrailer, READY_BIT, TRAILER_LENGTH, wholeSize, writerGone, type DropName, type Trailer } from "../../lib/queue/maildrop.ts";
 import { errText } from "../base/errno.ts";
 import { enqueue } from "./enqueue.ts";
 
@@ -123,6 +123,8 @@ async function takeOne(home: string, path: string, name: string, ctx: Ctx): Prom
       const t = wholeTrailer(fd, st, drop, ctx.pread);
       const stamp = `${st.ino}/${st.size}/${st.mtimeMs}`;
       if (t && damagedSeen.get(name) === stamp) return incomplete(path, name, st, ctx, "damaged (its checksum does not match)");
+      // whole but not marked ready: its writer may still be in its fsync, and would answer 451 if that failed
+      if (t && (st.mode & READY_BIT) === 0 && writerAlive(drop, st, ctx)) return null;
       if (t) {
         const r = await takeWhole(home, fd, st, t, ctx.pread);
         if (r === "damaged") {
@@ -261,6 +263,12 @@ export function unlinkQuiet(path: string): boolean {
 }
 
 /** Whether the writer named in the file's name may still run: kill(pid, 0), and on Linux the process's start time. */
+/** True while the writer of a whole, unready file may still be at work: its pid runs, and the file was written since the system started. */
+function writerAlive(drop: DropName, st: Stats, ctx: Ctx): boolean {
+  if (ctx.bootSec !== null && st.mtimeMs / 1000 < ctx.bootSec - 1) return false;
+  return pidState(drop) === "running";
+}
+
 function pidState(drop: DropName): "running" | "newer" | "absent" {
   if (!Number.isSafeInteger(drop.pid) || drop.pid <= 1) return "absent";
   try {

@@ -15,7 +15,7 @@ import { fsyncFd, writeAll } from "../base/sys.ts";
 import { errText } from "../base/errno.ts";
 import { badAddress, encodeEnvelope, type Envelope } from "../../lib/queue/envelope.ts";
 import { QQ, queueFail, type QueueFail, type QueueResult } from "../../lib/queue/codes.ts";
-import { formatName, formatTrailer, HEADER } from "../../lib/queue/maildrop.ts";
+import { formatName, formatTrailer, HEADER, READY_BIT } from "../../lib/queue/maildrop.ts";
 import { crc32c } from "../../lib/queue/crc32c.ts";
 
 export type Message = Uint8Array | AsyncIterable<Uint8Array>;
@@ -99,6 +99,11 @@ async function fill(fd: number, name: string, message: Message, source: DropEnve
     if (fstatSync(fd).nlink < 1) return queueFail(QQ.writeError, "the maildrop file was removed while being written");
   } catch (err) {
     return queueFail(QQ.writeError, `unable to fsync the maildrop file: ${errText(err)}`);
+  }
+  try {
+    fchmodSync(fd, 0o644 | READY_BIT); // durable now: intake may take it (docs/maildrop.md)
+  } catch (err) {
+    return queueFail(QQ.writeError, `unable to mark the maildrop file ready: ${errText(err)}`);
   }
   return { kind: "ok", value: null };
 }

@@ -21,6 +21,13 @@ export const TRAILER_LENGTH = 57;
 export const MAX_ENVELOPE = 16 << 20;
 /** An incomplete file is left alone this long after its last write, whatever the pid in its name says. */
 export const QUIET_SEC = 15 * 60;
+/**
+ * The owner-execute bit: set by the writer only after its fsync, when it is
+ * about to acknowledge. A whole file without it may still be under its
+ * writer's fsync (whose failure the writer would report), so intake leaves
+ * it while that writer lives. Postfix marks a finished queue file the same way.
+ */
+export const READY_BIT = 0o100;
 
 const NAME = /^(\d{1,15})\.(\d{1,10})\.([0-9a-f]{16})$/;
 const TRAILER = /^\0end ([0-9a-f]{16}) ([0-9a-f]{8}) ([0-9a-f]{8}) ([0-9a-f]{16})\n$/;

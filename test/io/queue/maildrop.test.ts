@@ -1,7 +1,7 @@
 import { after, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, readdirSync, readSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, fstatSync, fsyncSync, mkdirSync, readFileSync, readdirSync, readSync, statSync, symlinkSync, truncateSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toBytes } from "../../../core/lib/base/bytes.ts";
 import { HEADER, QUIET_SEC } from "../../../core/lib/queue/maildrop.ts";
@@ -24,12 +24,17 @@ async function* pieces(...parts: string[]): AsyncIterable<Uint8Array> {
 }
 
 describe("writeMaildrop()", { timeout: 120_000 }, () => {
-  it("writes one whole file under its final name, mode 0644 whatever the umask", async () => {
+  it("writes one whole file under its final name, mode 0644 whatever the umask, marked ready (0744) only after its fsync", async () => {
     const home = await fakeHome();
     const old = process.umask(0o077);
+    let modeAtFsync = -1;
     let r;
     try {
-      r = await writeMaildrop(home, pieces("Subject: x\n\n", "body\n"), ENV);
+      const fsync = async (fd: number): Promise<void> => {
+        modeAtFsync = fstatSync(fd).mode & 0o777;
+        fsyncSync(fd);
+      };
+      r = await writeMaildrop(home, pieces("Subject: x\n\n", "body\n"), ENV, { fsync });
     } finally {
       process.umask(old);
     }
@@ -37,7 +42,8 @@ describe("writeMaildrop()", { timeout: 120_000 }, () => {
     const names = dropped(home);
     assert.equal(names.length, 1);
     assert.match(names[0]!, new RegExp(`^\\d+\\.${process.pid}\\.[0-9a-f]{16}$`));
-    assert.equal(statSync(join(drop(home), names[0]!)).mode & 0o777, 0o644);
+    assert.equal(modeAtFsync, 0o644, "not ready while its fsync runs");
+    assert.equal(statSync(join(drop(home), names[0]!)).mode & 0o777, 0o744);
     assert.deepEqual(readDrop(join(drop(home), names[0]!)), { message: "Subject: x\n\nbody\n", envelope: "Fjoe@example.test\0Ta@example.test\0Tb@example.test\0\0" });
   });
 
@@ -121,6 +127,25 @@ describe("takeMaildrop()", { timeout: 120_000 }, () => {
     assert.equal(todo(home).length, 1);
   });
 
+  it("leaves a whole file that is not marked ready while its writer runs (it may be in its fsync); takes it once ready, or once the writer is gone", async () => {
+    const home = await fakeHome();
+    const busy = makeDrop("Subject: busy\n\nbody\n", ENV); // this process is its writer, still at work
+    const crashed = makeDrop("Subject: crashed\n\nbody\n", ENV, deadPid()); // a writer that died after its trailer
+    const booted = makeDrop("Subject: booted\n\nbody\n", ENV); // written before the last boot: its writer is gone whatever the pid
+    for (const d of [busy, crashed, booted]) writeFileSync(join(drop(home), d.name), d.bytes, { mode: 0o644 });
+    const boot = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "latin1"))?.[1] ?? 0);
+    utimesSync(join(drop(home), booted.name), boot - 3600, boot - 3600);
+    const first = await takeMaildrop(home, now(), 100);
+    assert.equal(first.filter((e) => e.ok).length, 2, JSON.stringify(first));
+    assert.deepEqual(dropped(home), [busy.name], "the busy writer's file is left");
+    assert.equal(todo(home).length, 2);
+    chmodSync(join(drop(home), busy.name), 0o744);
+    const second = await takeMaildrop(home, now(), 100);
+    assert.ok(second[0]?.ok, JSON.stringify(second));
+    assert.deepEqual(dropped(home), []);
+    assert.equal(todo(home).length, 3);
+  });
+
   it("never queues an incomplete file; keeps it while its writer runs or it was written lately", async () => {
     const home = await fakeHome();
     const live = makeDrop("Subject: live\n\nbody\n", ENV); // this process is its writer
@@ -173,7 +198,7 @@ describe("takeMaildrop()", { timeout: 120_000 }, () => {
     spawnSync("mkfifo", [join(drop(home), "fifo")], { timeout: 10_000 });
     writeFileSync(join(drop(home), "junk"), "Xnot an envelope");
     const bad = makeDrop("x\n", toBytes("X\0\0"));
-    writeFileSync(join(drop(home), bad.name), bad.bytes);
+    writeFileSync(join(drop(home), bad.name), bad.bytes, { mode: 0o744 }); // whole and ready, as its (live) writer left it
     const events = await takeMaildrop(home, now(), 100);
     const texts = events.map((e) => e.text).sort();
     assert.equal(texts.length, 4, texts.join("\n"));
@@ -190,7 +215,7 @@ describe("takeMaildrop()", { timeout: 120_000 }, () => {
     const big = `Subject: big\n\n${"z".repeat(16 << 20)}\n`;
     const sizes: [number, number][] = [];
     for (const d of [makeDrop(big, ENV), { name: "1.2.00000000000000aa", bytes: Buffer.from(`Fa@b\0Tc@d\0\0${big}`, "latin1") }, { name: "1.2.00000000000000bb", bytes: Buffer.from(`F${"A".repeat(17 << 20)}`, "latin1") }]) {
-      writeFileSync(join(drop(home), d.name), d.bytes);
+      writeFileSync(join(drop(home), d.name), d.bytes, { mode: 0o744 }); // ready: its writer (this process) is done
       let read = 0;
       const counting: Pread = (fd, buf, pos) => {
         const n = readSync(fd, buf, 0, buf.length, pos);
