@@ -1,8 +1,8 @@
-import { join } from "node:path";
+import { unlinkSync } from "node:fs";
+import { queueDir } from "../lib/queue/layout.ts";
 import { ok, temp, type Result } from "../lib/base/result.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
 import { listenQueued, queuedPath } from "../io/queue/queued-server.ts";
-import { unlinkSync } from "node:fs";
 
 /**
  * `qm queued`: the queue's owner takes messages from listeners that run as
@@ -17,7 +17,7 @@ export interface QueuedRun {
 }
 
 export function runQueued(home: string, log: (line: string) => void): QueuedRun {
-  const queue = join(home, "queue");
+  const queue = queueDir(home);
   let stop: (() => void) | null = null;
   let early = false;
   const done = (async (): Promise<Result<void>> => {

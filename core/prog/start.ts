@@ -22,6 +22,7 @@ import { claimPidFile } from "../io/base/pidfile.ts";
 import { selfCommand } from "../io/base/self.ts";
 import { openSyslog } from "../io/base/syslog.ts";
 import { getpwnam } from "../io/base/passwd.ts";
+import { queueDir } from "../lib/queue/layout.ts";
 
 export interface Part {
   /** in start's own lines and pids(); its first word is the prefix of its other lines ("smtpd: ") */
@@ -295,7 +296,7 @@ export async function claimHome(home: string): Promise<Result<{ release(): void;
  */
 export async function listenersNeedQueued(home: string, smtpdUser: string): Promise<boolean> {
   if ((process.getuid?.() ?? -1) !== 0) return false; // not root: smtpd stays this user, and this user writes the queue or nothing does
-  const q = statSync(join(home, "queue"), { throwIfNoEntry: false });
+  const q = statSync(queueDir(home), { throwIfNoEntry: false });
   const user = await getpwnam(smtpdUser);
   return q !== undefined && user !== null && user.uid !== q.uid && user.uid !== 0 && user.gid === q.gid;
 }
