@@ -23,7 +23,7 @@ export default defineCommand({
     const claim = await claimHome(qmHome());
     if (claim.kind !== "ok") exitWith(claim, "qm start");
     const serving = args.smtpd ? listen.value : [];
-    const parts = standardParts(serving, args["smtpd-user"], serving.length > 0 && (await listenersNeedQueued(qmHome(), args["smtpd-user"])));
+    const parts = standardParts(serving, args["smtpd-user"], await listenersNeedQueued(qmHome(), args["smtpd-user"]));
     const m = args.metrics ? await startMetrics(qmHome(), args.metrics) : null;
     if (m && m.kind !== "ok") exitWith((claim.value.release(), m), "qm start");
     const w = logWriter(setup.value, (text) => void process.stdout.write(text, "latin1"));

@@ -1,8 +1,9 @@
 import { unlinkSync } from "node:fs";
-import { queueDir } from "../lib/queue/layout.ts";
+import { queueDir, queuedSocket } from "../lib/queue/layout.ts";
 import { ok, temp, type Result } from "../lib/base/result.ts";
 import { dropToQueueOwner } from "../io/queue/owner.ts";
-import { listenQueued, queuedPath } from "../io/queue/queued-server.ts";
+import { listenQueued } from "../io/queue/queued-server.ts";
+import { errText } from "../io/base/errno.ts";
 
 /**
  * `qm queued`: the queue's owner takes messages from listeners that run as
@@ -33,13 +34,13 @@ export function runQueued(home: string, log: (line: string) => void): QueuedRun 
     if (waiting > 0) log(`queued: stopping after ${waiting} message${waiting === 1 ? "" : "s"} under way`);
     await s.value.close();
     try {
-      unlinkSync(queuedPath(queue)); // a listener that looks now writes maildrop/ instead of failing to connect
+      unlinkSync(queuedSocket(home)); // a listener that looks now writes maildrop/ instead of failing to connect
     } catch {
       // gone already, or another qm queued's: either way nobody greets on it now
     }
     log("queued: stopped");
     return ok(undefined);
-  })().catch((err: unknown) => temp(`qm queued failed: ${String(err)}`));
+  })().catch((err: unknown) => temp(`qm queued failed: ${errText(err)}`));
   return {
     done,
     term: () => (stop ? stop() : void (early = true)),

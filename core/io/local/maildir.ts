@@ -3,7 +3,6 @@ import { closeSync, linkSync, mkdirSync, openSync, unlinkSync, constants } from 
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
-import { groupSync } from "../base/group-sync.ts";
 import { maildirName } from "../../lib/local/maildir-name.ts";
 import { ok, perm, temp, type Result } from "../../lib/base/result.ts";
 import { addUsage, quotaRefusal } from "./quota.ts";
@@ -109,8 +108,7 @@ export async function deliverMaildir(dir: string, head: Uint8Array, msg: Message
     return temp(`Unable to write maildir ${dir}: ${errText(err)}`, "4.2.1");
   }
   try {
-    // a worker's deliveries into one Maildir share one fsync of new/ per round (group-sync.ts)
-    await (opts.pooled ? groupSync.dir(join(dir, "new")) : fsyncPath(join(dir, "new"), { directory: true, blocking: true }));
+    await fsyncPath(join(dir, "new"), { directory: true, blocking: !opts.pooled });
   } catch (err) {
     // new/<name> may not survive a crash: a failure, so the delivery is tried again (a duplicate at worst)
     try { unlinkSync(join(dir, "new", name)); unlinkSync(tmp); } catch { /* the retry delivers it anew */ }

@@ -1,7 +1,6 @@
 import { closeSync, constants, fstatSync, linkSync, open, openSync, unlinkSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { fsyncFd, fsyncPath, writeAll } from "../base/sys.ts";
-import { groupSync } from "../base/group-sync.ts";
 import { putMessage } from "./maildrop.ts";
 import { toBytes } from "../../lib/base/bytes.ts";
 import { formatDate822 } from "../../lib/base/date822.ts";
@@ -98,7 +97,8 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
   fds.add(ifd);
   try {
     writeAll(ifd, info);
-    await Promise.all([fsyncFd(fd, sync), fsyncFd(ifd, sync), syncDir(messDir, sync), syncDir(join(queue, "intd"), sync)]);
+    const dir = { directory: true, blocking: sync };
+    await Promise.all([fsyncFd(fd, sync), fsyncFd(ifd, sync), fsyncPath(messDir, dir), fsyncPath(join(queue, "intd"), dir)]);
     for (const f of fds) closeSync(f); // after fsync a close reports nothing new on a local disk; checked all the same
     fds.clear();
   } catch (err) {
@@ -110,7 +110,7 @@ export async function enqueue(home: string, message: Uint8Array | AsyncIterable<
     return fail([intd, mess], queueFail(QQ.todoTrouble, `unable to link todo file: ${errText(err)}`));
   }
   try {
-    await syncDir(join(queue, "todo"), sync);
+    await fsyncPath(join(queue, "todo"), { directory: true, blocking: sync });
   } catch (err) {
     // todo/<id> exists and qm send may have taken it already: its files stay (a duplicate at worst), the caller is told
     return queueFail(QQ.todoTrouble, `unable to fsync the todo directory: ${errText(err)}`);
@@ -149,17 +149,6 @@ async function writeMessage(fd: number, received: string, message: Uint8Array | 
   } catch (err) {
     return queueFail(QQ.writeError, `unable to write message: ${errText(err)}`);
   }
-}
-
-/**
- * A directory fsync: in this thread for a one-message process; otherwise
- * through the group commit (group-sync.ts), so that the sessions of a
- * listener or of qm queued share one fsync of todo/ or intd/ per round
- * instead of one each, every one still waiting for an fsync that started
- * after its own link.
- */
-function syncDir(dir: string, blocking: boolean): Promise<void> {
-  return blocking ? fsyncPath(dir, { directory: true, blocking: true }) : groupSync.dir(dir);
 }
 
 /** O_EXCL create in the thread pool: allocating an inode is the dearest call here (ext4 scans for a free one). */

@@ -40,7 +40,7 @@ export async function takeMaildrop(home: string, nowSec: number, limit: number, 
   } catch {
     return events;
   }
-  const boot = bootSec();
+  const ctx = { nowSec, bootSec: bootSec(), pread: opts.pread ?? pread };
   const todo = names.slice(0, limit);
   let next = 0;
   // several files at once: each is queued on the paper path with its own fsyncs, and fsyncs
@@ -48,7 +48,6 @@ export async function takeMaildrop(home: string, nowSec: number, limit: number, 
   const worker = async (): Promise<void> => {
     for (let i = next++; i < todo.length; i = next++) {
       const name = todo[i]!;
-      const ctx = { nowSec, bootSec: boot, pread: opts.pread ?? pread };
       try {
         const e = name.startsWith(".") ? await takeDotted(home, join(dir, name), name, ctx) : await takeOne(home, join(dir, name), name, ctx);
         if (e) events.push(e);
@@ -262,13 +261,13 @@ export function unlinkQuiet(path: string): boolean {
   }
 }
 
-/** Whether the writer named in the file's name may still run: kill(pid, 0), and on Linux the process's start time. */
 /** True while the writer of a whole, unready file may still be at work: its pid runs, and the file was written since the system started. */
 function writerAlive(drop: DropName, st: Stats, ctx: Ctx): boolean {
   if (ctx.bootSec !== null && st.mtimeMs / 1000 < ctx.bootSec - 1) return false;
   return pidState(drop) === "running";
 }
 
+/** Whether the writer named in the file's name may still run: kill(pid, 0), and on Linux the process's start time. */
 function pidState(drop: DropName): "running" | "newer" | "absent" {
   if (!Number.isSafeInteger(drop.pid) || drop.pid <= 1) return "absent";
   try {

@@ -15,20 +15,16 @@
  */
 import { chmodSync, chownSync, lstatSync, mkdirSync, statSync, unlinkSync } from "node:fs";
 import { createConnection, createServer, type Server, type Socket } from "node:net";
-import { join } from "node:path";
+import { dirname } from "node:path";
+import { queueDir, queuedSocket } from "../../lib/queue/layout.ts";
 import { decodeEnvelope, envelopeFail, type Envelope } from "../../lib/queue/envelope.ts";
+import { MAX_ENVELOPE } from "../../lib/queue/maildrop.ts";
 import { QQ, queueFail, type QueueResult } from "../../lib/queue/codes.ts";
-import { formatReply, GREETING, MAX_CHUNK, MAX_ENVELOPE_BYTES, MAX_LINE, parseHello, parseLength, type Hello } from "../../lib/queue/queued-wire.ts";
+import { formatReply, GREETING, MAX_CHUNK, MAX_LINE, parseHello, parseLength, type Hello } from "../../lib/queue/queued-wire.ts";
 import { ok, temp, type Result } from "../../lib/base/result.ts";
 import { errText } from "../base/errno.ts";
 import { enqueue, type Invoker } from "./enqueue.ts";
 
-export function queuedDir(queue: string): string {
-  return join(queue, "lock", "queued");
-}
-export function queuedPath(queue: string): string {
-  return join(queuedDir(queue), "socket");
-}
 
 /** A client that sends nothing for this long is dropped (its listener gave up long before). */
 export const IDLE_MS = 3_600_000;
@@ -55,9 +51,9 @@ export interface QueuedOptions {
  * removed; one a running qm queued answers on is not (temporary failure).
  */
 export async function listenQueued(home: string, opts: QueuedOptions): Promise<Result<QueuedServer>> {
-  const queue = join(home, "queue");
-  const dir = queuedDir(queue);
-  const path = queuedPath(queue);
+  const queue = queueDir(home);
+  const path = queuedSocket(home);
+  const dir = dirname(path);
   let gid: number;
   try {
     gid = statSync(queue).gid;
@@ -172,7 +168,7 @@ async function* messageOf(input: Pull): AsyncIterable<Uint8Array> {
 
 async function envelopeOf(input: Pull): Promise<QueueResult<Envelope>> {
   try {
-    const n = parseLength(await input.line(), MAX_ENVELOPE_BYTES);
+    const n = parseLength(await input.line(), MAX_ENVELOPE);
     if (n === null || n === 0) return queueFail(QQ.envelopeFormat, "bad envelope length");
     const parts: Uint8Array[] = [];
     for await (const b of input.exact(n)) parts.push(b);

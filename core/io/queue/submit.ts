@@ -5,6 +5,7 @@ import { qqFail } from "../../lib/queue/codes.ts";
 import { ok, type Result } from "../../lib/base/result.ts";
 import { enqueue, pullTrigger, type Invoker } from "./enqueue.ts";
 import { writeMaildrop, type Message } from "./maildrop.ts";
+import { queuedSocket } from "../../lib/queue/layout.ts";
 
 export type { Invoker } from "./enqueue.ts";
 
@@ -55,7 +56,7 @@ export async function submit(home: string, message: Message, env: Envelope, opts
  * may not reach it: then maildrop/.
  */
 async function queued(home: string, message: Message, env: Envelope, who: Invoker | undefined): Promise<Result<Queued> | null> {
-  const path = join(home, "queue", "lock", "queued", "socket");
+  const path = queuedSocket(home);
   if (!existsSync(path)) return null; // a stat, so that inject as a user on a host without qm queued never loads node:net
   const { handToQueued } = await import("./queued-client.ts");
   const uid = process.getuid?.() ?? 0;

@@ -26,6 +26,11 @@ export function lockFile(home: string, name: LockFile): string {
   return `${queueDir(home)}/lock/${name}`;
 }
 
+/** queue/lock/queued/socket, where qm queued takes listeners' messages (qm-queued(8)). */
+export function queuedSocket(home: string): string {
+  return `${queueDir(home)}/lock/queued/socket`;
+}
+
 /** queue-relative path of a message's file in a split directory: "mess/7/12345". */
 export function splitPath(dir: SplitDir, id: number): string {
   return `${dir}/${id % SPLIT}/${id}`;

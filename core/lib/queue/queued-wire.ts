@@ -7,7 +7,7 @@
  *   client: "1 <uid> <who>\n"                    who: network | bounce | alias | uid
  *   client: "<n>\n" then n bytes, repeated       the message in chunks, 1 <= n <= MAX_CHUNK
  *   client: "0\n"                                the end of the message
- *   client: "<n>\n" then n bytes                 the envelope, qmail-queue's fd-1 form
+ *   client: "<n>\n" then n bytes                 the envelope, qmail-queue's fd-1 form, n <= MAX_ENVELOPE (maildrop.ts)
  *   server: "K<id>\n" | "Z<code> <text>\n" | "D<code> <text>\n"
  *
  * Lengths are decimal, without leading zeros. The client waits for the
@@ -15,13 +15,10 @@
  * nothing: it can still use maildrop/. Codes are qmail-queue's (codes.ts).
  */
 import { queueFail, type QueueResult } from "./codes.ts";
-import { MAX_ENVELOPE } from "./maildrop.ts";
 
 export const GREETING = "qm queued 1\n";
 /** A chunk of the message is at most this long; the client cuts larger ones. */
 export const MAX_CHUNK = 1 << 20;
-/** The envelope, as in a maildrop/ file. */
-export const MAX_ENVELOPE_BYTES = MAX_ENVELOPE;
 /** A line (hello, length, reply) is at most this long, its newline included. */
 export const MAX_LINE = 1100;
 
